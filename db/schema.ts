@@ -1,0 +1,132 @@
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(cast(unixepoch('subsecond') * 1000 as integer))`;
+
+/** The unit of scheduling: one novel, its position in the pipeline and its lease. */
+export const projects = sqliteTable(
+  "projects",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    ownerId: text("owner_id").notNull(),
+    guildId: text("guild_id"),
+    channelId: text("channel_id"),
+    threadId: text("thread_id"),
+    premise: text("premise").notNull(),
+    title: text("title"),
+    genre: text("genre"),
+    voice: text("voice"),
+    sceneCount: integer("scene_count").notNull(),
+    targetWords: integer("target_words").notNull(),
+    autoApprove: integer("auto_approve", { mode: "boolean" }).notNull().default(false),
+    /** running | waiting | paused | needs_attention | done | cancelled */
+    status: text("status").notNull().default("running"),
+    /** Position in the pipeline: the next unit to run (see src/pipeline/stages.ts). */
+    stage: text("stage").notNull().default("concept"),
+    attention: text("attention"),
+    /** Author's notes for the next outline revision or scene redraft. */
+    revisionNotes: text("revision_notes"),
+    /** The scene a pending redraft applies to. */
+    redraftScene: integer("redraft_scene"),
+    exportPath: text("export_path"),
+    leaseOwner: text("lease_owner"),
+    leaseExpiresAt: integer("lease_expires_at"),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("projects_runnable").on(t.status, t.leaseExpiresAt), index("projects_owner").on(t.ownerId)],
+);
+
+/** Every planning artifact ever produced; the newest row per (project, stage) is the current one. */
+export const stageOutputs = sqliteTable(
+  "stage_outputs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    stage: text("stage").notNull(),
+    data: text("data", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("stage_outputs_lookup").on(t.projectId, t.stage, t.id)],
+);
+
+export const chapters = sqliteTable(
+  "chapters",
+  {
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    title: text("title").notNull(),
+    summary: text("summary"),
+  },
+  (t) => [uniqueIndex("chapters_pk").on(t.projectId, t.number)],
+);
+
+export const scenes = sqliteTable(
+  "scenes",
+  {
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    chapter: integer("chapter").notNull(),
+    title: text("title").notNull(),
+    /** The outline card (see stages/outline.ts `SceneCard`). */
+    card: text("card", { mode: "json" }).notNull(),
+    targetWords: integer("target_words").notNull(),
+    text: text("text"),
+    words: integer("words").notNull().default(0),
+    summary: text("summary"),
+    facts: text("facts", { mode: "json" }).$type<string[]>(),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("scenes_pk").on(t.projectId, t.number)],
+);
+
+/** Every text a scene has ever had, with the stage that produced it. Nothing is overwritten. */
+export const sceneVersions = sqliteTable(
+  "scene_versions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    sceneNumber: integer("scene_number").notNull(),
+    stage: text("stage").notNull(),
+    text: text("text").notNull(),
+    words: integer("words").notNull(),
+    note: text("note"),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("scene_versions_lookup").on(t.projectId, t.sceneNumber, t.id)],
+);
+
+/** One row per HTTP attempt to the model, successful or not. */
+export const llmCalls = sqliteTable(
+  "llm_calls",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: integer("project_id").references(() => projects.id, { onDelete: "cascade" }),
+    stage: text("stage").notNull(),
+    sceneNumber: integer("scene_number"),
+    purpose: text("purpose").notNull(),
+    model: text("model").notNull(),
+    promptTokens: integer("prompt_tokens").notNull().default(0),
+    cachedTokens: integer("cached_tokens").notNull().default(0),
+    completionTokens: integer("completion_tokens").notNull().default(0),
+    latencyMs: integer("latency_ms").notNull(),
+    /** ok | http_<status> | network | timeout | aborted | invalid_json | schema_mismatch | truncated | empty */
+    outcome: text("outcome").notNull(),
+    error: text("error"),
+    costUsd: real("cost_usd").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("llm_calls_project").on(t.projectId, t.stage)],
+);
+
+export type Project = typeof projects.$inferSelect;
+export type Scene = typeof scenes.$inferSelect;
+export type SceneVersion = typeof sceneVersions.$inferSelect;

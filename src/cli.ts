@@ -1,0 +1,327 @@
+import { renameSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { Project } from "../db/schema";
+import { createEngine, type Engine } from "./app";
+import { describeProgress, plainLineSink, terminalBarSink } from "./cli/progress";
+import { ConfigError, loadConfig } from "./config";
+import { EXPORT_FORMATS, type ExportFormat, fileNameFor, renderBook } from "./export/index";
+import { missingScenes } from "./export/manuscript";
+import { createLogger } from "./log";
+import {
+  approve,
+  createProject,
+  describeStatus,
+  isGate,
+  parseNewProject,
+  resume as resumeProject,
+  retry,
+} from "./pipeline/actions";
+import type { ProgressEvent, ProgressSink } from "./pipeline/events";
+import { loadManuscript } from "./pipeline/manuscript";
+import { stageLabel } from "./pipeline/stages";
+import { allProjects, getProject, latestProject, progressOf, unfinishedProjects } from "./pipeline/store";
+
+const USAGE = `Usage:
+  folio write --premise "…" [--title T] [--genre G] [--voice V] [--scenes 50] [--words 60000] [--yes] [--out novel.docx]
+  folio status
+  folio resume [ID] [--yes]
+  folio export [ID] [--format docx|epub|markdown] [--out FILE]
+
+--yes passes both approval gates; without it Folio asks on the terminal.`;
+
+/** A mistake in how the command was called: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "write":
+      return write(rest);
+    case "status":
+      return status();
+    case "resume":
+      return resumeCommand(rest);
+    case "export":
+      return exportCommand(rest);
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`Unknown command "${command}".\n${USAGE}`);
+  }
+}
+
+function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
+  try {
+    return parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>({
+      args,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function openEngine(options: { onlyProjects?: number[]; sinks?: ProgressSink[] } = {}): Engine {
+  const config = loadConfig();
+  const log = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : "error");
+  const engine: Engine = createEngine(config, log, {
+    sinks: options.sinks ?? [],
+    deliver: async (project) => {
+      const path = await writeExport(engine, project, "docx", project.exportPath ?? undefined);
+      process.stdout.write(`Wrote ${path}\n`);
+    },
+    scheduler: { onlyProjects: options.onlyProjects },
+  });
+  return engine;
+}
+
+async function writeExport(
+  engine: Engine,
+  project: Project,
+  format: ExportFormat,
+  out?: string,
+): Promise<string> {
+  const book = loadManuscript(engine.db, project, engine.config.FOLIO_AUTHOR_NAME);
+  const data = await renderBook(format, book);
+  const path = resolve(out ?? fileNameFor(book.title, format));
+  const temporary = `${path}.partial-${process.pid}`;
+  writeFileSync(temporary, data);
+  renameSync(temporary, path);
+  const missing = missingScenes(book);
+  if (missing.length > 0) {
+    process.stderr.write(`Partial manuscript: scenes ${missing.join(", ")} are not written yet.\n`);
+  }
+  return path;
+}
+
+async function write(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    premise: { type: "string" },
+    title: { type: "string" },
+    genre: { type: "string" },
+    voice: { type: "string" },
+    scenes: { type: "string" },
+    words: { type: "string" },
+    yes: { type: "boolean", short: "y" },
+    out: { type: "string", short: "o" },
+  });
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}".`);
+  if (values.premise === undefined) throw new UsageError('--premise is required: folio write --premise "…"');
+  const request = parseNewProject({
+    premise: values.premise,
+    title: values.title,
+    genre: values.genre,
+    voice: values.voice,
+    scenes: values.scenes === undefined ? undefined : strictNumber(values.scenes),
+    words: values.words === undefined ? undefined : strictNumber(values.words),
+    autoApprove: values.yes ?? false,
+  });
+  if (!request.ok) throw new UsageError(request.message);
+  const engine = openEngine();
+  const project = createProject(engine.db, request.value, {
+    ownerId: "cli",
+    exportPath: values.out ? resolve(values.out) : null,
+  });
+  process.stdout.write(
+    `Project ${project.id}: ${project.sceneCount} scenes, ${project.targetWords} words.\n`,
+  );
+  return runUntilSettled([project.id], values.yes ?? false);
+}
+
+/** "12abc" and "" are not numbers, whatever parseFloat thinks. */
+function strictNumber(text: string): number {
+  return /^\s*-?\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+}
+
+async function status(): Promise<number> {
+  const engine = openEngine();
+  try {
+    const projects = allProjects(engine.db);
+    if (projects.length === 0)
+      process.stdout.write('No projects yet. Start one with: folio write --premise "…"\n');
+    for (const p of projects) {
+      const progress = progressOf(engine.db, p);
+      const where = p.status === "running" ? stageLabel(p.stage) : describeStatus(p);
+      const attention = p.attention ? ` · ${p.attention}` : "";
+      process.stdout.write(
+        `${p.id}\t${where}\t${describeProgress(progress)}\t${p.title ?? "(untitled)"}${attention}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+async function resumeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { yes: { type: "boolean", short: "y" } });
+  const engine = openEngine();
+  let ids: number[];
+  try {
+    ids =
+      positionals.length > 0
+        ? positionals.map((p) => projectId(engine, p).id)
+        : unfinishedProjects(engine.db).map((p) => p.id);
+  } finally {
+    await engine.close();
+  }
+  if (ids.length === 0) {
+    process.stdout.write("Nothing to resume: every project is finished or cancelled.\n");
+    return 0;
+  }
+  return runUntilSettled(ids, values.yes ?? false);
+}
+
+function projectId(engine: Engine, text: string | undefined): Project {
+  if (text === undefined) {
+    const latest = latestProject(engine.db);
+    if (!latest) throw new UsageError('There are no projects yet. Start one with: folio write --premise "…"');
+    return latest;
+  }
+  const id = Number(text);
+  const project = Number.isInteger(id) ? getProject(engine.db, id) : undefined;
+  if (!project) throw new UsageError(`There is no project "${text}". Run folio status to list projects.`);
+  return project;
+}
+
+async function exportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    format: { type: "string", short: "f" },
+    out: { type: "string", short: "o" },
+  });
+  const format = (values.format ?? "docx") as ExportFormat;
+  if (!EXPORT_FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(", ")}.`);
+  }
+  const engine = openEngine();
+  try {
+    const project = projectId(engine, positionals[0]);
+    const path = await writeExport(engine, project, format, values.out);
+    process.stdout.write(`Wrote ${path}\n`);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+/**
+ * Runs the scheduler for these projects until each is done, stopped, or waiting at a gate the
+ * author declines to pass. Exit code 1 when any project ended in "needs attention".
+ */
+async function runUntilSettled(ids: number[], yes: boolean): Promise<number> {
+  const pending = new Set(ids);
+  let settle: () => void = () => {};
+  const settled = new Promise<void>((r) => {
+    settle = r;
+  });
+  const finish = (id: number) => {
+    pending.delete(id);
+    if (pending.size === 0) settle();
+  };
+  let gates = Promise.resolve();
+  const askAtGate = (id: number, gate: "outline" | "draft") => {
+    gates = gates.then(async () => {
+      if (!(yes || (await askYesNo(`Approve the ${gate} of project ${id}? [y/N] `)))) {
+        finish(id);
+        return;
+      }
+      const result = approve(engine.db, id);
+      if (!result.ok) process.stderr.write(`${result.message}\n`);
+      engine.scheduler.wake();
+    });
+  };
+  const control: ProgressSink = (event: ProgressEvent) => {
+    if (event.type === "gate") askAtGate(event.projectId, event.gate);
+    if (["done", "paused", "cancelled", "needs_attention"].includes(event.type)) finish(event.projectId);
+  };
+  const bar = process.stderr.isTTY ? terminalBarSink(process.stderr) : undefined;
+  const display = bar?.sink ?? plainLineSink((line) => process.stdout.write(`${line}\n`));
+  const engine = openEngine({ onlyProjects: ids, sinks: [display, control] });
+  const stopOnSignal = () => {
+    process.stderr.write(
+      "\nStopping: the unit in flight finishes or is aborted within 10 s; nothing written is lost.\n",
+    );
+    void engine.close().then(() => process.exit(130));
+  };
+  process.once("SIGINT", stopOnSignal);
+  process.once("SIGTERM", stopOnSignal);
+  try {
+    for (const id of ids) prepareToRun(engine, id, finish, askAtGate);
+    engine.scheduler.start();
+    if (pending.size > 0) await settled;
+    await gates;
+    await engine.scheduler.stop();
+    bar?.stop();
+    return ids.map((id) => reportOutcome(engine, id)).includes("needs_attention") ? 1 : 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+function reportOutcome(engine: Engine, id: number): string | undefined {
+  const p = getProject(engine.db, id);
+  if (!p) return undefined;
+  const line =
+    p.status === "needs_attention"
+      ? `Project ${id} needs attention: ${p.attention}\nFix the cause, then run: folio resume ${id}`
+      : p.status === "waiting"
+        ? `Project ${id} is ${describeStatus(p)}. Continue with: folio resume ${id}`
+        : `Project ${id} is ${describeStatus(p)}. ${describeProgress(progressOf(engine.db, p))}`;
+  process.stdout.write(`${line}\n`);
+  return p.status;
+}
+
+/** Puts a project that stopped earlier back into a runnable state, as `resume` promises. */
+function prepareToRun(
+  engine: Engine,
+  id: number,
+  finish: (id: number) => void,
+  askAtGate: (id: number, gate: "outline" | "draft") => void,
+): void {
+  const project = getProject(engine.db, id);
+  if (!project) {
+    finish(id);
+    return;
+  }
+  if (project.status === "paused") resumeProject(engine.db, id);
+  else if (project.status === "needs_attention") retry(engine.db, id);
+  else if (project.status === "waiting" && isGate(project.stage)) {
+    askAtGate(id, project.stage === "outline_gate" ? "outline" : "draft");
+  } else if (project.status === "done" || project.status === "cancelled") finish(id);
+}
+
+async function askYesNo(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    process.stdout.write(`${question}(no terminal to ask on: pass --yes to approve)\n`);
+    return false;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`folio: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

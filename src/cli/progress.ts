@@ -1,0 +1,108 @@
+import { MultiBar, Presets, type SingleBar } from "cli-progress";
+import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return "—";
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+}
+
+export function describeProgress(p: ProgressSnapshot): string {
+  return [
+    `${p.scenesDone}/${p.sceneCount} scenes`,
+    `${fmt(p.words)}/${fmt(p.targetWords)} words`,
+    `${fmt(p.promptTokens + p.completionTokens)} tokens`,
+    `$${p.costUsd.toFixed(2)}`,
+    `elapsed ${formatDuration(p.elapsedMs)}`,
+    `ETA ${formatDuration(p.etaMs)}`,
+  ].join(" · ");
+}
+
+/** One line per event: for logs, pipes and CI, where a redrawn bar would be noise. */
+export function plainLineSink(write: (line: string) => void): ProgressSink {
+  return (event) => {
+    const line = plainLine(event);
+    if (line) write(line);
+  };
+}
+
+function plainLine(e: ProgressEvent): string | null {
+  const tag = `[project ${e.projectId}]`;
+  switch (e.type) {
+    case "stage_started":
+      return `${tag} ${e.label}…`;
+    case "stage_finished":
+      return `${tag} ${e.label} done. ${e.summary.split("\n")[0]}`;
+    case "scene_drafted":
+      return `${tag} scene ${e.scene} "${e.title}" ${fmt(e.sceneWords)} words · ${describeProgress(e.progress)}`;
+    case "gate":
+      return `${tag} ${e.gate === "outline" ? "The outline" : "The draft"} waits for approval.`;
+    case "unit_retry":
+      return `${tag} ${e.unit} failed (attempt ${e.attempt}), retrying: ${e.error}`;
+    case "needs_attention":
+      return `${tag} needs attention: ${e.unit} failed: ${e.error}`;
+    case "paused":
+      return `${tag} paused: ${e.reason}`;
+    case "cancelled":
+      return `${tag} cancelled.`;
+    case "done":
+      return `${tag} finished · ${describeProgress(e.progress)}`;
+  }
+}
+
+/** A redrawn terminal bar per project, with stage, scenes, words, tokens, cost and ETA. */
+export function terminalBarSink(stream: NodeJS.WriteStream): { sink: ProgressSink; stop(): void } {
+  const multi = new MultiBar(
+    {
+      stream,
+      format:
+        "{stage} |{bar}| {value}/{total} scenes · {words}/{target} words · {tokens} tok · ${cost} · ETA {eta}",
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 20,
+    },
+    Presets.shades_classic,
+  );
+  const bars = new Map<number, SingleBar>();
+  const barFor = (projectId: number, total: number) => {
+    let bar = bars.get(projectId);
+    if (!bar) {
+      bar = multi.create(total, 0, {
+        stage: "Planning",
+        words: "0",
+        target: "?",
+        tokens: "0",
+        cost: "0.00",
+        eta: "—",
+      });
+      bars.set(projectId, bar);
+    }
+    return bar;
+  };
+  const sink: ProgressSink = (e) => {
+    if ("progress" in e) {
+      const p = e.progress;
+      const bar = barFor(e.projectId, p.sceneCount);
+      bar.setTotal(p.sceneCount);
+      bar.update(p.scenesDone, {
+        stage: "label" in e ? e.label : e.type === "scene_drafted" ? "Scene Drafting" : e.type,
+        words: fmt(p.words),
+        target: fmt(p.targetWords),
+        tokens: fmt(p.promptTokens + p.completionTokens),
+        cost: p.costUsd.toFixed(2),
+        eta: formatDuration(p.etaMs),
+      });
+    } else if (e.type === "stage_started") {
+      barFor(e.projectId, 1).update({ stage: e.label });
+    } else {
+      const line = plainLine(e);
+      if (line) multi.log(`${line}\n`);
+    }
+  };
+  return { sink, stop: () => multi.stop() };
+}

@@ -1,0 +1,317 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import { zodResponseFormat } from "openai/helpers/zod";
+import type { ChatCompletion, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import pLimit, { type LimitFunction } from "p-limit";
+import type { Logger } from "pino";
+import type { z } from "zod";
+import type { Db } from "../../db/client";
+import { llmCalls } from "../../db/schema";
+import { type Config, modelFor } from "../config";
+import { endsWithTerminalPunctuation } from "../text/meta";
+import { countWords } from "../text/words";
+import { costOf, type Prices, pricesFrom } from "./cost";
+
+export type ModelRole = "plan" | "draft" | "edit";
+export type Messages = ChatCompletionMessageParam[];
+
+/** Who asked: carried into every `llm_calls` row, including the SDK's own retried attempts. */
+export interface CallTag {
+  projectId: number | null;
+  stage: string;
+  sceneNumber?: number | null;
+  purpose: string;
+}
+
+export interface CallOptions extends CallTag {
+  role: ModelRole;
+  signal?: AbortSignal;
+}
+
+export interface ProseOptions extends CallOptions {
+  /** Below this many words the answer is treated as unusable and asked again. */
+  minWords?: number;
+}
+
+export interface Usage {
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+/**
+ * Why a call finally failed. `fatal` errors (bad key, unreachable endpoint, unknown model) will not
+ * get better by trying again, so the scheduler stops at once instead of spending its attempts.
+ */
+export class LlmError extends Error {
+  constructor(
+    message: string,
+    readonly fatal: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "LlmError";
+  }
+}
+
+/** Malformed JSON, a schema mismatch, empty or truncated prose: worth asking again a few times. */
+class UnusableAnswer extends Error {
+  constructor(
+    readonly outcome: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const UNUSABLE_ANSWER_ATTEMPTS = 3;
+
+export class LlmClient {
+  private readonly openai: OpenAI;
+  private readonly limit: LimitFunction;
+  private readonly prices: Prices;
+  private readonly tags = new AsyncLocalStorage<CallTag & { model: string; signal?: AbortSignal }>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly db: Db,
+    private readonly log: Logger,
+  ) {
+    this.prices = pricesFrom(config);
+    this.limit = pLimit(config.FOLIO_LLM_CONCURRENCY);
+    this.openai = new OpenAI({
+      apiKey: config.OPENAI_API_KEY ?? "not-needed-for-local-endpoints",
+      baseURL: config.OPENAI_BASE_URL,
+      timeout: config.FOLIO_LLM_TIMEOUT_MS,
+      maxRetries: config.FOLIO_LLM_MAX_RETRIES,
+      fetch: this.recordingFetch,
+    });
+  }
+
+  /** Calls currently waiting for or holding a slot of the process-wide limiter. */
+  get pending(): number {
+    return this.limit.activeCount + this.limit.pendingCount;
+  }
+
+  get endpoint(): string {
+    return this.openai.baseURL;
+  }
+
+  /** A JSON answer validated by `schema` (structured outputs, `json_schema`, strict). */
+  async structured<S extends z.ZodType>(schema: S, name: string, messages: Messages, opts: CallOptions) {
+    const responseFormat = zodResponseFormat(schema, name);
+    return this.withRetries(opts, (model) =>
+      this.complete({ model, messages, response_format: responseFormat }, opts, (content, finish) => {
+        const checked = schema.safeParse(parseJson(content, finish));
+        if (!checked.success) {
+          throw new UnusableAnswer(
+            "schema_mismatch",
+            `answer does not match ${name}: ${checked.error.message}`,
+          );
+        }
+        return checked.data as z.output<S>;
+      }),
+    );
+  }
+
+  /** Free text. Empty, cut-off (`finish_reason: length`, no closing punctuation) or too-short answers are asked again. */
+  async prose(messages: Messages, opts: ProseOptions) {
+    return this.withRetries(opts, (model) =>
+      this.complete({ model, messages }, opts, (content, finish) => {
+        const text = content.trim();
+        if (text === "") throw new UnusableAnswer("empty", "the model returned no text");
+        if (finish === "length" || !endsWithTerminalPunctuation(text)) {
+          throw new UnusableAnswer("truncated", "the model's text stops mid-sentence");
+        }
+        const words = countWords(text);
+        if (opts.minWords !== undefined && words < opts.minWords) {
+          throw new UnusableAnswer("short", `the model wrote ${words} words, fewer than ${opts.minWords}`);
+        }
+        return text;
+      }),
+    );
+  }
+
+  /** One request, its answer checked by `accept`; the attempt is recorded once with its usage and verdict. */
+  private async complete<T>(
+    body: OpenAI.ChatCompletionCreateParamsNonStreaming,
+    opts: CallOptions,
+    accept: (content: string, finish: string) => T,
+  ): Promise<{ value: T; usage: Usage }> {
+    const started = performance.now();
+    const completion = await withLinkedSignal(opts.signal, (signal) =>
+      this.openai.chat.completions.create(body, { signal }),
+    );
+    const usage = usageOf(completion, this.prices);
+    const choice = completion.choices[0];
+    try {
+      const value = accept(choice?.message.content ?? "", choice?.finish_reason ?? "stop");
+      this.insertCall(opts, body.model, started, "ok", { usage });
+      return { value, usage };
+    } catch (error) {
+      if (error instanceof UnusableAnswer) {
+        this.insertCall(opts, body.model, started, error.outcome, { usage, error: error.message });
+      }
+      throw error;
+    }
+  }
+
+  private async withRetries<T>(
+    opts: CallOptions,
+    attempt: (model: string) => Promise<{ value: T; usage: Usage }>,
+  ): Promise<{ value: T; usage: Usage }> {
+    const model = modelFor(this.config, opts.role);
+    let lastProblem: UnusableAnswer | undefined;
+    for (let i = 1; i <= UNUSABLE_ANSWER_ATTEMPTS; i++) {
+      try {
+        return await this.limit(() => this.tags.run({ ...opts, model }, () => attempt(model)));
+      } catch (error) {
+        if (!(error instanceof UnusableAnswer)) throw this.explain(error);
+        lastProblem = error;
+        this.log.warn({ stage: opts.stage, scene: opts.sceneNumber, attempt: i }, error.message);
+      }
+    }
+    throw new LlmError(
+      `${lastProblem?.message ?? "unusable answer"} (after ${UNUSABLE_ANSWER_ATTEMPTS} tries)`,
+      false,
+    );
+  }
+
+  /** Logs each HTTP attempt that did not succeed; the SDK retries these, so they are otherwise invisible. */
+  private readonly recordingFetch = async (
+    url: string | URL | Request,
+    init?: RequestInit,
+  ): Promise<Response> => {
+    const tag = this.tags.getStore();
+    const started = performance.now();
+    try {
+      const response = await fetch(url, init);
+      if (!response.ok && tag) {
+        const body = await response.clone().text();
+        this.insertCall(tag, tag.model, started, `http_${response.status}`, { error: body.slice(0, 500) });
+      }
+      return response;
+    } catch (error) {
+      if (tag) {
+        const outcome = tag.signal?.aborted ? "aborted" : isAbort(error) ? "timeout" : "network";
+        this.insertCall(tag, tag.model, started, outcome, { error: String(error).slice(0, 500) });
+      }
+      throw error;
+    }
+  };
+
+  private insertCall(
+    tag: CallTag,
+    model: string,
+    started: number,
+    outcome: string,
+    extra: { usage?: Usage; error?: string },
+  ): void {
+    this.db
+      .insert(llmCalls)
+      .values({
+        projectId: tag.projectId,
+        stage: tag.stage,
+        sceneNumber: tag.sceneNumber ?? null,
+        purpose: tag.purpose,
+        model,
+        promptTokens: extra.usage?.promptTokens ?? 0,
+        cachedTokens: extra.usage?.cachedTokens ?? 0,
+        completionTokens: extra.usage?.completionTokens ?? 0,
+        costUsd: extra.usage?.costUsd ?? 0,
+        latencyMs: Math.round(performance.now() - started),
+        outcome,
+        error: extra.error ?? null,
+      })
+      .run();
+  }
+
+  /** Turns SDK errors into one plain sentence an author or operator can act on. */
+  private explain(error: unknown): Error {
+    if (error instanceof LlmError) return error;
+    const where = this.openai.baseURL;
+    if (error instanceof APIUserAbortError)
+      return new LlmError("The call was cancelled.", true, { cause: error });
+    if (error instanceof APIConnectionTimeoutError) {
+      return new LlmError(`The model endpoint ${where} did not answer in time.`, false, { cause: error });
+    }
+    if (error instanceof APIConnectionError) {
+      return new LlmError(`Cannot reach the model endpoint ${where}: check OPENAI_BASE_URL.`, true, {
+        cause: error,
+      });
+    }
+    if (error instanceof APIError) {
+      const detail = error.message.replace(/\s+/g, " ").slice(0, 200);
+      if (error.status === 401 || error.status === 403) {
+        return new LlmError(
+          `The model endpoint rejected the API key (${error.status}): check OPENAI_API_KEY.`,
+          true,
+          {
+            cause: error,
+          },
+        );
+      }
+      if (error.status === 404) {
+        return new LlmError(
+          `The model endpoint does not know this model (404): check FOLIO_MODEL. ${detail}`,
+          true,
+          {
+            cause: error,
+          },
+        );
+      }
+      if (error.status === 400)
+        return new LlmError(`The model endpoint refused the request: ${detail}`, true);
+      return new LlmError(`The model endpoint failed (${error.status ?? "no status"}): ${detail}`, false, {
+        cause: error,
+      });
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function parseJson(content: string, finish: string): unknown {
+  if (finish === "length") throw new UnusableAnswer("truncated", "the JSON answer was cut off");
+  try {
+    return JSON.parse(content);
+  } catch {
+    throw new UnusableAnswer("invalid_json", "the answer is not valid JSON");
+  }
+}
+
+function usageOf(completion: ChatCompletion, prices: Prices): Usage {
+  const u = completion.usage;
+  const promptTokens = u?.prompt_tokens ?? 0;
+  const cachedTokens = u?.prompt_tokens_details?.cached_tokens ?? 0;
+  const completionTokens = u?.completion_tokens ?? 0;
+  return {
+    promptTokens,
+    cachedTokens,
+    completionTokens,
+    costUsd: costOf(prices, promptTokens, cachedTokens, completionTokens),
+  };
+}
+
+/**
+ * The SDK adds an abort listener to the signal it is given and never removes it; a project's signal
+ * lives for hundreds of calls, so each call gets its own child signal, unlinked when the call ends.
+ */
+async function withLinkedSignal<T>(
+  parent: AbortSignal | undefined,
+  run: (signal: AbortSignal) => Promise<T>,
+) {
+  const child = new AbortController();
+  const forward = () => child.abort(parent?.reason);
+  if (parent?.aborted) forward();
+  parent?.addEventListener("abort", forward, { once: true });
+  try {
+    return await run(child.signal);
+  } finally {
+    parent?.removeEventListener("abort", forward);
+  }
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
+}

@@ -1,0 +1,229 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client";
+import { type Project, projects } from "../../db/schema";
+import { nextStage, type StageId } from "./stages";
+import { getProject, hasDraftedScenes, nowMs } from "./store";
+
+/** What an author may ask for when starting a novel; the same limits for slash commands and the CLI. */
+export const NewProjectSchema = z.object({
+  premise: z
+    .string()
+    .trim()
+    .min(10, "The premise needs at least 10 characters: a sentence or two about the story.")
+    .max(4000, "The premise can be at most 4000 characters."),
+  title: z.string().trim().min(1).max(200).optional(),
+  genre: z.string().trim().min(1).max(100).optional(),
+  voice: z.string().trim().min(1).max(500).optional(),
+  scenes: z.coerce
+    .number({ error: "scenes must be a whole number from 3 to 120." })
+    .int("scenes must be a whole number from 3 to 120.")
+    .min(3, "scenes must be a whole number from 3 to 120.")
+    .max(120, "scenes must be a whole number from 3 to 120.")
+    .default(50),
+  words: z.coerce
+    .number({ error: "words must be a whole number from 2,000 to 200,000." })
+    .int("words must be a whole number from 2,000 to 200,000.")
+    .min(2000, "words must be a whole number from 2,000 to 200,000.")
+    .max(200_000, "words must be a whole number from 2,000 to 200,000.")
+    .default(60_000),
+  autoApprove: z.boolean().default(false),
+});
+export type NewProject = z.input<typeof NewProjectSchema>;
+
+export interface Owner {
+  ownerId: string;
+  guildId?: string | null;
+  channelId?: string | null;
+  threadId?: string | null;
+  exportPath?: string | null;
+}
+
+export type ActionResult = { ok: true; message: string; project: Project } | { ok: false; message: string };
+
+const refuse = (message: string): ActionResult => ({ ok: false, message });
+
+/** Validates the request; the first problem comes back as one sentence. */
+export function parseNewProject(
+  input: NewProject,
+): { ok: true; value: z.output<typeof NewProjectSchema> } | { ok: false; message: string } {
+  const parsed = NewProjectSchema.safeParse(input);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, message: parsed.error.issues[0]?.message ?? "Invalid request." };
+}
+
+export function createProject(db: Db, input: z.output<typeof NewProjectSchema>, owner: Owner): Project {
+  return db
+    .insert(projects)
+    .values({
+      ownerId: owner.ownerId,
+      guildId: owner.guildId ?? null,
+      channelId: owner.channelId ?? null,
+      threadId: owner.threadId ?? null,
+      exportPath: owner.exportPath ?? null,
+      premise: input.premise,
+      title: input.title ?? null,
+      genre: input.genre ?? null,
+      voice: input.voice ?? null,
+      sceneCount: input.scenes,
+      targetWords: input.words,
+      autoApprove: input.autoApprove,
+    })
+    .returning()
+    .get();
+}
+
+/** Active projects an owner has in one server (or on the command line when guildId is null). */
+export function activeProjectCount(db: Db, ownerId: string): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(projects)
+      .where(and(eq(projects.ownerId, ownerId), sql`${projects.status} not in ('done', 'cancelled')`))
+      .get()?.n ?? 0
+  );
+}
+
+/**
+ * Moves a project only when it is in the state the action expects, in one conditional UPDATE: two
+ * rapid clicks or two processes racing produce one transition and one refusal.
+ */
+function transition(
+  db: Db,
+  id: number,
+  from: { status: string[]; stage?: StageId[] },
+  to: Partial<Project>,
+  success: string,
+  refusal: (p: Project) => string,
+): ActionResult {
+  const project = getProject(db, id);
+  if (!project) return refuse(`There is no project ${id}.`);
+  const moved = db
+    .update(projects)
+    .set({ ...to, updatedAt: nowMs() })
+    .where(
+      and(
+        eq(projects.id, id),
+        inArray(projects.status, from.status),
+        from.stage ? inArray(projects.stage, from.stage) : undefined,
+      ),
+    )
+    .returning()
+    .get();
+  return moved ? { ok: true, message: success, project: moved } : refuse(refusal(project));
+}
+
+const nothingWaits = (p: Project) =>
+  p.status === "waiting"
+    ? "That action does not apply to the gate this project waits at."
+    : `Nothing waits for approval: the project is ${describeStatus(p)}.`;
+
+export function approve(db: Db, id: number): ActionResult {
+  const project = getProject(db, id);
+  if (!project) return refuse(`There is no project ${id}.`);
+  if (project.status !== "waiting" || !isGate(project.stage)) return refuse(nothingWaits(project));
+  const gate = project.stage;
+  return transition(
+    db,
+    id,
+    { status: ["waiting"], stage: [gate] },
+    { status: "running", stage: nextStage(gate), attention: null },
+    gate === "outline_gate"
+      ? "Outline approved: drafting starts."
+      : "Draft approved: revision and export start.",
+    nothingWaits,
+  );
+}
+
+export function reviseOutline(db: Db, id: number, notes: string): ActionResult {
+  const trimmed = notes.trim();
+  if (trimmed.length === 0) return refuse("Say what to change in the outline: the notes are empty.");
+  if (trimmed.length > 4000) return refuse("Revision notes can be at most 4000 characters.");
+  return transition(
+    db,
+    id,
+    { status: ["waiting"], stage: ["outline_gate"] },
+    { status: "running", stage: "outline", revisionNotes: trimmed },
+    "Revising the outline with your notes; earlier stages are kept.",
+    (p) =>
+      `The outline can only be revised while it waits for approval; the project is ${describeStatus(p)}.`,
+  );
+}
+
+export function requestRedraft(db: Db, id: number, scene: number, notes: string): ActionResult {
+  const project = getProject(db, id);
+  if (!project) return refuse(`There is no project ${id}.`);
+  if (!Number.isInteger(scene) || scene < 1 || scene > project.sceneCount) {
+    return refuse(`Choose a scene from 1 to ${project.sceneCount}.`);
+  }
+  if (!hasDraftedScenes(db, id)) return refuse("No scene has been drafted yet.");
+  return transition(
+    db,
+    id,
+    { status: ["waiting", "done"], stage: ["draft_gate", "done"] },
+    { status: "running", stage: "redraft", redraftScene: scene, revisionNotes: notes.trim() || null },
+    `Redrafting scene ${scene}; the current version is kept.`,
+    (p) => `A scene can be redrafted once the draft is complete; the project is ${describeStatus(p)}.`,
+  );
+}
+
+export function pause(db: Db, id: number): ActionResult {
+  return transition(
+    db,
+    id,
+    { status: ["running"] },
+    { status: "paused" },
+    "Paused: the unit in flight finishes, then the project waits for resume.",
+    (p) => `Only a running project can be paused; this one is ${describeStatus(p)}.`,
+  );
+}
+
+export function resume(db: Db, id: number): ActionResult {
+  return transition(
+    db,
+    id,
+    { status: ["paused"] },
+    { status: "running", attention: null },
+    "Resumed.",
+    (p) => `Only a paused project can be resumed; this one is ${describeStatus(p)}.`,
+  );
+}
+
+export function retry(db: Db, id: number): ActionResult {
+  return transition(
+    db,
+    id,
+    { status: ["needs_attention"] },
+    { status: "running", attention: null },
+    "Retrying the unit that failed.",
+    (p) => `Nothing failed: the project is ${describeStatus(p)}.`,
+  );
+}
+
+export function cancel(db: Db, id: number): ActionResult {
+  return transition(
+    db,
+    id,
+    { status: ["running", "waiting", "paused", "needs_attention"] },
+    { status: "cancelled" },
+    "Cancelled. Everything written so far is kept and can still be exported.",
+    (p) => `The project is already ${describeStatus(p)}.`,
+  );
+}
+
+export function isGate(stage: string): stage is "outline_gate" | "draft_gate" {
+  return stage === "outline_gate" || stage === "draft_gate";
+}
+
+export function describeStatus(p: Pick<Project, "status" | "stage">): string {
+  switch (p.status) {
+    case "waiting":
+      return p.stage === "outline_gate" ? "waiting for outline approval" : "waiting for draft approval";
+    case "needs_attention":
+      return "stopped and needs attention";
+    case "running":
+      return "running";
+    default:
+      return p.status;
+  }
+}

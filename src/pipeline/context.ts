@@ -1,0 +1,83 @@
+import { and, asc, eq, lt } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { chapters, scenes } from "../../db/schema";
+import type { Outline, SceneCard } from "../../stages/outline";
+import { lastWords } from "../text/words";
+
+/** Words of the previous scene given verbatim, so the new scene picks up its rhythm and moment. */
+export const PREVIOUS_TAIL_WORDS = 400;
+
+interface Summary {
+  number: number;
+  title: string;
+  summary: string;
+}
+
+/**
+ * The variable part of a scene prompt. It is built from summaries, never from the manuscript itself,
+ * so its size stays flat from the first scene to the last.
+ */
+export interface SceneContext {
+  scene: SceneCard;
+  nextScene?: SceneCard;
+  sceneCount: number;
+  chapterTitle: string;
+  earlierChapters: Summary[];
+  chapterScenes: Summary[];
+  previousTail: string | null;
+  redraft?: { notes: string; previousText: string };
+}
+
+export function buildSceneContext(
+  db: Db,
+  projectId: number,
+  outline: Outline,
+  sceneNumber: number,
+): SceneContext {
+  const scene = outline.scenes.find((s) => s.number === sceneNumber);
+  if (!scene) throw new Error(`scene ${sceneNumber} is not in the outline`);
+  const earlier = db
+    .select({
+      number: scenes.number,
+      chapter: scenes.chapter,
+      title: scenes.title,
+      summary: scenes.summary,
+      card: scenes.card,
+    })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, projectId), lt(scenes.number, sceneNumber)))
+    .orderBy(asc(scenes.number))
+    .all();
+  const chapterRows = db.select().from(chapters).where(eq(chapters.projectId, projectId)).all();
+  const summaryOf = (s: (typeof earlier)[number]) => s.summary ?? (s.card as SceneCard).summary;
+  const earlierChapters = outline.chapters
+    .filter((ch) => ch.number < scene.chapter)
+    .map((ch) => ({
+      number: ch.number,
+      title: ch.title,
+      summary:
+        chapterRows.find((r) => r.number === ch.number)?.summary ??
+        earlier
+          .filter((s) => s.chapter === ch.number)
+          .map(summaryOf)
+          .join(" "),
+    }));
+  const chapterScenes = earlier
+    .filter((s) => s.chapter === scene.chapter)
+    .map((s) => ({ number: s.number, title: s.title, summary: summaryOf(s) }));
+  const previous = db
+    .select({ text: scenes.text })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber - 1)))
+    .get();
+  return {
+    scene,
+    nextScene: outline.scenes.find((s) => s.number === sceneNumber + 1),
+    sceneCount: outline.scenes.length,
+    chapterTitle:
+      outline.chapters.find((c) => c.number === scene.chapter)?.title ?? `Chapter ${scene.chapter}`,
+    earlierChapters,
+    chapterScenes,
+    previousTail: previous?.text ? lastWords(previous.text, PREVIOUS_TAIL_WORDS) : null,
+  };
+}

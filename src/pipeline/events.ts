@@ -1,0 +1,62 @@
+import type { StageId } from "./stages";
+
+/** Counters shown on every progress surface (terminal bar, Discord progress message). */
+export interface ProgressSnapshot {
+  scenesDone: number;
+  sceneCount: number;
+  words: number;
+  targetWords: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  elapsedMs: number;
+  /** Estimated time to finish the current stage; null until there is a rate to go by. */
+  etaMs: number | null;
+}
+
+export interface Artifact {
+  name: string;
+  markdown: string;
+}
+
+export type ProgressEvent =
+  | { type: "stage_started"; projectId: number; stage: StageId; label: string }
+  | {
+      type: "stage_finished";
+      projectId: number;
+      stage: StageId;
+      label: string;
+      summary: string;
+      artifacts: Artifact[];
+      progress: ProgressSnapshot;
+    }
+  | {
+      type: "scene_drafted";
+      projectId: number;
+      scene: number;
+      title: string;
+      sceneWords: number;
+      progress: ProgressSnapshot;
+    }
+  | { type: "gate"; projectId: number; gate: "outline" | "draft"; progress: ProgressSnapshot }
+  | { type: "unit_retry"; projectId: number; unit: string; attempt: number; error: string }
+  | { type: "needs_attention"; projectId: number; unit: string; error: string }
+  | { type: "paused"; projectId: number; reason: string }
+  | { type: "cancelled"; projectId: number }
+  | { type: "done"; projectId: number; progress: ProgressSnapshot };
+
+export type ProgressSink = (event: ProgressEvent) => void;
+
+/** Fans one event out to several sinks; a sink that throws never stops the pipeline. */
+export function fanOut(sinks: ProgressSink[], onError: (error: unknown) => void): ProgressSink {
+  return (event) => {
+    for (const sink of sinks) {
+      try {
+        sink(event);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+}

@@ -1,0 +1,228 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
+import { type Project, projects } from "../../db/schema";
+import { LlmError } from "../llm/client";
+import type { DraftPace, PipelineDeps } from "./runner";
+import { runUnit } from "./runner";
+import { stageLabel } from "./stages";
+import { firstUndraftedScene, getProject, LeaseLost, nowMs } from "./store";
+
+export interface SchedulerOptions {
+  /** How long a claim lasts without renewal; a crashed process's projects are reclaimed after it. */
+  leaseMs: number;
+  pollMs: number;
+  maxActiveProjects: number;
+  unitAttempts: number;
+  /** First pause between attempts of a failing unit; doubles each time. */
+  retryBaseMs: number;
+  /** How long `stop()` lets units in flight finish before aborting them. */
+  shutdownGraceMs: number;
+  /** Work only on these projects (the CLI's `write` and `resume ID`); all runnable ones otherwise. */
+  onlyProjects?: number[];
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
+  leaseMs: 30_000,
+  pollMs: 1_000,
+  maxActiveProjects: 2,
+  unitAttempts: 3,
+  retryBaseMs: 2_000,
+  shutdownGraceMs: 10_000,
+};
+
+interface Worker {
+  controller: AbortController;
+  finished: Promise<void>;
+}
+
+/**
+ * Claims runnable projects with a lease and advances each one unit at a time. Projects are
+ * independent: one project's failure only ever changes that project's row.
+ */
+export class Scheduler {
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly workers = new Map<number, Worker>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private readonly options: SchedulerOptions;
+
+  constructor(
+    private readonly deps: PipelineDeps,
+    options: Partial<SchedulerOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.timer = setInterval(() => this.tick(), this.options.pollMs);
+    this.tick();
+  }
+
+  /** Looks for work now rather than at the next poll (after an approval, a resume, a new project). */
+  wake(): void {
+    setImmediate(() => this.tick());
+  }
+
+  get activeProjects(): number[] {
+    return [...this.workers.keys()];
+  }
+
+  /** Aborts the unit in flight for a project (cancel); its data stays. */
+  abort(projectId: number): void {
+    this.workers.get(projectId)?.controller.abort();
+  }
+
+  /** Stops claiming, lets units in flight finish within the grace period, then aborts them and releases leases. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    const all = Promise.all([...this.workers.values()].map((w) => w.finished));
+    const graceOver = sleep(this.options.shutdownGraceMs, "timeout", { ref: false });
+    if ((await Promise.race([all.then(() => "done"), graceOver])) === "timeout") {
+      for (const worker of this.workers.values()) worker.controller.abort();
+      await all;
+    }
+  }
+
+  private tick(): void {
+    while (!this.stopping && this.workers.size < this.options.maxActiveProjects) {
+      const project = this.claim();
+      if (!project) return;
+      this.spawn(project);
+    }
+  }
+
+  /** Atomically takes the longest-waiting runnable project whose lease is free or expired. */
+  private claim(): Project | undefined {
+    const now = nowMs();
+    const free = or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, now));
+    const busy = [...this.workers.keys()];
+    const only = this.options.onlyProjects;
+    return this.deps.db.transaction((tx) => {
+      const candidate = tx
+        .select({ id: projects.id })
+        .from(projects)
+        .where(
+          and(
+            eq(projects.status, "running"),
+            free,
+            busy.length > 0 ? notInArray(projects.id, busy) : undefined,
+            only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
+          ),
+        )
+        .orderBy(projects.updatedAt)
+        .limit(1)
+        .get();
+      if (!candidate) return undefined;
+      return tx
+        .update(projects)
+        .set({ leaseOwner: this.owner, leaseExpiresAt: now + this.options.leaseMs })
+        .where(and(eq(projects.id, candidate.id), free))
+        .returning()
+        .get();
+    });
+  }
+
+  private spawn(project: Project): void {
+    const controller = new AbortController();
+    const finished = this.work(project.id, controller).catch((error) =>
+      this.deps.log.error({ err: error, projectId: project.id }, "scheduler worker failed"),
+    );
+    this.workers.set(project.id, { controller, finished });
+  }
+
+  private async work(projectId: number, controller: AbortController): Promise<void> {
+    const renewal = setInterval(
+      () => this.renew(projectId, controller),
+      Math.max(50, this.options.leaseMs / 3),
+    );
+    let pace: DraftPace | undefined;
+    try {
+      while (!this.stopping && !controller.signal.aborted) {
+        const project = getProject(this.deps.db, projectId);
+        if (project?.status !== "running" || project.leaseOwner !== this.owner) break;
+        const outcome = await this.runWithAttempts(project, controller.signal, pace);
+        if (outcome === "stop") break;
+        pace = outcome.pace;
+      }
+    } finally {
+      clearInterval(renewal);
+      this.release(projectId);
+      this.workers.delete(projectId);
+      if (!this.stopping) this.wake();
+    }
+  }
+
+  private async runWithAttempts(
+    project: Project,
+    signal: AbortSignal,
+    pace: DraftPace | undefined,
+  ): Promise<{ pace: DraftPace | undefined } | "stop"> {
+    const { unitAttempts, retryBaseMs } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { pace: await runUnit(this.deps, project, this.owner, signal, pace) };
+      } catch (error) {
+        if (error instanceof LeaseLost || signal.aborted) return "stop";
+        const message = error instanceof Error ? error.message : String(error);
+        const unit = this.describeUnit(project);
+        const fatal = error instanceof LlmError && error.fatal;
+        this.deps.log.warn({ projectId: project.id, unit, attempt, err: error }, "unit failed");
+        if (fatal || attempt >= unitAttempts) {
+          this.markNeedsAttention(project.id, unit, message);
+          return "stop";
+        }
+        this.deps.emit({ type: "unit_retry", projectId: project.id, unit, attempt, error: message });
+        try {
+          await sleep(retryBaseMs * 2 ** (attempt - 1), undefined, { signal });
+        } catch {
+          return "stop";
+        }
+      }
+    }
+  }
+
+  private describeUnit(project: Project): string {
+    if (project.stage === "drafting") {
+      const scene = firstUndraftedScene(this.deps.db, project.id);
+      if (scene !== undefined) return `Scene Drafting, scene ${scene}`;
+    }
+    if (project.stage === "redraft" && project.redraftScene !== null)
+      return `Redraft of scene ${project.redraftScene}`;
+    return stageLabel(project.stage);
+  }
+
+  private markNeedsAttention(projectId: number, unit: string, error: string): void {
+    const attention = `${unit} failed: ${error}`;
+    const marked = this.deps.db
+      .update(projects)
+      .set({ status: "needs_attention", attention, updatedAt: nowMs() })
+      .where(
+        and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner), eq(projects.status, "running")),
+      )
+      .run();
+    if (marked.changes === 1) this.deps.emit({ type: "needs_attention", projectId, unit, error });
+  }
+
+  /** Extends the lease; a lost lease or a cancellation from another process aborts the unit in flight. */
+  private renew(projectId: number, controller: AbortController): void {
+    const renewed = this.deps.db
+      .update(projects)
+      .set({ leaseExpiresAt: nowMs() + this.options.leaseMs })
+      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
+      .returning({ status: projects.status })
+      .get();
+    if (!renewed || renewed.status === "cancelled") controller.abort();
+  }
+
+  private release(projectId: number): void {
+    this.deps.db
+      .update(projects)
+      .set({ leaseOwner: null, leaseExpiresAt: null })
+      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
+      .run();
+  }
+}

@@ -1,0 +1,222 @@
+import { and, asc, desc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import {
+  chapters,
+  llmCalls,
+  type Project,
+  projects,
+  scenes,
+  sceneVersions,
+  stageOutputs,
+} from "../../db/schema";
+import type { Outline } from "../../stages/outline";
+import type { Plan } from "../../stages/types";
+import { countWords } from "../text/words";
+import type { ProgressSnapshot } from "./events";
+import type { PlanStageId, StageId } from "./stages";
+
+/** Thrown inside a unit's transaction when another process owns the project now; nothing is written. */
+export class LeaseLost extends Error {
+  constructor(projectId: number) {
+    super(`project ${projectId} is no longer leased by this process`);
+    this.name = "LeaseLost";
+  }
+}
+
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+export const nowMs = () => Date.now();
+
+export function getProject(db: Db | Tx, id: number): Project | undefined {
+  return db.select().from(projects).where(eq(projects.id, id)).get();
+}
+
+const PLAN_KEYS: Record<PlanStageId, keyof Plan> = {
+  concept: "concept",
+  world: "world",
+  beats: "beats",
+  characters: "characters",
+  outline: "outline",
+};
+
+/** The newest output of each planning stage. */
+export function loadPlan(db: Db, projectId: number): Plan {
+  const rows = db
+    .select()
+    .from(stageOutputs)
+    .where(and(eq(stageOutputs.projectId, projectId), inArray(stageOutputs.stage, Object.keys(PLAN_KEYS))))
+    .orderBy(asc(stageOutputs.id))
+    .all();
+  const plan: Plan = {};
+  for (const row of rows) {
+    (plan as Record<string, unknown>)[PLAN_KEYS[row.stage as PlanStageId]] = row.data;
+  }
+  return plan;
+}
+
+/**
+ * Runs `write` and moves the project to `stage` in one transaction, provided this process still
+ * holds the lease. Either the unit's output and the new position are both stored, or neither is.
+ */
+export function commitUnit(
+  db: Db,
+  project: Pick<Project, "id">,
+  leaseOwner: string,
+  stage: StageId,
+  write: (tx: Tx) => void,
+  extra: Partial<Pick<Project, "status" | "title" | "revisionNotes" | "redraftScene">> = {},
+): void {
+  db.transaction((tx) => {
+    const moved = tx
+      .update(projects)
+      .set({ stage, updatedAt: nowMs(), ...extra })
+      .where(and(eq(projects.id, project.id), eq(projects.leaseOwner, leaseOwner)))
+      .run();
+    if (moved.changes !== 1) throw new LeaseLost(project.id);
+    write(tx);
+  });
+}
+
+export function insertStageOutput(tx: Tx, projectId: number, stage: string, data: unknown): void {
+  tx.insert(stageOutputs).values({ projectId, stage, data }).run();
+}
+
+/** Replaces the scene and chapter rows with a new outline; only ever called before drafting starts. */
+export function replaceOutlineRows(tx: Tx, projectId: number, outline: Outline): void {
+  tx.delete(scenes).where(eq(scenes.projectId, projectId)).run();
+  tx.delete(chapters).where(eq(chapters.projectId, projectId)).run();
+  tx.insert(chapters)
+    .values(outline.chapters.map((c) => ({ projectId, number: c.number, title: c.title })))
+    .run();
+  tx.insert(scenes)
+    .values(
+      outline.scenes.map((s) => ({
+        projectId,
+        number: s.number,
+        chapter: s.chapter,
+        title: s.title,
+        card: s,
+        targetWords: s.targetWords,
+      })),
+    )
+    .run();
+}
+
+/** Stores a scene's new text as its current text and as a kept version. */
+export function writeSceneText(
+  tx: Tx,
+  projectId: number,
+  sceneNumber: number,
+  stage: string,
+  text: string,
+  fields: { summary?: string; facts?: string[]; note?: string } = {},
+): void {
+  const words = countWords(text);
+  tx.update(scenes)
+    .set({ text, words, summary: fields.summary, facts: fields.facts, updatedAt: nowMs() })
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
+    .run();
+  tx.insert(sceneVersions)
+    .values({ projectId, sceneNumber, stage, text, words, note: fields.note ?? null })
+    .run();
+}
+
+export function setChapterSummary(tx: Tx, projectId: number, chapter: number, summary: string): void {
+  tx.update(chapters)
+    .set({ summary })
+    .where(and(eq(chapters.projectId, projectId), eq(chapters.number, chapter)))
+    .run();
+}
+
+export function firstUndraftedScene(db: Db, projectId: number): number | undefined {
+  return db
+    .select({ number: scenes.number })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, projectId), isNull(scenes.text)))
+    .orderBy(asc(scenes.number))
+    .limit(1)
+    .get()?.number;
+}
+
+export function sceneText(db: Db, projectId: number, sceneNumber: number): string | null {
+  return (
+    db
+      .select({ text: scenes.text })
+      .from(scenes)
+      .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
+      .get()?.text ?? null
+  );
+}
+
+export function totalCost(db: Db, projectId: number): number {
+  return (
+    db
+      .select({ cost: sql<number>`coalesce(sum(${llmCalls.costUsd}), 0)` })
+      .from(llmCalls)
+      .where(eq(llmCalls.projectId, projectId))
+      .get()?.cost ?? 0
+  );
+}
+
+export function progressOf(db: Db, project: Project, etaMs: number | null = null): ProgressSnapshot {
+  const sceneTotals = db
+    .select({
+      count: sql<number>`count(*)`,
+      done: sql<number>`count(${scenes.text})`,
+      words: sql<number>`coalesce(sum(${scenes.words}), 0)`,
+    })
+    .from(scenes)
+    .where(eq(scenes.projectId, project.id))
+    .get();
+  const usage = db
+    .select({
+      prompt: sql<number>`coalesce(sum(${llmCalls.promptTokens}), 0)`,
+      cached: sql<number>`coalesce(sum(${llmCalls.cachedTokens}), 0)`,
+      completion: sql<number>`coalesce(sum(${llmCalls.completionTokens}), 0)`,
+      cost: sql<number>`coalesce(sum(${llmCalls.costUsd}), 0)`,
+    })
+    .from(llmCalls)
+    .where(eq(llmCalls.projectId, project.id))
+    .get();
+  return {
+    scenesDone: sceneTotals?.done ?? 0,
+    sceneCount: sceneTotals?.count || project.sceneCount,
+    words: sceneTotals?.words ?? 0,
+    targetWords: project.targetWords,
+    promptTokens: usage?.prompt ?? 0,
+    cachedTokens: usage?.cached ?? 0,
+    completionTokens: usage?.completion ?? 0,
+    costUsd: usage?.cost ?? 0,
+    elapsedMs: nowMs() - project.createdAt,
+    etaMs,
+  };
+}
+
+/** Projects that have not reached an end, newest last. */
+export function unfinishedProjects(db: Db): Project[] {
+  return db
+    .select()
+    .from(projects)
+    .where(sql`${projects.status} not in ('done', 'cancelled')`)
+    .orderBy(asc(projects.id))
+    .all();
+}
+
+export function latestProject(db: Db): Project | undefined {
+  return db.select().from(projects).orderBy(desc(projects.id)).limit(1).get();
+}
+
+export function allProjects(db: Db): Project[] {
+  return db.select().from(projects).orderBy(asc(projects.id)).all();
+}
+
+export function hasDraftedScenes(db: Db, projectId: number): boolean {
+  return (
+    db
+      .select({ n: scenes.number })
+      .from(scenes)
+      .where(and(eq(scenes.projectId, projectId), isNotNull(scenes.text)))
+      .limit(1)
+      .get() !== undefined
+  );
+}

@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { callFor, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
+
+/** Stage 1 — High Concept: the book's promise, its voice and its recurring motifs. */
+export const ConceptSchema = z.object({
+  title: z.string().min(1),
+  logline: z.string().min(1),
+  genre: z.string().min(1),
+  comparableTitles: z.array(z.string()).min(2).max(4),
+  themes: z.array(z.string()).min(2).max(5),
+  tone: z.string(),
+  pov: z.string().describe("point of view, e.g. close third person, single POV"),
+  tense: z.string().describe("past or present"),
+  styleGuide: z.array(z.string()).min(5).max(12).describe("concrete rules for the prose"),
+  motifs: z
+    .array(z.object({ name: z.string(), kind: z.enum(["image", "object", "phrase"]), meaning: z.string() }))
+    .min(3)
+    .max(5),
+  endingDirection: z.string(),
+});
+export type Concept = z.infer<typeof ConceptSchema>;
+
+export function conceptPrompt(ctx: StageContext) {
+  return [
+    { role: "system" as const, content: PLANNER_SYSTEM },
+    {
+      role: "user" as const,
+      content: [
+        "Develop the high concept for this novel.",
+        premiseBlock(ctx.project),
+        "Give a title (keep the author's working title if one is given), a one-sentence logline, the genre,",
+        "2–4 comparable published titles, themes, tone, point of view and tense, a style guide of 5–12 concrete",
+        "rules for the prose (sentence rhythm, diction, what to avoid), 3–5 motifs (an image, object or phrase",
+        "and what it means in this story), and the direction of the ending.",
+      ].join("\n"),
+    },
+  ];
+}
+
+export async function runConcept(ctx: StageContext): Promise<Concept> {
+  const { value } = await ctx.llm.structured(
+    ConceptSchema,
+    "high_concept",
+    conceptPrompt(ctx),
+    callFor(ctx, "concept", "plan", "concept"),
+  );
+  return ctx.project.title ? { ...value, title: ctx.project.title } : value;
+}
+
+export function conceptMarkdown(c: Concept): string {
+  return [
+    `# ${c.title}`,
+    `*${c.logline}*`,
+    `**Genre:** ${c.genre} · **Tone:** ${c.tone} · **POV:** ${c.pov}, ${c.tense} tense`,
+    `**Comparable titles:** ${c.comparableTitles.join("; ")}`,
+    `**Themes:** ${c.themes.join("; ")}`,
+    "## Style guide",
+    ...c.styleGuide.map((rule) => `- ${rule}`),
+    "## Motifs",
+    ...c.motifs.map((m) => `- **${m.name}** (${m.kind}): ${m.meaning}`),
+    "## Ending",
+    c.endingDirection,
+  ].join("\n\n");
+}

@@ -1,0 +1,64 @@
+import type { Project } from "../db/schema";
+import type { CallOptions, LlmClient, ModelRole } from "../src/llm/client";
+import type { Beats } from "./beats";
+import type { Cast } from "./characters";
+import type { Concept } from "./concept";
+import type { Outline } from "./outline";
+import type { World } from "./world";
+
+/** What planning has produced so far; each stage reads the ones before it. */
+export interface Plan {
+  concept?: Concept;
+  world?: World;
+  beats?: Beats;
+  characters?: Cast;
+  outline?: Outline;
+}
+
+export interface StageContext {
+  project: Project;
+  plan: Plan;
+  llm: LlmClient;
+  signal: AbortSignal;
+}
+
+/** Tags a call with the project and stage it serves, so `llm_calls` can be summed per stage. */
+export function callFor(
+  ctx: StageContext,
+  stage: string,
+  role: ModelRole,
+  purpose: string,
+  sceneNumber?: number,
+): CallOptions {
+  return {
+    projectId: ctx.project.id,
+    stage,
+    role,
+    purpose,
+    sceneNumber: sceneNumber ?? null,
+    signal: ctx.signal,
+  };
+}
+
+export function need<K extends keyof Plan>(plan: Plan, key: K): NonNullable<Plan[K]> {
+  const value = plan[key];
+  if (value === undefined) throw new Error(`planning artifact "${key}" is missing`);
+  return value as NonNullable<Plan[K]>;
+}
+
+/** Shared opening of every planning prompt. */
+export const PLANNER_SYSTEM =
+  "You are a senior novelist and story architect planning a commercial novel with its author. " +
+  "Be specific and concrete: named people, places and objects, not abstractions. " +
+  "Answer only with JSON that matches the requested schema.";
+
+export function premiseBlock(project: Project): string {
+  const lines = [`Premise: ${project.premise}`];
+  if (project.title) lines.push(`Working title chosen by the author: ${project.title}`);
+  if (project.genre) lines.push(`Genre requested by the author: ${project.genre}`);
+  if (project.voice) lines.push(`Voice requested by the author: ${project.voice}`);
+  lines.push(
+    `Length: ${project.sceneCount} scenes, about ${project.targetWords.toLocaleString("en-US")} words.`,
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { conceptMarkdown } from "./concept";
+import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
+
+/** Stage 2 — World Modeling: where the story happens and the rules it cannot break. */
+export const WorldSchema = z.object({
+  setting: z.string(),
+  rules: z.array(z.string()).min(2).max(10),
+  history: z.string(),
+  places: z
+    .array(z.object({ name: z.string(), description: z.string(), sensoryDetail: z.string() }))
+    .min(3)
+    .max(10),
+  society: z.string().describe("social structures, institutions, power"),
+  glossary: z.array(z.object({ term: z.string(), definition: z.string() })).max(15),
+});
+export type World = z.infer<typeof WorldSchema>;
+
+export async function runWorld(ctx: StageContext): Promise<World> {
+  const concept = need(ctx.plan, "concept");
+  const messages = [
+    { role: "system" as const, content: PLANNER_SYSTEM },
+    {
+      role: "user" as const,
+      content: [
+        "Build the world of this novel.",
+        premiseBlock(ctx.project),
+        conceptMarkdown(concept),
+        "Describe the setting, the rules of the world (what is possible, what it costs), its history,",
+        "3–10 named places each with a concrete sensory detail (sound, smell, texture), the social",
+        "structures, and a short glossary of terms the story uses.",
+      ].join("\n\n"),
+    },
+  ];
+  const { value } = await ctx.llm.structured(
+    WorldSchema,
+    "world",
+    messages,
+    callFor(ctx, "world", "plan", "world"),
+  );
+  return value;
+}
+
+export function worldMarkdown(w: World): string {
+  return [
+    "# World",
+    w.setting,
+    "## Rules",
+    ...w.rules.map((r) => `- ${r}`),
+    "## History",
+    w.history,
+    "## Places",
+    ...w.places.map((p) => `- **${p.name}**: ${p.description} *${p.sensoryDetail}*`),
+    "## Society",
+    w.society,
+    ...(w.glossary.length > 0
+      ? ["## Glossary", ...w.glossary.map((g) => `- **${g.term}**: ${g.definition}`)]
+      : []),
+  ].join("\n\n");
+}
