@@ -15,23 +15,14 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** Internal knobs that tests and operators may tighten; not part of the documented configuration. */
-export function schedulerOptionsFromEnv(config: Config, env = process.env): Partial<SchedulerOptions> {
-  const number = (name: string) => {
-    const value = env[name];
-    return value === undefined || value === "" ? undefined : Number(value);
-  };
-  const options: Partial<SchedulerOptions> = {
+export function schedulerOptionsFrom(config: Config): Partial<SchedulerOptions> {
+  return {
     maxActiveProjects: config.FOLIO_MAX_ACTIVE_PROJECTS,
     unitAttempts: config.FOLIO_UNIT_ATTEMPTS,
+    retryBaseMs: config.FOLIO_RETRY_BASE_MS,
+    leaseMs: config.FOLIO_LEASE_MS,
+    pollMs: config.FOLIO_POLL_MS,
   };
-  const leaseMs = number("FOLIO_LEASE_MS");
-  const retryBaseMs = number("FOLIO_RETRY_BASE_MS");
-  const pollMs = number("FOLIO_POLL_MS");
-  if (leaseMs) options.leaseMs = leaseMs;
-  if (retryBaseMs !== undefined) options.retryBaseMs = retryBaseMs;
-  if (pollMs) options.pollMs = pollMs;
-  return options;
 }
 
 /** Wires the database, the model client and the scheduler; the host supplies sinks and delivery. */
@@ -50,7 +41,7 @@ export function createEngine(
   const emit = fanOut(host.sinks, (error) => log.error({ err: error }, "progress sink failed"));
   const scheduler = new Scheduler(
     { db, llm, config, log, emit, deliver: host.deliver },
-    { ...schedulerOptionsFromEnv(config), ...host.scheduler },
+    { ...schedulerOptionsFrom(config), ...host.scheduler },
   );
   return {
     config,

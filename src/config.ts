@@ -5,9 +5,16 @@ import { z } from "zod";
  * Every environment variable Folio reads, with its default. `.env.example` and the README's
  * configuration table list the same variables; keep the three in step.
  */
-const intFrom = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
-const priceFrom = (fallback: number) => z.coerce.number().min(0).max(10_000).default(fallback);
+/** An empty value (`NAME=` in .env) means "use the default", as it does for text settings. */
+const blankAsUnset = (value: unknown) =>
+  typeof value === "string" && value.trim() === "" ? undefined : value;
+const numberFrom = (min: number, max: number, fallback: number, int: boolean) =>
+  z.preprocess(
+    blankAsUnset,
+    (int ? z.coerce.number().int() : z.coerce.number()).min(min).max(max).default(fallback),
+  );
+const intFrom = (min: number, max: number, fallback: number) => numberFrom(min, max, fallback, true);
+const priceFrom = (fallback: number) => numberFrom(0, 10_000, fallback, false);
 const optionalText = z
   .string()
   .trim()
@@ -22,24 +29,30 @@ const envSchema = z.object({
   DISCORD_API_URL: optionalUrl,
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalUrl,
-  FOLIO_MODEL: z.string().trim().min(1).default("gpt-4.1-mini"),
+  FOLIO_MODEL: z.preprocess(blankAsUnset, z.string().trim().min(1).default("gpt-4.1-mini")),
   FOLIO_MODEL_PLAN: optionalText,
   FOLIO_MODEL_DRAFT: optionalText,
   FOLIO_MODEL_EDIT: optionalText,
-  FOLIO_DB_PATH: z.string().trim().min(1).default("./data/folio.db"),
+  FOLIO_DB_PATH: z.preprocess(blankAsUnset, z.string().trim().min(1).default("./data/folio.db")),
   FOLIO_MAX_ACTIVE_PROJECTS: intFrom(1, 64, 2),
   FOLIO_LLM_CONCURRENCY: intFrom(1, 64, 4),
   FOLIO_REFINE_CONCURRENCY: intFrom(1, 32, 4),
-  FOLIO_LLM_TIMEOUT_MS: intFrom(1_000, 3_600_000, 180_000),
+  FOLIO_LLM_TIMEOUT_MS: intFrom(100, 3_600_000, 180_000),
   FOLIO_LLM_MAX_RETRIES: intFrom(0, 10, 4),
   FOLIO_UNIT_ATTEMPTS: intFrom(1, 10, 3),
+  FOLIO_RETRY_BASE_MS: intFrom(0, 600_000, 2_000),
+  FOLIO_LEASE_MS: intFrom(500, 3_600_000, 30_000),
+  FOLIO_POLL_MS: intFrom(10, 60_000, 1_000),
   FOLIO_PRICE_INPUT_PER_M: priceFrom(0.4),
   FOLIO_PRICE_CACHED_PER_M: priceFrom(0.1),
   FOLIO_PRICE_OUTPUT_PER_M: priceFrom(1.6),
   FOLIO_MAX_PROJECTS_PER_USER: intFrom(1, 1000, 3),
-  FOLIO_BUDGET_USD: z.coerce.number().min(0).default(0),
-  FOLIO_AUTHOR_NAME: z.string().trim().min(1).default("Folio Author"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  FOLIO_BUDGET_USD: numberFrom(0, 1_000_000, 0, false),
+  FOLIO_AUTHOR_NAME: z.preprocess(blankAsUnset, z.string().trim().min(1).default("Folio Author")),
+  LOG_LEVEL: z.preprocess(
+    blankAsUnset,
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -4,7 +4,7 @@ import type { SceneContext } from "../src/pipeline/context";
 import { countWords } from "../src/text/words";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
-import { outlineMarkdown, type SceneCard, sceneCardMarkdown } from "./outline";
+import { outlineMarkdown, sceneCardMarkdown } from "./outline";
 import { callFor, need, type Plan, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
@@ -19,14 +19,6 @@ export const SceneDigestSchema = z.object({
     ),
 });
 export const ChapterDigestSchema = z.object({ summary: z.string().describe("4–6 sentences") });
-
-export interface DraftedScene {
-  text: string;
-  summary: string;
-  facts: string[];
-  /** Set when this scene closes its chapter. */
-  chapterSummary: string | null;
-}
 
 /** Below this share of its target a scene is extended rather than accepted. */
 const MIN_SHARE_OF_TARGET = 0.6;
@@ -107,11 +99,8 @@ function extensionPrompt(prefix: string, context: SceneContext, soFar: string, m
   ];
 }
 
-export async function draftScene(
-  ctx: StageContext,
-  prefix: string,
-  context: SceneContext,
-): Promise<DraftedScene> {
+/** The scene's prose, extended when it falls far short of its target. */
+export async function draftScene(ctx: StageContext, prefix: string, context: SceneContext): Promise<string> {
   const { scene } = context;
   const stage = context.redraft ? "redraft" : "drafting";
   const call = (purpose: string) => callFor(ctx, stage, "draft", purpose, scene.number);
@@ -128,26 +117,24 @@ export async function draftScene(
   if (words < MIN_SHARE_OF_TARGET * scene.targetWords) {
     throw new Error(`scene ${scene.number} is still too short (${words} of ${scene.targetWords} words)`);
   }
-  const digest = await digestScene(ctx, scene, text, stage);
-  const closesChapter = context.nextScene === undefined || context.nextScene.chapter !== scene.chapter;
-  const chapterSummary = closesChapter
-    ? await digestChapter(
-        ctx,
-        context,
-        [...context.chapterScenes, { ...scene, summary: digest.summary }],
-        stage,
-      )
-    : null;
-  return { text, summary: digest.summary, facts: digest.facts, chapterSummary };
+  return text;
 }
 
-async function digestScene(ctx: StageContext, scene: SceneCard, text: string, stage: string) {
+export type SceneDigest = z.infer<typeof SceneDigestSchema>;
+
+/** What a written scene established: its summary for later prompts, and its continuity facts. */
+export async function digestScene(
+  ctx: StageContext,
+  scene: { number: number; title: string },
+  text: string,
+  stage: string,
+): Promise<SceneDigest> {
   const cast = need(ctx.plan, "characters").characters.map((c) => c.name);
   const { value } = await ctx.llm.structured(
     SceneDigestSchema,
     "scene_digest",
     [
-      { role: "system", content: "You are a meticulous continuity editor. Answer only with JSON." },
+      { role: "system", content: DIGEST_SYSTEM },
       {
         role: "user",
         content: [
@@ -162,26 +149,27 @@ async function digestScene(ctx: StageContext, scene: SceneCard, text: string, st
   return value;
 }
 
-async function digestChapter(
+export async function digestChapter(
   ctx: StageContext,
-  context: SceneContext,
+  chapter: { number: number; title: string },
   scenes: { number: number; title: string; summary: string }[],
-  stage: string,
 ): Promise<string> {
   const { value } = await ctx.llm.structured(
     ChapterDigestSchema,
     "chapter_digest",
     [
-      { role: "system", content: "You are a meticulous continuity editor. Answer only with JSON." },
+      { role: "system", content: DIGEST_SYSTEM },
       {
         role: "user",
         content: [
-          `Summarise chapter ${context.scene.chapter}, "${context.chapterTitle}", from its scene summaries.`,
+          `Summarise chapter ${chapter.number}, "${chapter.title}", from its scene summaries.`,
           scenes.map((s) => `Scene ${s.number}, ${s.title}: ${s.summary}`).join("\n"),
         ].join("\n\n"),
       },
     ],
-    callFor(ctx, stage, "edit", "chapter-digest", context.scene.number),
+    callFor(ctx, "drafting", "edit", "chapter-digest", scenes.at(-1)?.number),
   );
   return value.summary;
 }
+
+const DIGEST_SYSTEM = "You are a meticulous continuity editor. Answer only with JSON.";

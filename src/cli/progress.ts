@@ -61,7 +61,7 @@ export function terminalBarSink(stream: NodeJS.WriteStream): { sink: ProgressSin
     {
       stream,
       format:
-        "{stage} |{bar}| {value}/{total} scenes · {words}/{target} words · {tokens} tok · ${cost} · ETA {eta}",
+        "{stage} |{bar}| {value}/{total} scenes · {words}/{target} words · {tokens} tok · {cost} · ETA {eta}",
       hideCursor: true,
       clearOnComplete: false,
       etaBuffer: 20,
@@ -77,7 +77,7 @@ export function terminalBarSink(stream: NodeJS.WriteStream): { sink: ProgressSin
         words: "0",
         target: "?",
         tokens: "0",
-        cost: "0.00",
+        cost: "$0.00",
         eta: "—",
       });
       bars.set(projectId, bar);
@@ -94,7 +94,7 @@ export function terminalBarSink(stream: NodeJS.WriteStream): { sink: ProgressSin
         words: fmt(p.words),
         target: fmt(p.targetWords),
         tokens: fmt(p.promptTokens + p.completionTokens),
-        cost: p.costUsd.toFixed(2),
+        cost: `$${p.costUsd.toFixed(2)}`,
         eta: formatDuration(p.etaMs),
       });
     } else if (e.type === "stage_started") {

@@ -71,6 +71,8 @@ export class LlmClient {
   private readonly openai: OpenAI;
   private readonly limit: LimitFunction;
   private readonly prices: Prices;
+  /** Time with at least one request in flight: how well the scheduler keeps the endpoint busy. */
+  readonly busy = new BusyClock();
   private readonly tags = new AsyncLocalStorage<CallTag & { model: string; signal?: AbortSignal }>();
 
   constructor(
@@ -140,9 +142,10 @@ export class LlmClient {
     accept: (content: string, finish: string) => T,
   ): Promise<{ value: T; usage: Usage }> {
     const started = performance.now();
+    this.busy.begin();
     const completion = await withLinkedSignal(opts.signal, (signal) =>
       this.openai.chat.completions.create(body, { signal }),
-    );
+    ).finally(() => this.busy.end());
     const usage = usageOf(completion, this.prices);
     const choice = completion.choices[0];
     try {
@@ -291,6 +294,25 @@ function usageOf(completion: ChatCompletion, prices: Prices): Usage {
     completionTokens,
     costUsd: costOf(prices, promptTokens, cachedTokens, completionTokens),
   };
+}
+
+export class BusyClock {
+  private inFlight = 0;
+  private since = 0;
+  private total = 0;
+
+  begin(): void {
+    if (this.inFlight++ === 0) this.since = performance.now();
+  }
+
+  end(): void {
+    if (--this.inFlight === 0) this.total += performance.now() - this.since;
+  }
+
+  /** Milliseconds with at least one request in flight so far. */
+  get busyMs(): number {
+    return this.total + (this.inFlight > 0 ? performance.now() - this.since : 0);
+  }
 }
 
 /**

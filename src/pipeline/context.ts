@@ -1,4 +1,4 @@
-import { and, asc, eq, lt } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { chapters, scenes } from "../../db/schema";
 import type { Outline, SceneCard } from "../../stages/outline";
@@ -28,6 +28,10 @@ export interface SceneContext {
   redraft?: { notes: string; previousText: string };
 }
 
+/**
+ * Earlier scenes are represented by their digests; a scene whose digest is still being written (the
+ * previous one, digested while this one is drafted) by its outline card's summary and its last words.
+ */
 export function buildSceneContext(
   db: Db,
   projectId: number,
@@ -36,35 +40,42 @@ export function buildSceneContext(
 ): SceneContext {
   const scene = outline.scenes.find((s) => s.number === sceneNumber);
   if (!scene) throw new Error(`scene ${sceneNumber} is not in the outline`);
-  const earlier = db
-    .select({
-      number: scenes.number,
-      chapter: scenes.chapter,
-      title: scenes.title,
-      summary: scenes.summary,
-      card: scenes.card,
-    })
-    .from(scenes)
-    .where(and(eq(scenes.projectId, projectId), lt(scenes.number, sceneNumber)))
-    .orderBy(asc(scenes.number))
-    .all();
-  const chapterRows = db.select().from(chapters).where(eq(chapters.projectId, projectId)).all();
-  const summaryOf = (s: (typeof earlier)[number]) => s.summary ?? (s.card as SceneCard).summary;
+  const digests = new Map(
+    db
+      .select({ number: scenes.number, summary: scenes.summary })
+      .from(scenes)
+      .where(and(eq(scenes.projectId, projectId), lt(scenes.number, sceneNumber)))
+      .all()
+      .map((r) => [r.number, r.summary]),
+  );
+  const chapterDigests = new Map(
+    db
+      .select({ number: chapters.number, summary: chapters.summary })
+      .from(chapters)
+      .where(eq(chapters.projectId, projectId))
+      .all()
+      .map((r) => [r.number, r.summary]),
+  );
+  const earlier = outline.scenes
+    .filter((s) => s.number < sceneNumber)
+    .map((s) => ({
+      number: s.number,
+      chapter: s.chapter,
+      title: s.title,
+      summary: digests.get(s.number) ?? s.summary,
+    }));
   const earlierChapters = outline.chapters
     .filter((ch) => ch.number < scene.chapter)
     .map((ch) => ({
       number: ch.number,
       title: ch.title,
       summary:
-        chapterRows.find((r) => r.number === ch.number)?.summary ??
+        chapterDigests.get(ch.number) ??
         earlier
           .filter((s) => s.chapter === ch.number)
-          .map(summaryOf)
+          .map((s) => s.summary)
           .join(" "),
     }));
-  const chapterScenes = earlier
-    .filter((s) => s.chapter === scene.chapter)
-    .map((s) => ({ number: s.number, title: s.title, summary: summaryOf(s) }));
   const previous = db
     .select({ text: scenes.text })
     .from(scenes)
@@ -77,7 +88,9 @@ export function buildSceneContext(
     chapterTitle:
       outline.chapters.find((c) => c.number === scene.chapter)?.title ?? `Chapter ${scene.chapter}`,
     earlierChapters,
-    chapterScenes,
+    chapterScenes: earlier
+      .filter((s) => s.chapter === scene.chapter)
+      .map(({ number, title, summary }) => ({ number, title, summary })),
     previousTail: previous?.text ? lastWords(previous.text, PREVIOUS_TAIL_WORDS) : null,
   };
 }

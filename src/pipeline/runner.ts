@@ -4,9 +4,9 @@ import type { Project } from "../../db/schema";
 import { beatsMarkdown, runBeats } from "../../stages/beats";
 import { castMarkdown, runCharacters } from "../../stages/characters";
 import { conceptMarkdown, runConcept } from "../../stages/concept";
-import { draftScene, stablePrefix } from "../../stages/draft";
+import { digestChapter, digestScene, draftScene, stablePrefix } from "../../stages/draft";
 import { type Outline, outlineMarkdown, runOutline } from "../../stages/outline";
-import { need, type StageContext } from "../../stages/types";
+import { need, type Plan, type StageContext } from "../../stages/types";
 import { runWorld, worldMarkdown } from "../../stages/world";
 import type { Config } from "../config";
 import type { LlmClient } from "../llm/client";
@@ -15,6 +15,7 @@ import { buildSceneContext } from "./context";
 import type { Artifact, ProgressSink } from "./events";
 import { nextStage, type PlanStageId, type StageId, stageLabel } from "./stages";
 import {
+  commitLeased,
   commitUnit,
   firstUndraftedScene,
   getProject,
@@ -22,9 +23,14 @@ import {
   loadPlan,
   progressOf,
   replaceOutlineRows,
+  sceneSummaries,
   sceneText,
   setChapterSummary,
+  setSceneDigest,
+  type Tx,
   totalCost,
+  undigestedChapters,
+  undigestedScenes,
   writeSceneText,
 } from "./store";
 
@@ -40,10 +46,18 @@ export interface PipelineDeps {
   deliver: Deliverer;
 }
 
-/** Drafting pace within this process, for the ETA; a fresh process starts measuring anew. */
-export interface DraftPace {
-  startedAt: number;
-  scenes: number;
+/**
+ * What a worker keeps between units of one project: the plan and the drafting prefix (unchanged
+ * while drafting, so not re-read and re-rendered per scene) and the drafting pace for the ETA.
+ */
+export interface WorkerMemory {
+  plan?: Plan;
+  prefix?: string;
+  pace?: { startedAt: number; scenes: number };
+  /** The digest lane in flight, if any (see `startDigestLane`). */
+  digests?: Promise<void>;
+  /** Why the digest lane last stopped, reported by the next drafting unit so it is retried like any unit. */
+  digestError?: unknown;
 }
 
 interface PlanStage {
@@ -98,8 +112,8 @@ export async function runUnit(
   project: Project,
   leaseOwner: string,
   signal: AbortSignal,
-  pace: DraftPace | undefined,
-): Promise<DraftPace | undefined> {
+  memory: WorkerMemory,
+): Promise<void> {
   const stage = project.stage as StageId;
   switch (stage) {
     case "concept":
@@ -107,6 +121,8 @@ export async function runUnit(
     case "beats":
     case "characters":
     case "outline":
+      memory.plan = undefined;
+      memory.prefix = undefined;
       await runPlanStage(deps, project, stage, leaseOwner, signal);
       break;
     case "outline_gate":
@@ -114,10 +130,10 @@ export async function runUnit(
       passOrWaitAtGate(deps, project, stage, leaseOwner);
       break;
     case "drafting":
-      pace = await draftNextScene(deps, project, leaseOwner, signal, pace);
+      await draftNextScene(deps, project, leaseOwner, signal, memory);
       break;
     case "redraft":
-      await redraft(deps, project, leaseOwner, signal);
+      await redraft(deps, project, leaseOwner, signal, memory);
       break;
     case "deliver":
       await deps.deliver(project, signal);
@@ -129,7 +145,12 @@ export async function runUnit(
       break;
   }
   pauseWhenOverBudget(deps, project.id);
-  return pace;
+}
+
+function planFor(deps: PipelineDeps, project: Project, memory: WorkerMemory): { plan: Plan; prefix: string } {
+  memory.plan ??= loadPlan(deps.db, project.id);
+  memory.prefix ??= stablePrefix(memory.plan);
+  return { plan: memory.plan, prefix: memory.prefix };
 }
 
 async function runPlanStage(
@@ -190,67 +211,156 @@ function passOrWaitAtGate(
   });
 }
 
+/**
+ * One drafting unit: scene N, committed the moment it is written. Summaries and continuity facts of
+ * written scenes are produced by a digest lane running beside the drafting, so scene N+1 goes out as
+ * soon as scene N is saved. Scene N is drafted from the digests of scenes up to N-2, plus the card and
+ * the last words of scene N-1; the lane is never allowed to fall further behind than that.
+ */
 async function draftNextScene(
   deps: PipelineDeps,
   project: Project,
   owner: string,
   signal: AbortSignal,
-  pace: DraftPace | undefined,
-): Promise<DraftPace | undefined> {
+  memory: WorkerMemory,
+) {
+  throwDigestError(memory);
   const number = firstUndraftedScene(deps.db, project.id);
-  if (number === undefined) {
-    commitUnit(deps.db, project, owner, nextStage("drafting"), () => {});
-    return pace;
-  }
-  if (number === 1)
-    deps.emit({ type: "stage_started", projectId: project.id, stage: "drafting", label: "Scene Drafting" });
-  const started = pace ?? { startedAt: Date.now(), scenes: 0 };
-  const plan = loadPlan(deps.db, project.id);
+  const { plan, prefix } = planFor(deps, project, memory);
   const outline = need(plan, "outline");
-  const context = buildSceneContext(deps.db, project.id, outline, number);
-  const drafted = await draftScene({ project, plan, llm: deps.llm, signal }, stablePrefix(plan), context);
-  const isLast = number === outline.scenes.length;
-  commitUnit(deps.db, project, owner, isLast ? nextStage("drafting") : "drafting", (tx) => {
-    writeSceneText(tx, project.id, number, "drafting", drafted.text, {
-      summary: drafted.summary,
-      facts: drafted.facts,
+  const ctx: StageContext = { project, plan, llm: deps.llm, signal };
+  if (number === undefined) return finishDrafting(deps, project, owner, ctx, memory);
+  if (number === 1)
+    deps.emit({
+      type: "stage_started",
+      projectId: project.id,
+      stage: "drafting",
+      label: stageLabel("drafting"),
     });
-    if (drafted.chapterSummary)
-      setChapterSummary(tx, project.id, context.scene.chapter, drafted.chapterSummary);
-  });
-  const done = { startedAt: started.startedAt, scenes: started.scenes + 1 };
-  const perScene = (Date.now() - done.startedAt) / done.scenes;
-  const eta = Math.round(perScene * (outline.scenes.length - number));
+  if (undigestedScenes(deps.db, project.id).some((s) => s.number < number - 1)) {
+    await awaitDigests(deps, ctx, owner, memory);
+  }
+  memory.pace ??= { startedAt: Date.now(), scenes: 0 };
+  const context = buildSceneContext(deps.db, project.id, outline, number);
+  const text = await draftScene(ctx, prefix, context);
+  commitUnit(deps.db, project, owner, "drafting", (tx) =>
+    writeSceneText(tx, project.id, number, "drafting", text),
+  );
+  startDigestLane(deps, ctx, owner, memory);
+  memory.pace.scenes += 1;
+  const perScene = (Date.now() - memory.pace.startedAt) / memory.pace.scenes;
   deps.emit({
     type: "scene_drafted",
     projectId: project.id,
     scene: number,
     title: context.scene.title,
-    sceneWords: countWords(drafted.text),
-    progress: progressOf(deps.db, project, eta),
+    sceneWords: countWords(text),
+    progress: progressOf(deps.db, project, Math.round(perScene * (outline.scenes.length - number))),
   });
-  if (isLast) {
-    deps.emit({
-      type: "stage_finished",
-      projectId: project.id,
-      stage: "drafting",
-      label: "Scene Drafting",
-      summary: `${outline.scenes.length} scenes drafted.`,
-      artifacts: [],
-      progress: progressOf(deps.db, project, 0),
-    });
-  }
-  return done;
 }
 
-async function redraft(deps: PipelineDeps, project: Project, owner: string, signal: AbortSignal) {
+async function finishDrafting(
+  deps: PipelineDeps,
+  project: Project,
+  owner: string,
+  ctx: StageContext,
+  memory: WorkerMemory,
+) {
+  await awaitDigests(deps, ctx, owner, memory);
+  commitUnit(deps.db, project, owner, nextStage("drafting"), () => {});
+  deps.emit({
+    type: "stage_finished",
+    projectId: project.id,
+    stage: "drafting",
+    label: stageLabel("drafting"),
+    summary: `${ctx.plan.outline?.scenes.length ?? 0} scenes drafted.`,
+    artifacts: [],
+    progress: progressOf(deps.db, project, 0),
+  });
+}
+
+/** Starts the digest lane unless it is already running; it stops by itself when nothing is left. */
+function startDigestLane(deps: PipelineDeps, ctx: StageContext, owner: string, memory: WorkerMemory): void {
+  if (memory.digests) return;
+  memory.digests = runDigestLane(deps, ctx, owner)
+    .catch((error: unknown) => {
+      memory.digestError = error;
+    })
+    .finally(() => {
+      memory.digests = undefined;
+    });
+}
+
+/** Waits until every written scene and every complete chapter has its digest, writing missing ones. */
+async function awaitDigests(deps: PipelineDeps, ctx: StageContext, owner: string, memory: WorkerMemory) {
+  await memory.digests;
+  throwDigestError(memory);
+  await runDigestLane(deps, ctx, owner);
+}
+
+function throwDigestError(memory: WorkerMemory): void {
+  const error = memory.digestError;
+  if (error === undefined) return;
+  memory.digestError = undefined;
+  throw error;
+}
+
+/** Digests written scenes in order, then chapters whose scenes are all digested; each one its own commit. */
+async function runDigestLane(deps: PipelineDeps, ctx: StageContext, owner: string): Promise<void> {
+  const { project } = ctx;
+  const outline = need(ctx.plan, "outline");
+  for (;;) {
+    const [scene] = undigestedScenes(deps.db, project.id);
+    if (scene) {
+      const digest = await digestScene(ctx, scene, scene.text, "drafting");
+      commitDigest(deps, project, owner, (tx) =>
+        setSceneDigest(tx, project.id, scene.number, digest.summary, digest.facts),
+      );
+      continue;
+    }
+    const chapter = completeUndigestedChapter(deps, project.id, outline);
+    if (!chapter) return;
+    const summary = await digestChapter(ctx, chapter.chapter, chapter.scenes);
+    commitDigest(deps, project, owner, (tx) =>
+      setChapterSummary(tx, project.id, chapter.chapter.number, summary),
+    );
+  }
+}
+
+/** A digest does not move the project; it only needs the lease to still be this worker's. */
+function commitDigest(deps: PipelineDeps, project: Project, owner: string, write: (tx: Tx) => void) {
+  commitLeased(deps.db, project.id, owner, {}, write);
+}
+
+function completeUndigestedChapter(deps: PipelineDeps, projectId: number, outline: Outline) {
+  const summaries = new Map(sceneSummaries(deps.db, projectId).map((s) => [s.number, s.summary]));
+  for (const number of undigestedChapters(deps.db, projectId)) {
+    const chapter = outline.chapters.find((c) => c.number === number);
+    const members = outline.scenes.filter((s) => s.chapter === number);
+    if (!chapter || !members.every((s) => summaries.get(s.number))) continue;
+    return {
+      chapter,
+      scenes: members.map((s) => ({ number: s.number, title: s.title, summary: summaries.get(s.number)! })),
+    };
+  }
+  return undefined;
+}
+
+async function redraft(
+  deps: PipelineDeps,
+  project: Project,
+  owner: string,
+  signal: AbortSignal,
+  memory: WorkerMemory,
+) {
   const number = project.redraftScene;
   const previousText = number === null ? null : sceneText(deps.db, project.id, number);
   if (number === null || previousText === null) {
     commitUnit(deps.db, project, owner, "draft_gate", () => {}, { redraftScene: null, revisionNotes: null });
     return;
   }
-  const plan = loadPlan(deps.db, project.id);
+  const { plan, prefix } = planFor(deps, project, memory);
+  const ctx: StageContext = { project, plan, llm: deps.llm, signal };
   const context = {
     ...buildSceneContext(deps.db, project.id, need(plan, "outline"), number),
     redraft: { notes: project.revisionNotes ?? "Improve the scene.", previousText },
@@ -261,18 +371,17 @@ async function redraft(deps: PipelineDeps, project: Project, owner: string, sign
     stage: "redraft",
     label: `Redrafting scene ${number}`,
   });
-  const drafted = await draftScene({ project, plan, llm: deps.llm, signal }, stablePrefix(plan), context);
+  const text = await draftScene(ctx, prefix, context);
+  const digest = await digestScene(ctx, context.scene, text, "redraft");
   commitUnit(
     deps.db,
     project,
     owner,
     "draft_gate",
-    (tx) =>
-      writeSceneText(tx, project.id, number, "redraft", drafted.text, {
-        summary: drafted.summary,
-        facts: drafted.facts,
-        note: project.revisionNotes ?? undefined,
-      }),
+    (tx) => {
+      writeSceneText(tx, project.id, number, "redraft", text, { note: project.revisionNotes ?? undefined });
+      setSceneDigest(tx, project.id, number, digest.summary, digest.facts);
+    },
     { redraftScene: null, revisionNotes: null },
   );
   deps.emit({
@@ -280,7 +389,7 @@ async function redraft(deps: PipelineDeps, project: Project, owner: string, sign
     projectId: project.id,
     scene: number,
     title: context.scene.title,
-    sceneWords: countWords(drafted.text),
+    sceneWords: countWords(text),
     progress: progressOf(deps.db, project),
   });
 }

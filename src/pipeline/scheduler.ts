@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { type Project, projects } from "../../db/schema";
 import { LlmError } from "../llm/client";
-import type { DraftPace, PipelineDeps } from "./runner";
+import type { PipelineDeps, WorkerMemory } from "./runner";
 import { runUnit } from "./runner";
 import { stageLabel } from "./stages";
 import { firstUndraftedScene, getProject, LeaseLost, nowMs } from "./store";
@@ -139,16 +139,15 @@ export class Scheduler {
       () => this.renew(projectId, controller),
       Math.max(50, this.options.leaseMs / 3),
     );
-    let pace: DraftPace | undefined;
+    const memory: WorkerMemory = {};
     try {
       while (!this.stopping && !controller.signal.aborted) {
         const project = getProject(this.deps.db, projectId);
         if (project?.status !== "running" || project.leaseOwner !== this.owner) break;
-        const outcome = await this.runWithAttempts(project, controller.signal, pace);
-        if (outcome === "stop") break;
-        pace = outcome.pace;
+        if ((await this.runWithAttempts(project, controller.signal, memory)) === "stop") break;
       }
     } finally {
+      await memory.digests;
       clearInterval(renewal);
       this.release(projectId);
       this.workers.delete(projectId);
@@ -159,12 +158,13 @@ export class Scheduler {
   private async runWithAttempts(
     project: Project,
     signal: AbortSignal,
-    pace: DraftPace | undefined,
-  ): Promise<{ pace: DraftPace | undefined } | "stop"> {
+    memory: WorkerMemory,
+  ): Promise<"ok" | "stop"> {
     const { unitAttempts, retryBaseMs } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
-        return { pace: await runUnit(this.deps, project, this.owner, signal, pace) };
+        await runUnit(this.deps, project, this.owner, signal, memory);
+        return "ok";
       } catch (error) {
         if (error instanceof LeaseLost || signal.aborted) return "stop";
         const message = error instanceof Error ? error.message : String(error);

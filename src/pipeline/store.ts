@@ -66,13 +66,24 @@ export function commitUnit(
   write: (tx: Tx) => void,
   extra: Partial<Pick<Project, "status" | "title" | "revisionNotes" | "redraftScene">> = {},
 ): void {
+  commitLeased(db, project.id, leaseOwner, { stage, ...extra }, write);
+}
+
+/** Runs `write` in one transaction with `changes` to the project row, only while the lease is ours. */
+export function commitLeased(
+  db: Db,
+  projectId: number,
+  leaseOwner: string,
+  changes: Partial<Project>,
+  write: (tx: Tx) => void,
+): void {
   db.transaction((tx) => {
     const moved = tx
       .update(projects)
-      .set({ stage, updatedAt: nowMs(), ...extra })
-      .where(and(eq(projects.id, project.id), eq(projects.leaseOwner, leaseOwner)))
+      .set({ ...changes, updatedAt: nowMs() })
+      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, leaseOwner)))
       .run();
-    if (moved.changes !== 1) throw new LeaseLost(project.id);
+    if (moved.changes !== 1) throw new LeaseLost(projectId);
     write(tx);
   });
 }
@@ -102,23 +113,67 @@ export function replaceOutlineRows(tx: Tx, projectId: number, outline: Outline):
     .run();
 }
 
-/** Stores a scene's new text as its current text and as a kept version. */
+/** Stores a scene's new text as its current text and as a kept version; its old digest no longer applies. */
 export function writeSceneText(
   tx: Tx,
   projectId: number,
   sceneNumber: number,
   stage: string,
   text: string,
-  fields: { summary?: string; facts?: string[]; note?: string } = {},
+  fields: { note?: string } = {},
 ): void {
   const words = countWords(text);
   tx.update(scenes)
-    .set({ text, words, summary: fields.summary, facts: fields.facts, updatedAt: nowMs() })
+    .set({ text, words, summary: null, facts: null, updatedAt: nowMs() })
     .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
     .run();
   tx.insert(sceneVersions)
     .values({ projectId, sceneNumber, stage, text, words, note: fields.note ?? null })
     .run();
+}
+
+export function setSceneDigest(
+  tx: Tx,
+  projectId: number,
+  sceneNumber: number,
+  summary: string,
+  facts: string[],
+): void {
+  tx.update(scenes)
+    .set({ summary, facts })
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
+    .run();
+}
+
+/** Written scenes without a digest yet, in order. */
+export function undigestedScenes(
+  db: Db,
+  projectId: number,
+): { number: number; title: string; text: string }[] {
+  return db
+    .select({ number: scenes.number, title: scenes.title, text: scenes.text })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, projectId), isNotNull(scenes.text), isNull(scenes.summary)))
+    .orderBy(asc(scenes.number))
+    .all() as { number: number; title: string; text: string }[];
+}
+
+export function sceneSummaries(db: Db, projectId: number): { number: number; summary: string | null }[] {
+  return db
+    .select({ number: scenes.number, summary: scenes.summary })
+    .from(scenes)
+    .where(eq(scenes.projectId, projectId))
+    .all();
+}
+
+export function undigestedChapters(db: Db, projectId: number): number[] {
+  return db
+    .select({ number: chapters.number })
+    .from(chapters)
+    .where(and(eq(chapters.projectId, projectId), isNull(chapters.summary)))
+    .orderBy(asc(chapters.number))
+    .all()
+    .map((c) => c.number);
 }
 
 export function setChapterSummary(tx: Tx, projectId: number, chapter: number, summary: string): void {

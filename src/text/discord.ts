@@ -24,13 +24,15 @@ export function splitForDiscord(text: string, limit = DISCORD_MESSAGE_LIMIT): st
   const chunks: string[] = [];
   let rest = text.trim();
   let reopen = "";
+  // Room to close a fence is reserved in every chunk when the text has any: cheaper than splitting twice
+  // to find out whether a given chunk needs it.
+  const fenceReserve = text.includes("```") ? FENCE_CLOSE.length : 0;
   while (rest) {
     if (reopen.length + rest.length <= limit) {
       chunks.push(reopen + rest);
       break;
     }
-    // Always leave room to close a fence: cheaper than splitting twice to find out whether we need to.
-    const budget = limit - reopen.length - FENCE_CLOSE.length;
+    const budget = limit - reopen.length - fenceReserve;
     const cut = cutPoint(rest, budget);
     let chunk = reopen + rest.slice(0, cut).trimEnd();
     const openFence = unclosedFence(chunk);

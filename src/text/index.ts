@@ -1,7 +1,6 @@
 export { DISCORD_MESSAGE_LIMIT, splitForDiscord, truncate } from "./discord";
 export {
   describeHits,
-  excerptOf,
   LINT_THRESHOLD,
   type LintHit,
   type LintReport,

@@ -7,6 +7,8 @@
  * say "Here is the key" or "I hope this works".
  */
 
+import type { Span } from "./words";
+
 interface MetaPattern {
   reason: string;
   pattern: RegExp;
@@ -18,7 +20,7 @@ const META_PATTERNS: readonly MetaPattern[] = [
   {
     reason: "assistant preamble",
     pattern:
-      /^[ \t]*(?:\*\*)?(?:here(?:['’]s| is| are)|below is|the following is)\b[^\n]{0,60}?\b(?:revis\w*|rewrit\w*|edited|version|draft|scene|chapter|passage|text|prose)\b/gim,
+      /^[ \t]*(?:\*\*)?(?:here(?:['’]s| is| are)|below is|the following is)\b[^\n]{0,60}?\b(?:revis\w*|rewrit\w*|edited|version|draft|scene|chapter|passage|text|prose)\b[^\n:]{0,40}/gim,
     skipInDialogue: true,
   },
   {
@@ -77,9 +79,13 @@ const MAX_SHOWN = 60;
  */
 export function findMetaText(text: string): string[] {
   const reasons = new Set<string>();
+  let dialogue: Span[] | undefined;
   for (const { reason, pattern, skipInDialogue } of META_PATTERNS) {
     for (const match of text.matchAll(pattern)) {
-      if (skipInDialogue && isInsideDialogue(text, match.index)) continue;
+      if (skipInDialogue) {
+        dialogue ??= dialogueSpans(text);
+        if (isInside(dialogue, match.index)) continue;
+      }
       const shown = match[0].trim().slice(0, MAX_SHOWN);
       reasons.add(`${reason}: "${shown}"`);
     }
@@ -97,20 +103,49 @@ export function newMetaText(original: string, revised: string): string[] {
 }
 
 /**
- * Whether `index` falls inside a quotation, judged by the quote marks between the start of its
- * paragraph and the index: curly quotes by balance, straight quotes by parity.
+ * Spans inside quotations, in one pass: curly quotes by nesting, straight quotes by parity. A blank
+ * line closes whatever is open, since a missing closing quote must not swallow the rest of the scene.
  */
-function isInsideDialogue(text: string, index: number): boolean {
-  const paragraphStart = Math.max(text.lastIndexOf("\n\n", index), 0);
-  const before = text.slice(paragraphStart, index);
+function dialogueSpans(text: string): Span[] {
+  const spans: Span[] = [];
   let curlyDepth = 0;
-  let straight = 0;
-  for (const char of before) {
+  let straightOpen = false;
+  let openedAt = -1;
+  const update = (index: number) => {
+    const inside = curlyDepth > 0 || straightOpen;
+    if (inside && openedAt < 0) openedAt = index;
+    if (!inside && openedAt >= 0) {
+      spans.push({ start: openedAt, end: index });
+      openedAt = -1;
+    }
+  };
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
     if (char === "“") curlyDepth++;
     else if (char === "”") curlyDepth = Math.max(0, curlyDepth - 1);
-    else if (char === '"') straight++;
+    else if (char === '"') straightOpen = !straightOpen;
+    else if (char === "\n" && text[i + 1] === "\n") {
+      curlyDepth = 0;
+      straightOpen = false;
+    } else continue;
+    update(i);
   }
-  return curlyDepth > 0 || straight % 2 === 1;
+  update(text.length);
+  return spans;
+}
+
+/** Binary search: is `index` within one of the sorted, disjoint spans? */
+function isInside(spans: Span[], index: number): boolean {
+  let low = 0;
+  let high = spans.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const span = spans[middle]!;
+    if (index < span.start) high = middle - 1;
+    else if (index >= span.end) low = middle + 1;
+    else return true;
+  }
+  return false;
 }
 
 /** Closing marks that may follow the final punctuation: quotes, brackets, Markdown emphasis. */

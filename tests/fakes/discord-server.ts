@@ -227,6 +227,18 @@ export interface ModalInput {
   messageId?: string;
 }
 
+export interface MemberInput {
+  id?: string;
+  username: string;
+  /** Permission bitfield (decimal string or bigint); defaults to an ordinary member's. */
+  permissions?: string | bigint;
+}
+
+export interface MemberRef {
+  id: string;
+  username: string;
+}
+
 export interface FakeDiscord {
   readonly apiUrl: string;
   readonly token: string;
@@ -237,10 +249,7 @@ export interface FakeDiscord {
   readonly ownerId: string;
   readonly calls: RestCallRecord[];
   readonly interactions: InteractionRecord[];
-  addMember(u: { id?: string; username: string; permissions?: string | bigint }): {
-    id: string;
-    username: string;
-  };
+  addMember(u: MemberInput): MemberRef;
   addChannel(name: string): StoredChannel;
   sendCommand(p: CommandInput): Promise<InteractionRecord>;
   sendAutocomplete(p: AutocompleteInput): Promise<InteractionRecord>;
@@ -272,11 +281,21 @@ const UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 const HISTORY_LIMIT = 1000;
 const DEFAULT_WAIT_MS = 5000;
 
-const Flags = { HasThread: 1 << 5, Ephemeral: 1 << 6, Loading: 1 << 7 } as const;
+const Flags = {
+  SuppressEmbeds: 1 << 2,
+  HasThread: 1 << 5,
+  Ephemeral: 1 << 6,
+  Loading: 1 << 7,
+  SuppressNotifications: 1 << 12,
+  ComponentsV2: 1 << 15,
+} as const;
+/** The only flags a bot may set when sending, and (minus ephemeral) when editing. */
+const SENDABLE_FLAGS =
+  Flags.SuppressEmbeds | Flags.Ephemeral | Flags.SuppressNotifications | Flags.ComponentsV2;
+const EDITABLE_FLAGS = Flags.SuppressEmbeds | Flags.ComponentsV2;
 const Intents = { Guilds: 1 << 0 } as const;
 const InteractionType = { Command: 2, Component: 3, Autocomplete: 4, ModalSubmit: 5 } as const;
 const Callback = {
-  Pong: 1,
   Message: 4,
   DeferredMessage: 5,
   DeferredUpdate: 6,
@@ -560,6 +579,16 @@ const channelPatchSchema = z.looseObject({
   rate_limit_per_user: z.number().int().optional(),
 });
 
+const PATCHABLE_CHANNEL_FIELDS = [
+  "name",
+  "topic",
+  "nsfw",
+  "position",
+  "rate_limit_per_user",
+  "flags",
+  "applied_tags",
+];
+
 const optionSchema: z.ZodType = z.lazy(() =>
   z.looseObject({
     type: z.number().int().min(1).max(11),
@@ -763,6 +792,17 @@ interface Member {
   joined_at: string;
 }
 
+/** What the driver asks to dispatch; the fake adds ids, token, member, channel and timing. */
+interface InteractionSpec {
+  type: number;
+  userId: string;
+  channelId: string;
+  data: Json;
+  commandName?: string;
+  customId?: string;
+  message?: StoredMessage;
+}
+
 interface CommandOptionDef {
   type: number;
   name: string;
@@ -809,7 +849,9 @@ class FakeDiscordServer implements FakeDiscord {
 
   constructor(private readonly ackTimeoutMs: number) {
     this.token = `${Buffer.from(this.applicationId).toString("base64url")}.${randomToken(4)}.${randomToken(28)}`;
-    this.http = createServer((req, res) => void this.onHttpRequest(req, res));
+    this.http = createServer((req, res) => {
+      this.onHttpRequest(req, res).catch(() => res.destroy()); // The client went away mid-request.
+    });
     this.http.on("upgrade", (req, socket, head) => {
       this.wss.handleUpgrade(req, socket, head, (ws) => this.onGatewaySocket(ws));
     });
@@ -858,10 +900,7 @@ class FakeDiscordServer implements FakeDiscord {
 
   // ------------------------------------------------------------------ driver API: state
 
-  addMember(u: { id?: string; username: string; permissions?: string | bigint }): {
-    id: string;
-    username: string;
-  } {
+  addMember(u: MemberInput): MemberRef {
     const id = u.id ?? snowflake();
     this.addMemberRecord(id, u.username, String(u.permissions ?? MEMBER_PERMISSIONS), []);
     return { id, username: u.username };
@@ -932,23 +971,27 @@ class FakeDiscordServer implements FakeDiscord {
   // ------------------------------------------------------------------ driver API: interactions
 
   async sendCommand(p: CommandInput): Promise<InteractionRecord> {
+    const channelId = p.channelId ?? this.channelId;
     const data = this.commandData(p);
-    return this.dispatchInteraction(InteractionType.Command, p.user, p.channelId ?? this.channelId, data, {
+    return this.dispatchInteraction({
+      type: InteractionType.Command,
+      userId: p.user,
+      channelId,
+      data,
       commandName: p.command,
     });
   }
 
   async sendAutocomplete(p: AutocompleteInput): Promise<InteractionRecord> {
+    const channelId = p.channelId ?? this.channelId;
     const data = this.commandData(p, p.focused);
-    return this.dispatchInteraction(
-      InteractionType.Autocomplete,
-      p.user,
-      p.channelId ?? this.channelId,
+    return this.dispatchInteraction({
+      type: InteractionType.Autocomplete,
+      userId: p.user,
+      channelId,
       data,
-      {
-        commandName: p.command,
-      },
-    );
+      commandName: p.command,
+    });
   }
 
   async clickButton(p: ButtonInput): Promise<InteractionRecord> {
@@ -960,7 +1003,11 @@ class FakeDiscordServer implements FakeDiscord {
       component_type: component.type,
       ...(component.type !== 2 && { values: [] }),
     };
-    return this.dispatchInteraction(InteractionType.Component, p.user, p.channelId, data, {
+    return this.dispatchInteraction({
+      type: InteractionType.Component,
+      userId: p.user,
+      channelId: p.channelId,
+      data,
       customId: p.customId,
       message,
     });
@@ -972,7 +1019,11 @@ class FakeDiscordServer implements FakeDiscord {
       .find((i) => i.userId === p.user && i.modal?.custom_id === p.customId);
     const data = { custom_id: p.customId, components: this.modalSubmission(shown?.modal, p.fields) };
     const message = p.messageId ? this.visibleMessage(p.channelId, p.messageId, p.user) : undefined;
-    return this.dispatchInteraction(InteractionType.ModalSubmit, p.user, p.channelId, data, {
+    return this.dispatchInteraction({
+      type: InteractionType.ModalSubmit,
+      userId: p.user,
+      channelId: p.channelId,
+      data,
       customId: p.customId,
       message,
     });
@@ -989,23 +1040,16 @@ class FakeDiscordServer implements FakeDiscord {
     return message;
   }
 
-  private dispatchInteraction(
-    type: number,
-    userId: string,
-    channelId: string,
-    data: Json,
-    extra: { commandName?: string; customId?: string; message?: StoredMessage },
-  ): InteractionRecord {
-    const member = this.members.get(userId);
-    if (!member) throw new Error(`fake discord: unknown member ${userId}; call addMember first`);
-    const channel = this.channels.get(channelId);
-    if (!channel) throw new Error(`fake discord: unknown channel ${channelId}`);
+  private dispatchInteraction(spec: InteractionSpec): InteractionRecord {
+    const member = this.members.get(spec.userId);
+    if (!member) throw new Error(`fake discord: unknown member ${spec.userId}; call addMember first`);
+    const channel = this.channels.get(spec.channelId);
+    if (!channel) throw new Error(`fake discord: unknown channel ${spec.channelId}`);
     const session = this.interactionSession();
     const id = snowflake();
     const token = `aW50ZXJhY3Rpb246${id}${randomToken(48)}`;
-    const payload = this.interactionPayload(id, token, type, member, channel, data);
-    if (extra.message) payload.message = this.apiMessage(extra.message);
-    const record = this.newInteractionRecord({ id, token, type, userId, channelId, payload, ...extra });
+    const payload = this.interactionPayload(id, token, spec, member, channel);
+    const record = this.newInteractionRecord(id, token, payload, spec);
     this.interactions.push(record);
     this.interactionsByToken.set(token, record);
     this.sendDispatch(session, "INTERACTION_CREATE", payload);
@@ -1013,20 +1057,18 @@ class FakeDiscordServer implements FakeDiscord {
     return record;
   }
 
-  private newInteractionRecord(init: {
-    id: string;
-    token: string;
-    type: number;
-    userId: string;
-    channelId: string;
-    payload: Json;
-    commandName?: string;
-    customId?: string;
-    message?: StoredMessage;
-  }): InteractionRecord {
-    const { message, ...fields } = init;
+  private newInteractionRecord(
+    id: string,
+    token: string,
+    payload: Json,
+    spec: InteractionSpec,
+  ): InteractionRecord {
+    const { message, data: _data, ...fields } = spec;
     const record: InteractionRecord = {
       ...fields,
+      id,
+      token,
+      payload,
       messageId: message?.id,
       dispatchedAt: Date.now(),
       expired: false,
@@ -1034,7 +1076,7 @@ class FakeDiscordServer implements FakeDiscord {
       waitForAck: async (timeoutMs = this.ackTimeoutMs + 2000) => {
         await this.waitFor(() => record.ackAt !== undefined || record.expired, timeoutMs);
         if (record.ackAt === undefined)
-          throw new Error(`fake discord: interaction ${record.id} expired unacknowledged`);
+          throw new Error(`fake discord: interaction ${id} expired unacknowledged`);
       },
       waitForResponse: (predicate = () => true, timeoutMs = DEFAULT_WAIT_MS) =>
         this.waitFor(() => record.responses.find(predicate), timeoutMs),
@@ -1055,15 +1097,14 @@ class FakeDiscordServer implements FakeDiscord {
   private interactionPayload(
     id: string,
     token: string,
-    type: number,
+    spec: InteractionSpec,
     member: Member,
     channel: StoredChannel,
-    data: Json,
   ): Json {
     return {
       id,
       token,
-      type,
+      type: spec.type,
       version: 1,
       application_id: this.applicationId,
       guild_id: this.guildId,
@@ -1078,7 +1119,8 @@ class FakeDiscordServer implements FakeDiscord {
       authorizing_integration_owners: { "0": this.guildId },
       context: 0,
       attachment_size_limit: UPLOAD_LIMIT_BYTES,
-      data,
+      data: spec.data,
+      ...(spec.message && { message: this.apiMessage(spec.message) }),
     };
   }
 
@@ -1169,18 +1211,15 @@ class FakeDiscordServer implements FakeDiscord {
       resolved[kind] = { ...(resolved[kind] ?? {}), [key]: value };
     };
     const member = this.members.get(id);
+    const role = this.roles().find((r) => r.id === id);
     if ((type === 6 || type === 9) && member) {
       add("users", id, member.user);
       const { user: _user, ...rest } = this.memberPayload(member);
-      add("members", id, { ...rest, permissions: member.permissions });
+      add("members", id, rest);
     } else if (type === 7 && this.channels.has(id)) {
       add("channels", id, { ...this.channels.get(id), permissions: MEMBER_PERMISSIONS });
-    } else if ((type === 8 || type === 9) && this.roles().some((r) => r.id === id)) {
-      add(
-        "roles",
-        id,
-        this.roles().find((r) => r.id === id),
-      );
+    } else if ((type === 8 || type === 9) && role) {
+      add("roles", id, role);
     }
   }
 
@@ -1302,8 +1341,9 @@ class FakeDiscordServer implements FakeDiscord {
   }
 
   private interactionSession(): Session {
-    const sessions = [...this.sessions.values()];
-    const session = sessions.reverse().find((s) => s.conn) ?? sessions[0];
+    // Discord delivers an interaction to one session: the newest live one, else the newest resumable one.
+    const newestFirst = [...this.sessions.values()].reverse();
+    const session = newestFirst.find((s) => s.conn) ?? newestFirst[0];
     if (!session) throw new Error("fake discord: no gateway session; log the client in first");
     return session;
   }
@@ -1976,7 +2016,9 @@ class FakeDiscordServer implements FakeDiscord {
     interaction: InteractionRecord | undefined,
     flags: number,
   ): StoredMessage {
-    const ephemeral = (flags & Flags.Ephemeral) !== 0;
+    // Only interaction responses can be ephemeral; Discord ignores the bit on channel messages.
+    const allowed = interaction ? SENDABLE_FLAGS | Flags.Loading : SENDABLE_FLAGS & ~Flags.Ephemeral;
+    const ephemeral = interaction !== undefined && (flags & Flags.Ephemeral) !== 0;
     const content = input.content ?? "";
     return {
       id: snowflake(),
@@ -1988,7 +2030,7 @@ class FakeDiscordServer implements FakeDiscord {
       embeds: (input.embeds ?? []).map((e) => ({ type: "rich", ...e })),
       components: asObjects(input.components),
       attachments: [],
-      flags,
+      flags: flags & allowed,
       timestamp: isoNow(),
       edited_timestamp: null,
       tts: false,
@@ -2039,9 +2081,10 @@ class FakeDiscordServer implements FakeDiscord {
       message.embeds = (input.embeds ?? []).map((e) => ({ type: "rich", ...e }));
     if (input.components !== undefined) message.components = asObjects(input.components);
     if (input.allowed_mentions !== undefined) message.allowed_mentions = input.allowed_mentions;
-    // Only the ephemeral bit survives a flags edit, and an edit always ends the "thinking..." state.
-    const flags = input.flags ?? message.flags;
-    message.flags = (flags & ~Flags.Loading & ~Flags.Ephemeral) | (message.flags & Flags.Ephemeral);
+    // discord.js echoes the flags it knows on every edit; Discord only applies the editable ones, and any
+    // edit ends the deferred "thinking..." state.
+    const requested = (input.flags ?? message.flags) & EDITABLE_FLAGS;
+    message.flags = (message.flags & ~EDITABLE_FLAGS & ~Flags.Loading) | requested;
     message.attachments = this.editedAttachments(message, files, input.attachments);
     Object.assign(
       message,
@@ -2205,7 +2248,7 @@ class FakeDiscordServer implements FakeDiscord {
       channelPatchSchema,
       body,
     );
-    Object.assign(channel, rest);
+    for (const key of PATCHABLE_CHANNEL_FIELDS) if (rest[key] !== undefined) channel[key] = rest[key];
     if (channel.thread_metadata) {
       const meta = channel.thread_metadata;
       const changes = { archived, locked, auto_archive_duration, invitable };

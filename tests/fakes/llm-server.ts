@@ -827,7 +827,7 @@ class FakeLlmServer {
     }
     const parsed = parseChat(body);
     const seq = ++this.seq;
-    const entry = this.newEntry(seq, parsed);
+    const entry = this.newEntry(seq, parsed, ex.started);
     const problem = this.authProblem(ex.req);
     if (problem) {
       entry.outcome = "401";
@@ -845,10 +845,11 @@ class FakeLlmServer {
     this.answer(ex, entry, parsed, seq);
   }
 
-  private newEntry(seq: number, p: Parsed): FakeLlmLogEntry {
+  /** `at` is when the request arrived, so `at`…`at + durationMs` is the whole time it was in flight. */
+  private newEntry(seq: number, p: Parsed, arrived: number): FakeLlmLogEntry {
     return {
       seq,
-      at: Date.now(),
+      at: arrived,
       model: p.model,
       kind: p.kind,
       schemaName: p.schemaName,

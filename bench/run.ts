@@ -1,0 +1,159 @@
+/**
+ * `npm run bench`: drafts a 50-scene novel against the local fake endpoint (fixed 50 ms per call) and
+ * exports a 120,000-word book, printing each figure next to its goal, all measured in this one run.
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { and, eq, sql } from "drizzle-orm";
+import { llmCalls } from "../db/schema";
+import { eventually, ROOT } from "../tests/helpers/cli";
+import { startTestEngine } from "../tests/helpers/engine";
+import { benchExport } from "./export";
+
+const LATENCY_MS = 50;
+
+interface Row {
+  figure: string;
+  value: number;
+  goal: string;
+  met: boolean;
+}
+
+/** The endpoint runs in its own process, as a real one would: its CPU work never stalls the engine's event loop. */
+async function startEndpoint(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "tests/fakes/llm-server.ts"),
+      "--port",
+      "0",
+      "--latency",
+      `${LATENCY_MS}`,
+      "--seed",
+      "1",
+    ],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+  return { url: (JSON.parse(line) as { url: string }).url, stop: () => child.kill("SIGTERM") };
+}
+
+async function benchDrafting(): Promise<Row[]> {
+  const fake = await startEndpoint();
+  // The window is planning plus drafting: from the scheduler's start to the last scene's digest.
+  let window: { wall: number; busy: number } | undefined;
+  let started = 0;
+  const engine = startTestEngine(fake.url, { FOLIO_MAX_ACTIVE_PROJECTS: "1" }, { pollMs: 1000 }, (e) => {
+    if (e.type === "stage_finished" && e.stage === "drafting") {
+      window = { wall: Date.now() - started, busy: engine.llm.busy.busyMs };
+    }
+  });
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
+  try {
+    const id = engine.create({
+      premise:
+        "A cartographer's apprentice discovers that the city's maps are rewriting its streets at night.",
+      scenes: 50,
+      words: 60_000,
+      autoApprove: true,
+    });
+    started = Date.now();
+    engine.scheduler.start();
+    await eventually(() => engine.events.some((e) => e.type === "done" && e.projectId === id), 600_000, 10);
+    const { wall, busy: busyMs } = window!;
+    const drafting = engine.db
+      .select({
+        prompt: sql<number>`sum(${llmCalls.promptTokens})`,
+        cached: sql<number>`sum(${llmCalls.cachedTokens})`,
+        completion: sql<number>`sum(${llmCalls.completionTokens})`,
+      })
+      .from(llmCalls)
+      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.stage, "drafting")))
+      .get()!;
+    const scenePrompt = (n: number) =>
+      engine.db
+        .select({ tokens: llmCalls.promptTokens })
+        .from(llmCalls)
+        .where(
+          and(
+            eq(llmCalls.projectId, id),
+            eq(llmCalls.sceneNumber, n),
+            eq(llmCalls.purpose, "scene"),
+            eq(llmCalls.outcome, "ok"),
+          ),
+        )
+        .get()!.tokens;
+    const busy = busyMs / wall;
+    return [
+      { figure: "wall time with ≥ 1 LLM call in flight", value: busy, goal: "≥ 0.97", met: busy >= 0.97 },
+      {
+        figure: "prompt tokens, scene 50 ÷ scene 2",
+        value: scenePrompt(50) / scenePrompt(2),
+        goal: "≤ 1.5",
+        met: scenePrompt(50) / scenePrompt(2) <= 1.5,
+      },
+      {
+        figure: "cached share of drafting prompt tokens",
+        value: drafting.cached / drafting.prompt,
+        goal: "≥ 0.6",
+        met: drafting.cached / drafting.prompt >= 0.6,
+      },
+      {
+        figure: "drafting input ÷ output tokens",
+        value: drafting.prompt / drafting.completion,
+        goal: "(reported)",
+        met: true,
+      },
+      { figure: "peak RSS, MiB", value: peakRss / 2 ** 20, goal: "(reported)", met: true },
+      { figure: "drafting wall time, s", value: wall / 1000, goal: "(reported)", met: true },
+    ];
+  } finally {
+    clearInterval(sampler);
+    await engine.close();
+    fake.stop();
+  }
+}
+
+async function main() {
+  const rows = await benchDrafting();
+  const exportTimes = await benchExport();
+  const budgetMs = 1000;
+  rows.push(
+    {
+      figure: `docx export of ${exportTimes.words.toLocaleString("en-US")} words ÷ 1 s`,
+      value: exportTimes.docxMs / budgetMs,
+      goal: "≪ 1",
+      met: exportTimes.docxMs < budgetMs / 2,
+    },
+    {
+      figure: "epub export ÷ 1 s",
+      value: exportTimes.epubMs / budgetMs,
+      goal: "≪ 1",
+      met: exportTimes.epubMs < budgetMs / 2,
+    },
+    {
+      figure: "markdown export ÷ 1 s",
+      value: exportTimes.markdownMs / budgetMs,
+      goal: "≪ 1",
+      met: exportTimes.markdownMs < budgetMs / 2,
+    },
+  );
+  const width = Math.max(...rows.map((r) => r.figure.length));
+  for (const r of rows) {
+    console.log(
+      `${r.figure.padEnd(width)}  ${r.value.toFixed(3).padStart(10)}  goal ${r.goal.padEnd(10)} ${r.met ? "ok" : "MISSED"}`,
+    );
+  }
+  process.exitCode = rows.every((r) => r.met) ? 0 : 1;
+}
+
+await main();

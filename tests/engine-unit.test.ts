@@ -1,0 +1,95 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { closeDatabase, openDatabase } from "../db/client";
+import { ConfigError, loadConfig } from "../src/config";
+import {
+  approve,
+  cancel,
+  createProject,
+  parseNewProject,
+  pause,
+  resume,
+  retry,
+  reviseOutline,
+} from "../src/pipeline/actions";
+import { getProject } from "../src/pipeline/store";
+import { distributeWords, groupIntoChapters } from "../stages/outline";
+import { tempDir } from "./helpers/cli";
+
+describe("outline normalisation", () => {
+  it("splits the book's words exactly, within half to double the average per scene", () => {
+    const budgets = distributeWords([100, 5000, -3, Number.NaN, 1200, 1100], 6000);
+    expect(budgets.reduce((a, b) => a + b, 0)).toBe(6000);
+    expect(Math.min(...budgets)).toBeGreaterThanOrEqual(400);
+    expect(Math.max(...budgets)).toBeLessThanOrEqual(2100);
+  });
+
+  it("makes chapter numbers consecutive and non-decreasing", () => {
+    expect(groupIntoChapters([2, 2, 5, 5, 4, 9])).toEqual([1, 1, 2, 2, 2, 3]);
+  });
+
+  it("regroups when the model put everything in one chapter", () => {
+    const grouped = groupIntoChapters(Array(12).fill(1));
+    expect(grouped).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+  });
+});
+
+describe("configuration", () => {
+  it("applies defaults and rejects bad values with the variable's name", () => {
+    const config = loadConfig({ OPENAI_API_KEY: "k" }, { dotenv: false });
+    expect(config.FOLIO_DB_PATH).toBe("./data/folio.db");
+    expect(config.FOLIO_REFINE_CONCURRENCY).toBe(4);
+    expect(() => loadConfig({ FOLIO_MAX_ACTIVE_PROJECTS: "0" }, { dotenv: false })).toThrow(ConfigError);
+    expect(() => loadConfig({ OPENAI_BASE_URL: "not a url" }, { dotenv: false })).toThrow(/OPENAI_BASE_URL/);
+  });
+});
+
+describe("project actions", () => {
+  const setup = () => {
+    const db = openDatabase(join(tempDir(), "folio.db"));
+    const parsed = parseNewProject({
+      premise: "A clockmaker hides a second inside every clock she repairs.",
+    });
+    if (!parsed.ok) throw new Error(parsed.message);
+    const project = createProject(db, parsed.value, { ownerId: "u1" });
+    return { db, id: project.id };
+  };
+
+  it("approves a waiting gate once; a second approval is refused and changes nothing", () => {
+    const { db, id } = setup();
+    db.$client.prepare("update projects set status = 'waiting', stage = 'outline_gate' where id = ?").run(id);
+    const first = approve(db, id);
+    const second = approve(db, id);
+    expect(first.ok).toBe(true);
+    expect(second).toEqual({ ok: false, message: "Nothing waits for approval: the project is running." });
+    expect(getProject(db, id)).toMatchObject({ status: "running", stage: "drafting" });
+    closeDatabase(db);
+  });
+
+  it("revises only at the outline gate and keeps the notes for the outline stage", () => {
+    const { db, id } = setup();
+    expect(reviseOutline(db, id, "More storms").ok).toBe(false);
+    db.$client.prepare("update projects set status = 'waiting', stage = 'outline_gate' where id = ?").run(id);
+    expect(reviseOutline(db, id, "   ").ok).toBe(false);
+    expect(reviseOutline(db, id, "More storms").ok).toBe(true);
+    expect(getProject(db, id)).toMatchObject({
+      status: "running",
+      stage: "outline",
+      revisionNotes: "More storms",
+    });
+    closeDatabase(db);
+  });
+
+  it("pauses, resumes, retries and cancels only from the states where that makes sense", () => {
+    const { db, id } = setup();
+    expect(resume(db, id).ok).toBe(false);
+    expect(pause(db, id).ok).toBe(true);
+    expect(pause(db, id).ok).toBe(false);
+    expect(resume(db, id).ok).toBe(true);
+    expect(retry(db, id)).toEqual({ ok: false, message: "Nothing failed: the project is running." });
+    expect(cancel(db, id).ok).toBe(true);
+    expect(cancel(db, id)).toEqual({ ok: false, message: "The project is already cancelled." });
+    expect(approve(db, 999)).toEqual({ ok: false, message: "There is no project 999." });
+    closeDatabase(db);
+  });
+});

@@ -1,0 +1,154 @@
+import { eq } from "drizzle-orm";
+import { afterEach, describe, expect, it } from "vitest";
+import { llmCalls, projects, scenes } from "../db/schema";
+import type { ProgressEvent } from "../src/pipeline/events";
+import { getProject } from "../src/pipeline/store";
+import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
+import { eventually } from "./helpers/cli";
+import { startTestEngine, type TestEngine } from "./helpers/engine";
+
+let fake: FakeLlm | undefined;
+let engine: TestEngine | undefined;
+
+afterEach(async () => {
+  await engine?.close();
+  await fake?.close();
+  engine = undefined;
+  fake = undefined;
+});
+
+const ended = (e: TestEngine, id: number) =>
+  e.events.find(
+    (x): x is Extract<ProgressEvent, { type: "done" | "needs_attention" }> =>
+      (x.type === "done" || x.type === "needs_attention") && x.projectId === id,
+  );
+
+describe("fault tolerance", () => {
+  it("completes a novel through 500s, 429s with Retry-After, hangs and truncated JSON", async () => {
+    fake = await startFakeLlm({
+      seed: 3,
+      faults: { rate500: 0.2, rate429: 0.1, retryAfterSeconds: 0.1, rateHang: 0.05, rateTruncatedJson: 0.05 },
+    });
+    engine = startTestEngine(fake.url, {
+      FOLIO_LLM_TIMEOUT_MS: "800",
+      FOLIO_LLM_MAX_RETRIES: "6",
+      FOLIO_UNIT_ATTEMPTS: "5",
+    });
+    const id = engine.create({
+      premise: "A ferryman who cannot lie carries a smuggler across a border river.",
+      scenes: 30,
+      words: 15_000,
+      autoApprove: true,
+    });
+    engine.scheduler.start();
+    const end = await eventually(() => ended(engine!, id), 240_000, 50);
+    expect(end.type).toBe("done");
+    const drafted = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
+    expect(drafted).toHaveLength(30);
+    expect(drafted.every((s) => s.text && s.words > 0)).toBe(true);
+    expect(engine.delivered.has(id)).toBe(true);
+    // Every fault the endpoint injected shows up in llm_calls as the attempt it spoiled.
+    const recorded = new Set(
+      engine.db
+        .select({ o: llmCalls.outcome })
+        .from(llmCalls)
+        .all()
+        .map((r) => r.o),
+    );
+    const injected = new Set(fake.log.map((e) => e.outcome));
+    const recordedAs: Record<string, string> = {
+      "500": "http_500",
+      "429": "http_429",
+      hang: "timeout",
+      truncated: "invalid_json",
+    };
+    const seen = Object.keys(recordedAs).filter((fault) => injected.has(fault as never));
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    for (const fault of seen) expect(recorded, fault).toContain(recordedAs[fault]);
+  }, 300_000);
+
+  it("puts a project whose calls always fail in needs attention while another one finishes", async () => {
+    fake = await startFakeLlm({ seed: 4, faults: { failWhenPromptIncludes: ["DOOMED-PREMISE"] } });
+    engine = startTestEngine(fake.url, { FOLIO_LLM_MAX_RETRIES: "1", FOLIO_MAX_ACTIVE_PROJECTS: "2" });
+    const doomed = engine.create({
+      premise: "DOOMED-PREMISE: a story the endpoint refuses to hear.",
+      scenes: 4,
+      words: 4000,
+      autoApprove: true,
+    });
+    const healthy = engine.create({
+      premise: "A beekeeper inherits a hive that remembers its old keeper.",
+      scenes: 6,
+      words: 6000,
+      autoApprove: true,
+    });
+    engine.scheduler.start();
+    const doomedEnd = await eventually(() => ended(engine!, doomed), 60_000);
+    const healthyEnd = await eventually(() => ended(engine!, healthy), 60_000);
+    expect(doomedEnd.type).toBe("needs_attention");
+    expect(healthyEnd.type).toBe("done");
+    const row = getProject(engine.db, doomed)!;
+    expect(row.status).toBe("needs_attention");
+    expect(row.attention).toMatch(/High Concept failed: The model endpoint failed \(500\)/);
+    expect(row.leaseOwner).toBeNull();
+    expect(engine.events.filter((e) => e.type === "unit_retry" && e.projectId === doomed).length).toBe(2);
+    expect(getProject(engine.db, healthy)!.status).toBe("done");
+  }, 120_000);
+
+  it("never lets one project's failing scene call cancel another project's calls", async () => {
+    fake = await startFakeLlm({
+      seed: 5,
+      latencyMs: 30,
+      faults: { failWhenPromptIncludes: ["Draft scene 3 of 8:"] },
+    });
+    engine = startTestEngine(fake.url, { FOLIO_LLM_MAX_RETRIES: "0", FOLIO_MAX_ACTIVE_PROJECTS: "2" });
+    const failing = engine.create({
+      premise: "An archivist keeps a ledger of every lie told in her town.",
+      scenes: 8,
+      words: 8000,
+      autoApprove: true,
+    });
+    const other = engine.create({
+      premise: "A night-train conductor collects passengers' forgotten dreams.",
+      scenes: 9,
+      words: 9000,
+      autoApprove: true,
+    });
+    engine.scheduler.start();
+    expect((await eventually(() => ended(engine!, failing), 60_000)).type).toBe("needs_attention");
+    expect((await eventually(() => ended(engine!, other), 60_000)).type).toBe("done");
+
+    const failingScenes = engine.db.select().from(scenes).where(eq(scenes.projectId, failing)).all();
+    expect(failingScenes.filter((s) => s.text).map((s) => s.number)).toEqual([1, 2]);
+    const otherOutcomes = engine.db
+      .select({ o: llmCalls.outcome })
+      .from(llmCalls)
+      .where(eq(llmCalls.projectId, other))
+      .all();
+    expect(otherOutcomes.every((r) => r.o === "ok")).toBe(true);
+    expect(
+      engine.db
+        .select()
+        .from(scenes)
+        .where(eq(scenes.projectId, other))
+        .all()
+        .every((s) => s.text),
+    ).toBe(true);
+
+    // The other project's calls were in flight while the failing scene was being refused.
+    const failures = fake.log.filter((e) => e.outcome === "500");
+    const overlapping = fake.log.filter(
+      (e) =>
+        e.outcome === "ok" && failures.some((f) => e.at < f.at + f.durationMs && f.at < e.at + e.durationMs),
+    );
+    expect(failures.length).toBeGreaterThanOrEqual(3);
+    expect(overlapping.length).toBeGreaterThan(0);
+    expect(
+      engine.db
+        .select()
+        .from(projects)
+        .all()
+        .every((p) => p.leaseOwner === null || p.status === "running"),
+    ).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const FOLIO_BIN = join(ROOT, "bin/folio.js");
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function tempDir(prefix = "folio-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Environment for a CLI run against a fake endpoint: short leases and retries so tests stay quick. */
+export function cliEnv(
+  llmUrl: string,
+  dbPath: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  const { OPENAI_API_KEY: _k, OPENAI_BASE_URL: _u, ...inherited } = process.env;
+  return {
+    ...inherited,
+    OPENAI_BASE_URL: llmUrl,
+    OPENAI_API_KEY: "test-key",
+    FOLIO_DB_PATH: dbPath,
+    FOLIO_LEASE_MS: "1500",
+    FOLIO_RETRY_BASE_MS: "50",
+    FOLIO_POLL_MS: "200",
+    FOLIO_LLM_TIMEOUT_MS: "5000",
+    ...extra,
+  };
+}
+
+/** Starts `folio …` as a child process with the given environment and working directory. */
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): ChildProcess & { output: CliResult } {
+  const child = spawn(process.execPath, [FOLIO_BIN, ...args], {
+    env,
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: CliResult = { code: null, signal: null, stdout: "", stderr: "" };
+  child.stdout?.on("data", (d: Buffer) => {
+    output.stdout += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output.stderr += d.toString();
+  });
+  return Object.assign(child, { output });
+}
+
+export function waitForExit(child: ChildProcess & { output: CliResult }): Promise<CliResult> {
+  return new Promise((resolveExit) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolveExit({ ...child.output, code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    child.once("close", (code, signal) => resolveExit({ ...child.output, code, signal }));
+  });
+}
+
+export async function runCli(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CliResult> {
+  return waitForExit(startCli(args, env, cwd));
+}
+
+/** Polls until `check` returns a value (not undefined/false) or the time runs out. */
+export async function eventually<T>(
+  check: () => T | undefined | false,
+  timeoutMs = 60_000,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,58 @@
+import { join } from "node:path";
+import pino from "pino";
+import { createEngine, type Engine } from "../../src/app";
+import { loadConfig } from "../../src/config";
+import { renderBook } from "../../src/export/index";
+import { createProject, type NewProject, parseNewProject } from "../../src/pipeline/actions";
+import type { ProgressEvent } from "../../src/pipeline/events";
+import { loadManuscript } from "../../src/pipeline/manuscript";
+import type { SchedulerOptions } from "../../src/pipeline/scheduler";
+import { tempDir } from "./cli";
+
+export interface TestEngine extends Engine {
+  events: ProgressEvent[];
+  delivered: Map<number, Buffer>;
+  dir: string;
+  create(input: NewProject): number;
+}
+
+/** An engine wired to a fake endpoint, recording every progress event and delivered .docx. */
+export function startTestEngine(
+  llmUrl: string,
+  env: Record<string, string> = {},
+  scheduler: Partial<SchedulerOptions> = {},
+  onEvent: (event: ProgressEvent) => void = () => {},
+): TestEngine {
+  const dir = tempDir("folio-engine-");
+  const config = loadConfig(
+    {
+      OPENAI_BASE_URL: llmUrl,
+      OPENAI_API_KEY: "test-key",
+      FOLIO_DB_PATH: join(dir, "folio.db"),
+      FOLIO_LLM_TIMEOUT_MS: "5000",
+      ...env,
+    },
+    { dotenv: false },
+  );
+  const events: ProgressEvent[] = [];
+  const delivered = new Map<number, Buffer>();
+  const engine: Engine = createEngine(config, pino({ level: "silent" }), {
+    sinks: [(e) => events.push(e), onEvent],
+    deliver: async (project) => {
+      delivered.set(project.id, await renderBook("docx", loadManuscript(engine.db, project, "Test Author")));
+    },
+    scheduler: { leaseMs: 2000, pollMs: 100, retryBaseMs: 20, ...scheduler },
+  });
+  return Object.assign(engine, {
+    events,
+    delivered,
+    dir,
+    create(input: NewProject) {
+      const parsed = parseNewProject(input);
+      if (!parsed.ok) throw new Error(parsed.message);
+      const project = createProject(engine.db, parsed.value, { ownerId: "tester" });
+      engine.scheduler.wake();
+      return project.id;
+    },
+  });
+}
