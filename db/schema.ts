@@ -29,6 +29,9 @@ export const projects = sqliteTable(
     /** The scene a pending redraft applies to. */
     redraftScene: integer("redraft_scene"),
     exportPath: text("export_path"),
+    /** The Discord message showing live progress for the current stage, edited in place. */
+    progressMessageId: text("progress_message_id"),
+    progressStage: text("progress_stage"),
     leaseOwner: text("lease_owner"),
     leaseExpiresAt: integer("lease_expires_at"),
     createdAt: integer("created_at").notNull().default(now),

@@ -1,32 +1,38 @@
-import { createEngine } from "./app";
-import { plainLineSink } from "./cli/progress";
 import { ConfigError, loadConfig } from "./config";
+import { startBot } from "./discord/bot";
 import { createLogger } from "./log";
 
 /**
- * `npm start`: the long-running process. It validates the configuration, opens the database and runs
- * the scheduler, resuming every unfinished project; stops gracefully on SIGTERM/SIGINT.
+ * `npm start`: the Discord bot with the scheduler in the same process. Every unfinished project is
+ * resumed; SIGTERM/SIGINT stop claiming work, let the unit in flight finish (or abort it after 10 s),
+ * release leases and close Discord and the database.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  const engine = createEngine(config, log, {
-    sinks: [plainLineSink((line) => log.info(line))],
-    deliver: async (project) => {
-      log.info({ projectId: project.id }, "novel finished; export it with: folio export");
-    },
-  });
-  engine.scheduler.start();
-  log.info({ endpoint: engine.llm.endpoint, db: config.FOLIO_DB_PATH }, "Folio scheduler running");
+  const bot = await startBot(config, log);
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, "shutting down: finishing or aborting the unit in flight");
-    void engine.close().then(() => process.exit(0));
+    bot.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
   };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : `folio: ${String(error)}`}\n`);
+  const message =
+    error instanceof ConfigError
+      ? error.message
+      : `folio: ${error instanceof Error ? error.message : String(error)}`;
+  process.stderr.write(`${message}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });

@@ -118,10 +118,13 @@ const nothingWaits = (p: Project) =>
     ? "That action does not apply to the gate this project waits at."
     : `Nothing waits for approval: the project is ${describeStatus(p)}.`;
 
-export function approve(db: Db, id: number): ActionResult {
+/** Passes the gate the project waits at; with `expected`, only that gate (a button belongs to one gate). */
+export function approve(db: Db, id: number, expected?: "outline_gate" | "draft_gate"): ActionResult {
   const project = getProject(db, id);
   if (!project) return refuse(`There is no project ${id}.`);
   if (project.status !== "waiting" || !isGate(project.stage)) return refuse(nothingWaits(project));
+  if (expected && project.stage !== expected)
+    return refuse(`That gate has already been passed: the project is ${describeStatus(project)}.`);
   const gate = project.stage;
   return transition(
     db,

@@ -1,0 +1,114 @@
+import { once } from "node:events";
+import { Client, Events, GatewayIntentBits } from "discord.js";
+import type { Logger } from "pino";
+import { NovelHandlers } from "../../commands/handlers";
+import { syncCommands } from "../../commands/sync";
+import type { Project } from "../../db/schema";
+import { createEngine, type Engine } from "../app";
+import { type Config, requireKeys } from "../config";
+import { fileNameFor, renderBook } from "../export/index";
+import type { ProgressSink } from "../pipeline/events";
+import { loadManuscript } from "../pipeline/manuscript";
+import type { SchedulerOptions } from "../pipeline/scheduler";
+import { countWords } from "../text/words";
+import { ThreadPoster } from "./poster";
+import { DiscordSink } from "./sink";
+import { COLORS, embed } from "./views";
+
+export interface Bot {
+  client: Client;
+  engine: Engine;
+  sink: DiscordSink;
+  stop(): Promise<void>;
+}
+
+export interface BotOptions {
+  scheduler?: Partial<SchedulerOptions>;
+  progressIntervalMs?: number;
+}
+
+/**
+ * The Discord bot and the scheduler in one process: logs in (Guilds intent only), brings `/novel`
+ * up to date, then starts drafting. Nothing Folio posts can ping anyone, except the author on delivery.
+ */
+export async function startBot(config: Config, log: Logger, options: BotOptions = {}): Promise<Bot> {
+  requireKeys(
+    config,
+    ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID"],
+    'to run the Discord bot (see the README, "Running the Discord bot")',
+  );
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {},
+    allowedMentions: { parse: [], repliedUser: false },
+  });
+  const poster = new ThreadPoster(client);
+  // The sink needs the engine's database; events only flow once the scheduler starts, after it is set.
+  let forward: ProgressSink = () => {};
+  const engine: Engine = createEngine(config, log, {
+    sinks: [(event) => forward(event)],
+    deliver: (project) => deliver(engine, poster, project),
+    scheduler: options.scheduler,
+  });
+  const sink = new DiscordSink(engine.db, poster, log, options.progressIntervalMs);
+  forward = sink.sink;
+  const handlers = new NovelHandlers({
+    db: engine.db,
+    config,
+    scheduler: engine.scheduler,
+    uploadLimit: (channelId) => poster.uploadLimit(channelId),
+  });
+  client.on(Events.InteractionCreate, (interaction) => void handlers.handle(interaction));
+  client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
+  const ready = once(client, Events.ClientReady);
+  await client.login(config.DISCORD_TOKEN);
+  await ready;
+  const registration = await syncCommands(
+    client.rest,
+    config.DISCORD_APPLICATION_ID!,
+    config.DISCORD_GUILD_ID,
+  );
+  log.info({ user: client.user?.tag, registration }, "connected to Discord");
+  engine.scheduler.start();
+  return {
+    client,
+    engine,
+    sink: sink,
+    async stop() {
+      await engine.scheduler.stop();
+      await sink.flush();
+      sink.progress.stop();
+      await client.destroy();
+      await engine.close();
+    },
+  };
+}
+
+/** Posts the finished manuscript in the project's thread, mentioning its author (Folio's only mention). */
+async function deliver(engine: Engine, poster: ThreadPoster, project: Project): Promise<void> {
+  if (!project.threadId) return;
+  const book = loadManuscript(engine.db, project, engine.config.FOLIO_AUTHOR_NAME);
+  const docx = await renderBook("docx", book);
+  const words = book.chapters.flatMap((c) => c.scenes).reduce((n, s) => n + countWords(s.text ?? ""), 0);
+  const limit = await poster.uploadLimit(project.threadId);
+  const mention = `<@${project.ownerId}>`;
+  if (docx.length > limit) {
+    await poster.send(project.threadId, {
+      content: `${mention} **${book.title}** is finished, but the manuscript is ${(docx.length / 2 ** 20).toFixed(1)} MiB, over this server's ${limit / 2 ** 20} MiB upload limit. Use \`/novel export format:markdown\`, or \`folio export ${project.id}\` on the host.`,
+      allowedMentions: { users: [project.ownerId] },
+    });
+    return;
+  }
+  await poster.send(project.threadId, {
+    content: `${mention} your novel is ready.`,
+    embeds: [
+      embed(
+        `📚 ${book.title}`,
+        `${book.chapters.length} chapters, about ${words.toLocaleString("en-US")} words. Kindle-ready manuscript attached; \`/novel export\` gives docx, epub or markdown again at any time.`,
+        COLORS.success,
+      ),
+    ],
+    files: [{ attachment: docx, name: fileNameFor(book.title, "docx") }],
+    allowedMentions: { users: [project.ownerId] },
+  });
+}

@@ -1,0 +1,87 @@
+import { eq } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { Db } from "../../db/client";
+import { projects } from "../../db/schema";
+import type { ProgressSnapshot } from "../pipeline/events";
+import { getProject } from "../pipeline/store";
+import type { ThreadPoster } from "./poster";
+import { progressEmbed } from "./views";
+
+interface Pending {
+  label: string;
+  snapshot: ProgressSnapshot;
+  finished: boolean;
+}
+
+interface State {
+  lastEdit: number;
+  timer?: NodeJS.Timeout;
+  pending?: Pending;
+}
+
+/**
+ * One progress message per stage and project, edited in place: at most one edit per `intervalMs`
+ * per project, later updates replacing earlier unsent ones. The message id lives in the project row,
+ * so a restarted bot keeps editing the same message; a deleted message is replaced by a new one.
+ */
+export class LiveProgress {
+  private readonly states = new Map<number, State>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly poster: ThreadPoster,
+    private readonly log: Logger,
+    private readonly enqueue: (projectId: number, task: () => Promise<void>) => Promise<void>,
+    private readonly intervalMs = 3000,
+  ) {}
+
+  update(projectId: number, label: string, snapshot: ProgressSnapshot, finished = false): void {
+    const state = this.states.get(projectId) ?? { lastEdit: 0 };
+    this.states.set(projectId, state);
+    state.pending = { label, snapshot, finished };
+    if (state.timer) return;
+    const wait = Math.max(0, state.lastEdit + this.intervalMs - Date.now());
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      const next = state.pending;
+      state.pending = undefined;
+      if (next) void this.enqueue(projectId, () => this.render(projectId, state, next));
+    }, wait);
+  }
+
+  /** Sends what is pending now, ignoring the interval (shutdown). */
+  async flush(): Promise<void> {
+    const tasks: Promise<void>[] = [];
+    for (const [projectId, state] of this.states) {
+      clearTimeout(state.timer);
+      state.timer = undefined;
+      const next = state.pending;
+      state.pending = undefined;
+      if (next) tasks.push(this.enqueue(projectId, () => this.render(projectId, state, next)));
+    }
+    await Promise.all(tasks);
+  }
+
+  stop(): void {
+    for (const state of this.states.values()) clearTimeout(state.timer);
+    this.states.clear();
+  }
+
+  private async render(projectId: number, state: State, next: Pending): Promise<void> {
+    const project = getProject(this.db, projectId);
+    if (!project?.threadId) return;
+    state.lastEdit = Date.now();
+    const payload = { embeds: [progressEmbed(next.label, next.snapshot, next.finished)] };
+    if (project.progressMessageId && project.progressStage === next.label) {
+      const outcome = await this.poster.edit(project.threadId, project.progressMessageId, payload);
+      if (outcome === "edited") return;
+      this.log.info({ projectId }, "progress message was deleted; posting a new one");
+    }
+    const message = await this.poster.send(project.threadId, payload);
+    this.db
+      .update(projects)
+      .set({ progressMessageId: message.id, progressStage: next.label })
+      .where(eq(projects.id, projectId))
+      .run();
+  }
+}

@@ -1,0 +1,47 @@
+import {
+  type Client,
+  DiscordAPIError,
+  type Message,
+  type MessageCreateOptions,
+  type MessageEditOptions,
+  RESTJSONErrorCodes,
+} from "discord.js";
+
+/**
+ * Posts and edits messages in project threads through discord.js's REST queue, which waits out 429s.
+ * Knows nothing of projects: it speaks channel ids and message payloads.
+ */
+export class ThreadPoster {
+  constructor(private readonly client: Client) {}
+
+  async send(threadId: string, payload: MessageCreateOptions): Promise<Message> {
+    const channel = await this.client.channels.fetch(threadId);
+    if (!channel?.isSendable()) throw new Error(`channel ${threadId} cannot receive messages`);
+    return channel.send(payload);
+  }
+
+  /** Edits a message; "missing" when it was deleted (or never existed), so the caller can post anew. */
+  async edit(
+    threadId: string,
+    messageId: string,
+    payload: MessageEditOptions,
+  ): Promise<"edited" | "missing"> {
+    const channel = await this.client.channels.fetch(threadId);
+    if (!channel?.isTextBased()) throw new Error(`channel ${threadId} has no messages`);
+    try {
+      await channel.messages.edit(messageId, payload);
+      return "edited";
+    } catch (error) {
+      if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownMessage)
+        return "missing";
+      throw error;
+    }
+  }
+
+  /** The guild's upload limit in bytes: 10 MiB, more for boosted servers. */
+  async uploadLimit(threadId: string): Promise<number> {
+    const channel = await this.client.channels.fetch(threadId);
+    const tier = channel && "guild" in channel ? channel.guild.premiumTier : 0;
+    return [10, 10, 50, 100][tier]! * 1024 * 1024;
+  }
+}

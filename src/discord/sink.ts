@@ -1,0 +1,156 @@
+import type { MessageCreateOptions } from "discord.js";
+import type { Logger } from "pino";
+import type { Db } from "../../db/client";
+import { outlineMarkdown } from "../../stages/outline";
+import type { ProgressEvent, ProgressSink } from "../pipeline/events";
+import { stageLabel } from "../pipeline/stages";
+import { getProject, loadPlan, progressOf } from "../pipeline/store";
+import { LiveProgress } from "./live-progress";
+import type { ThreadPoster } from "./poster";
+import { COLORS, draftGateButtons, embed, markdownFile, outlineGateButtons, retryButton } from "./views";
+
+/**
+ * Renders pipeline events in each project's thread. Posting never blocks the pipeline: each project
+ * has its own queue of Discord calls, run in order; a failed post is logged and the next one goes on.
+ */
+export class DiscordSink {
+  private readonly queues = new Map<number, Promise<void>>();
+  readonly progress: LiveProgress;
+
+  constructor(
+    private readonly db: Db,
+    private readonly poster: ThreadPoster,
+    private readonly log: Logger,
+    progressIntervalMs = 3000,
+  ) {
+    this.progress = new LiveProgress(
+      db,
+      poster,
+      log,
+      (id, task) => this.enqueue(id, task),
+      progressIntervalMs,
+    );
+  }
+
+  readonly sink: ProgressSink = (event) => {
+    const threadId = getProject(this.db, event.projectId)?.threadId;
+    if (!threadId) return;
+    this.render(threadId, event);
+  };
+
+  /** Waits for every queued post and pending progress edit (shutdown, tests). */
+  async flush(): Promise<void> {
+    await this.progress.flush();
+    await Promise.all([...this.queues.values()]);
+  }
+
+  enqueue(projectId: number, task: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(projectId) ?? Promise.resolve();
+    const next = previous.then(task).catch((error: unknown) => {
+      this.log.warn({ err: error, projectId }, "could not update the project's thread");
+    });
+    this.queues.set(projectId, next);
+    return next;
+  }
+
+  private post(projectId: number, threadId: string, payload: MessageCreateOptions): void {
+    void this.enqueue(projectId, async () => {
+      await this.poster.send(threadId, payload);
+    });
+  }
+
+  private render(threadId: string, e: ProgressEvent): void {
+    switch (e.type) {
+      case "stage_started":
+        if (e.stage === "drafting")
+          this.progress.update(e.projectId, e.label, progressOf(this.db, getProject(this.db, e.projectId)!));
+        return;
+      case "stage_finished":
+        if (e.stage === "drafting") {
+          this.progress.update(e.projectId, e.label, e.progress, true);
+          return;
+        }
+        // The outline is posted with the approval buttons at the gate, or here when there is no gate.
+        this.post(e.projectId, threadId, {
+          embeds: [embed(`✅ ${e.label}`, e.summary, COLORS.success)],
+          files:
+            e.stage === "outline" && !getProject(this.db, e.projectId)?.autoApprove
+              ? []
+              : e.artifacts.map(markdownFile),
+        });
+        return;
+      case "scene_drafted":
+        this.progress.update(
+          e.projectId,
+          stageLabel(getProject(this.db, e.projectId)?.stage === "redraft" ? "redraft" : "drafting"),
+          e.progress,
+        );
+        return;
+      case "gate":
+        this.post(
+          e.projectId,
+          threadId,
+          e.gate === "outline" ? this.outlineGate(e.projectId) : this.draftGate(e),
+        );
+        return;
+      case "needs_attention":
+        this.post(e.projectId, threadId, {
+          embeds: [
+            embed(
+              "⚠️ Needs attention",
+              `**${e.unit}** failed after its retries:\n${e.error}\n\nEverything written so far is saved. Fix the cause (for example the model endpoint), then press **Retry** or run \`/novel retry\`.`,
+              COLORS.danger,
+            ),
+          ],
+          components: retryButton(e.projectId),
+        });
+        return;
+      case "paused":
+        this.post(e.projectId, threadId, { embeds: [embed("⏸️ Paused", e.reason, COLORS.warning)] });
+        return;
+      case "cancelled":
+        this.post(e.projectId, threadId, {
+          embeds: [embed("Cancelled", "Everything written so far is kept.", COLORS.warning)],
+        });
+        return;
+      case "unit_retry":
+      case "done":
+        return;
+    }
+  }
+
+  private outlineGate(projectId: number): MessageCreateOptions {
+    const outline = loadPlan(this.db, projectId).outline;
+    const chapters = outline?.chapters ?? [];
+    const lines = chapters.map((c) => {
+      const scenes = outline!.scenes.filter((s) => s.chapter === c.number);
+      return `**${c.number}. ${c.title}** — ${scenes.map((s) => s.title).join(" · ")}`;
+    });
+    const description = [
+      `${outline?.scenes.length ?? 0} scenes in ${chapters.length} chapters. The full outline is attached.`,
+      "",
+      ...lines,
+      "",
+      "**Approve** to start drafting, **Revise…** to regenerate the outline with your notes, or **Cancel**.",
+    ].join("\n");
+    return {
+      embeds: [embed("📜 Outline ready for approval", description)],
+      files: outline ? [markdownFile({ name: "outline.md", markdown: outlineMarkdown(outline) })] : [],
+      components: outlineGateButtons(projectId),
+    };
+  }
+
+  private draftGate(e: Extract<ProgressEvent, { type: "gate" }>): MessageCreateOptions {
+    const p = e.progress;
+    return {
+      embeds: [
+        embed(
+          `📝 Draft complete: ${p.scenesDone} scenes, ${p.words.toLocaleString("en-US")} words`,
+          "**Start revision** to run the revision stages and deliver the manuscript, **Export draft now** for the draft as it is, or **Redraft a scene…** with notes (the old version is kept).",
+          COLORS.success,
+        ),
+      ],
+      components: draftGateButtons(e.projectId),
+    };
+  }
+}

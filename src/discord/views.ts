@@ -1,0 +1,201 @@
+import {
+  ActionRowBuilder,
+  AttachmentBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  EmbedBuilder,
+  LabelBuilder,
+  ModalBuilder,
+  TextInputBuilder,
+  TextInputStyle,
+} from "discord.js";
+import { z } from "zod";
+import type { Project } from "../../db/schema";
+import { formatDuration } from "../cli/progress";
+import { describeStatus } from "../pipeline/actions";
+import type { Artifact, ProgressSnapshot } from "../pipeline/events";
+import { stageLabel } from "../pipeline/stages";
+import { truncate } from "../text/discord";
+
+/** Discord's limits (SPEC §5). */
+export const LIMITS = {
+  content: 2000,
+  embedDescription: 4096,
+  embedTitle: 256,
+  fieldValue: 1024,
+  threadName: 100,
+};
+
+export const COLORS = { info: 0x5865f2, success: 0x57f287, warning: 0xfee75c, danger: 0xed4245 } as const;
+
+/** Every button and modal carries its action and project: `folio:<action>:<project id>`. */
+export const ACTIONS = [
+  "approve",
+  "revise",
+  "revise-submit",
+  "cancel",
+  "start-revision",
+  "export-draft",
+  "redraft",
+  "redraft-submit",
+  "retry",
+] as const;
+export type ComponentAction = (typeof ACTIONS)[number];
+
+const CustomIdSchema = z
+  .string()
+  .regex(/^folio:[a-z-]+:\d+$/)
+  .transform((id) => {
+    const [, action, project] = id.split(":");
+    return { action: action as string, projectId: Number(project) };
+  })
+  .pipe(z.object({ action: z.enum(ACTIONS), projectId: z.number().int().positive() }));
+
+export const customId = (action: ComponentAction, projectId: number) => `folio:${action}:${projectId}`;
+
+export function parseCustomId(id: string): { action: ComponentAction; projectId: number } | undefined {
+  const parsed = CustomIdSchema.safeParse(id);
+  return parsed.success ? parsed.data : undefined;
+}
+
+const button = (action: ComponentAction, projectId: number, label: string, style: ButtonStyle) =>
+  new ButtonBuilder().setCustomId(customId(action, projectId)).setLabel(label).setStyle(style);
+
+export function outlineGateButtons(projectId: number, disabled = false) {
+  return [
+    new ActionRowBuilder<ButtonBuilder>().addComponents(
+      button("approve", projectId, "Approve", ButtonStyle.Success).setDisabled(disabled),
+      button("revise", projectId, "Revise…", ButtonStyle.Primary).setDisabled(disabled),
+      button("cancel", projectId, "Cancel", ButtonStyle.Danger).setDisabled(disabled),
+    ),
+  ];
+}
+
+export function draftGateButtons(projectId: number, disabled = false) {
+  return [
+    new ActionRowBuilder<ButtonBuilder>().addComponents(
+      button("start-revision", projectId, "Start revision", ButtonStyle.Success).setDisabled(disabled),
+      button("export-draft", projectId, "Export draft now", ButtonStyle.Secondary).setDisabled(disabled),
+      button("redraft", projectId, "Redraft a scene…", ButtonStyle.Primary).setDisabled(disabled),
+    ),
+  ];
+}
+
+export function retryButton(projectId: number) {
+  return [
+    new ActionRowBuilder<ButtonBuilder>().addComponents(
+      button("retry", projectId, "Retry", ButtonStyle.Primary),
+    ),
+  ];
+}
+
+export function reviseModal(projectId: number): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(customId("revise-submit", projectId))
+    .setTitle("Revise the outline")
+    .addLabelComponents(
+      new LabelBuilder()
+        .setLabel("What should change?")
+        .setTextInputComponent(
+          new TextInputBuilder()
+            .setCustomId("notes")
+            .setStyle(TextInputStyle.Paragraph)
+            .setMinLength(1)
+            .setMaxLength(4000)
+            .setRequired(true),
+        ),
+    );
+}
+
+export function redraftModal(projectId: number, sceneCount: number): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(customId("redraft-submit", projectId))
+    .setTitle("Redraft a scene")
+    .addLabelComponents(
+      new LabelBuilder()
+        .setLabel(`Scene number (1–${sceneCount})`)
+        .setTextInputComponent(
+          new TextInputBuilder()
+            .setCustomId("scene")
+            .setStyle(TextInputStyle.Short)
+            .setMaxLength(3)
+            .setRequired(true),
+        ),
+      new LabelBuilder()
+        .setLabel("What should change?")
+        .setTextInputComponent(
+          new TextInputBuilder()
+            .setCustomId("notes")
+            .setStyle(TextInputStyle.Paragraph)
+            .setMaxLength(4000)
+            .setRequired(false),
+        ),
+    );
+}
+
+export function embed(title: string, description: string, color: number = COLORS.info): EmbedBuilder {
+  return new EmbedBuilder()
+    .setTitle(truncate(title, LIMITS.embedTitle))
+    .setDescription(truncate(description || "—", LIMITS.embedDescription))
+    .setColor(color);
+}
+
+export function markdownFile(artifact: Artifact): AttachmentBuilder {
+  return new AttachmentBuilder(Buffer.from(artifact.markdown, "utf8"), { name: artifact.name });
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+export function progressBar(done: number, total: number, width = 20): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return `${"▰".repeat(filled)}${"▱".repeat(width - filled)}`;
+}
+
+/** The live progress card: stage, bar, scenes n/N, words vs target, tokens, cost, elapsed, ETA. */
+export function progressEmbed(label: string, p: ProgressSnapshot, finished = false): EmbedBuilder {
+  const percent = p.sceneCount > 0 ? Math.round((p.scenesDone / p.sceneCount) * 100) : 0;
+  return embed(
+    `${label}${finished ? " — done" : ""}`,
+    `${progressBar(p.scenesDone, p.sceneCount)} ${percent}%`,
+    finished ? COLORS.success : COLORS.info,
+  ).addFields(
+    { name: "Scenes", value: `${p.scenesDone}/${p.sceneCount}`, inline: true },
+    { name: "Words", value: `${fmt(p.words)} / ${fmt(p.targetWords)}`, inline: true },
+    { name: "Tokens", value: fmt(p.promptTokens + p.completionTokens), inline: true },
+    { name: "Cost", value: `$${p.costUsd.toFixed(2)}`, inline: true },
+    { name: "Elapsed", value: formatDuration(p.elapsedMs), inline: true },
+    { name: "ETA", value: finished ? "—" : formatDuration(p.etaMs), inline: true },
+  );
+}
+
+export function statusCard(project: Project, p: ProgressSnapshot): EmbedBuilder {
+  const where = project.status === "running" ? stageLabel(project.stage) : describeStatus(project);
+  return embed(
+    `#${project.id} ${project.title ?? "Untitled"}`,
+    [
+      `**Premise:** ${truncate(project.premise, 1500)}`,
+      `**Now:** ${where}`,
+      project.attention ? `**Attention:** ${truncate(project.attention, 1000)}` : "",
+    ]
+      .filter(Boolean)
+      .join("\n"),
+  ).addFields(
+    { name: "Scenes", value: `${p.scenesDone}/${p.sceneCount}`, inline: true },
+    { name: "Words", value: `${fmt(p.words)} / ${fmt(p.targetWords)}`, inline: true },
+    { name: "Tokens", value: fmt(p.promptTokens + p.completionTokens), inline: true },
+    { name: "Cost", value: `$${p.costUsd.toFixed(2)}`, inline: true },
+  );
+}
+
+/** A thread name from the working title: Discord allows 1–100 characters. */
+export function threadName(title: string): string {
+  const clean = title.replace(/\s+/g, " ").trim();
+  return truncate(clean || "Untitled novel", LIMITS.threadName);
+}
+
+/** Before the concept stage names the book, the first words of the premise stand in for a title. */
+export function workingTitle(title: string | undefined, premise: string): string {
+  if (title) return title;
+  const words = premise.replace(/\s+/g, " ").trim().split(" ");
+  return words.length > 8 ? `${words.slice(0, 8).join(" ")}…` : words.join(" ");
+}

@@ -1,0 +1,106 @@
+import { join } from "node:path";
+import pino from "pino";
+import { loadConfig } from "../../src/config";
+import { type Bot, type BotOptions, startBot } from "../../src/discord/bot";
+import {
+  type FakeDiscord,
+  type MemberRef,
+  type StoredMessage,
+  startFakeDiscord,
+} from "../fakes/discord-server";
+import { type FakeLlm, type FakeLlmOptions, startFakeLlm } from "../fakes/llm-server";
+import { tempDir } from "./cli";
+
+export interface World {
+  discord: FakeDiscord;
+  llm: FakeLlm;
+  bot: Bot;
+  dir: string;
+  env: Record<string, string>;
+  author: MemberRef;
+  other: MemberRef;
+  admin: MemberRef;
+  stop(): Promise<void>;
+}
+
+/** Manage Server, as a decimal permission bitfield. */
+export const MANAGE_GUILD = String(1n << 5n);
+
+/** Fake Discord + fake model endpoint + the real bot (real discord.js and openai clients) in this process. */
+export async function startWorld(
+  options: { llm?: FakeLlmOptions; bot?: BotOptions; env?: Record<string, string> } = {},
+): Promise<World> {
+  const discord = await startFakeDiscord();
+  const llm = await startFakeLlm({ seed: 21, ...options.llm });
+  const dir = tempDir("folio-discord-");
+  const env = {
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_GUILD_ID: discord.guildId,
+    DISCORD_API_URL: discord.apiUrl,
+    OPENAI_BASE_URL: llm.url,
+    OPENAI_API_KEY: "test-key",
+    FOLIO_DB_PATH: join(dir, "folio.db"),
+    FOLIO_LEASE_MS: "1500",
+    FOLIO_RETRY_BASE_MS: "20",
+    FOLIO_POLL_MS: "100",
+    ...options.env,
+  };
+  const bot = await startBot(loadConfig(env, { dotenv: false }), pino({ level: "silent" }), {
+    progressIntervalMs: 400,
+    ...options.bot,
+  });
+  return {
+    discord,
+    llm,
+    bot,
+    dir,
+    env,
+    author: discord.addMember({ username: "author" }),
+    other: discord.addMember({ username: "bystander" }),
+    admin: discord.addMember({ username: "moderator", permissions: MANAGE_GUILD }),
+    async stop() {
+      await bot.stop();
+      await discord.close();
+      await llm.close();
+    },
+  };
+}
+
+export const titleOf = (m: StoredMessage) =>
+  String((m.embeds[0] as { title?: string } | undefined)?.title ?? "");
+export const descriptionOf = (m: StoredMessage) =>
+  String((m.embeds[0] as { description?: string } | undefined)?.description ?? "");
+
+export function buttonIds(m: StoredMessage): string[] {
+  return m.components.flatMap((row) =>
+    ((row as { components?: { custom_id?: string }[] }).components ?? []).map((c) => c.custom_id ?? ""),
+  );
+}
+
+export function buttonsDisabled(m: StoredMessage): boolean {
+  return m.components.every((row) =>
+    ((row as { components?: { disabled?: boolean }[] }).components ?? []).every((c) => c.disabled === true),
+  );
+}
+
+/** The first message in the channel matching `predicate`, waiting for it to appear. */
+export function waitForMessage(
+  discord: FakeDiscord,
+  channelId: string,
+  predicate: (m: StoredMessage) => boolean,
+  timeoutMs = 30_000,
+): Promise<StoredMessage> {
+  return discord.waitFor(() => discord.messages(channelId).find(predicate), timeoutMs);
+}
+
+export function ephemeralText(record: {
+  responses: { body: Record<string, unknown>; flags: number }[];
+}): string[] {
+  return record.responses
+    .filter((r) => (r.flags & 64) === 64)
+    .map((r) => {
+      const body = r.body as { content?: string; data?: { content?: string } };
+      return body.data?.content ?? body.content ?? "";
+    });
+}
