@@ -133,3 +133,28 @@ export const llmCalls = sqliteTable(
 export type Project = typeof projects.$inferSelect;
 export type Scene = typeof scenes.$inferSelect;
 export type SceneVersion = typeof sceneVersions.$inferSelect;
+
+/**
+ * What each revision stage did to each scene: one row per (project, stage step, scene), written in the
+ * same transaction as the scene's new text, so a resumed stage skips the scenes it already handled.
+ */
+export const revisionResults = sqliteTable(
+  "revision_results",
+  {
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    /** A stage id, or a step of one (`passes.dialogue`, `validate.repair-1`). */
+    step: text("step").notNull(),
+    sceneNumber: integer("scene_number").notNull(),
+    /** revised | rejected | unchanged */
+    outcome: text("outcome").notNull(),
+    /** For rejections: too_short | too_long | no_terminal_punctuation | meta_text. */
+    reason: text("reason"),
+    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("revision_results_pk").on(t.projectId, t.step, t.sceneNumber)],
+);
+
+export type RevisionResult = typeof revisionResults.$inferSelect;

@@ -17,17 +17,22 @@ import {
   parseNewProject,
   resume as resumeProject,
   retry,
+  rollbackScene,
+  sceneHistory,
 } from "./pipeline/actions";
 import type { ProgressEvent, ProgressSink } from "./pipeline/events";
 import { loadManuscript } from "./pipeline/manuscript";
 import { stageLabel } from "./pipeline/stages";
 import { allProjects, getProject, latestProject, progressOf, unfinishedProjects } from "./pipeline/store";
+import { countWords } from "./text/words";
 
 const USAGE = `Usage:
   folio write --premise "…" [--title T] [--genre G] [--voice V] [--scenes 50] [--words 60000] [--yes] [--out novel.docx]
   folio status
   folio resume [ID] [--yes]
   folio export [ID] [--format docx|epub|markdown] [--out FILE]
+  folio versions ID SCENE
+  folio rollback ID SCENE VERSION
 
 --yes passes both approval gates; without it Folio asks on the terminal.`;
 
@@ -45,6 +50,10 @@ async function main(argv: string[]): Promise<number> {
       return resumeCommand(rest);
     case "export":
       return exportCommand(rest);
+    case "versions":
+      return versionsCommand(rest);
+    case "rollback":
+      return rollbackCommand(rest);
     case undefined:
     case "help":
     case "--help":
@@ -190,6 +199,56 @@ function projectId(engine: Engine, text: string | undefined): Project {
   const project = Number.isInteger(id) ? getProject(engine.db, id) : undefined;
   if (!project) throw new UsageError(`There is no project "${text}". Run folio status to list projects.`);
   return project;
+}
+
+async function versionsCommand(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  const [idText, sceneText] = positionals;
+  if (!idText || !sceneText) throw new UsageError("Usage: folio versions ID SCENE");
+  const engine = openEngine();
+  try {
+    const project = projectId(engine, idText);
+    const history = sceneHistory(engine.db, project.id, wholeNumber(sceneText, "SCENE"));
+    if (history.length === 0)
+      throw new UsageError(`Scene ${sceneText} of project ${project.id} has no versions yet.`);
+    const current = history.filter((v) => !v.note?.startsWith("rejected")).at(-1);
+    for (const v of history) {
+      const when = new Date(v.createdAt).toISOString().replace("T", " ").slice(0, 19);
+      const mark = v === current ? "*" : " ";
+      process.stdout.write(
+        `${mark} ${v.id}\t${v.stage}\t${countWords(v.text)} words\t${when}${v.note ? `\t${v.note}` : ""}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+async function rollbackCommand(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  const [idText, sceneText, versionText] = positionals;
+  if (!idText || !sceneText || !versionText) throw new UsageError("Usage: folio rollback ID SCENE VERSION");
+  const engine = openEngine();
+  try {
+    const project = projectId(engine, idText);
+    const result = rollbackScene(
+      engine.db,
+      project.id,
+      wholeNumber(sceneText, "SCENE"),
+      wholeNumber(versionText, "VERSION"),
+    );
+    if (!result.ok) throw new UsageError(result.message);
+    process.stdout.write(`${result.message}\n`);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+function wholeNumber(text: string, name: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a whole number, not "${text}".`);
+  return Number(text);
 }
 
 async function exportCommand(args: string[]): Promise<number> {

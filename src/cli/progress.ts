@@ -40,6 +40,8 @@ function plainLine(e: ProgressEvent): string | null {
       return `${tag} ${e.label} done. ${e.summary.split("\n")[0]}`;
     case "scene_drafted":
       return `${tag} scene ${e.scene} "${e.title}" ${fmt(e.sceneWords)} words · ${describeProgress(e.progress)}`;
+    case "scene_revised":
+      return `${tag} ${e.label}: scene ${e.scene} ${e.outcome} (${e.done}/${e.total})`;
     case "gate":
       return `${tag} ${e.gate === "outline" ? "The outline" : "The draft"} waits for approval.`;
     case "unit_retry":
@@ -86,7 +88,8 @@ export function terminalBarSink(stream: NodeJS.WriteStream): { sink: ProgressSin
   };
   const sink: ProgressSink = (e) => {
     if ("progress" in e) {
-      const p = e.progress;
+      const p =
+        e.type === "scene_revised" ? { ...e.progress, scenesDone: e.done, sceneCount: e.total } : e.progress;
       const bar = barFor(e.projectId, p.sceneCount);
       bar.setTotal(p.sceneCount);
       bar.update(p.scenesDone, {

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "../../db/client";
 import { outlineMarkdown } from "../../stages/outline";
 import type { ProgressEvent, ProgressSink } from "../pipeline/events";
-import { stageLabel } from "../pipeline/stages";
+import { isRevisionStage, stageLabel } from "../pipeline/stages";
 import { getProject, loadPlan, progressOf } from "../pipeline/store";
 import { LiveProgress } from "./live-progress";
 import type { ThreadPoster } from "./poster";
@@ -70,6 +70,7 @@ export class DiscordSink {
           this.progress.update(e.projectId, e.label, e.progress, true);
           return;
         }
+        if (isRevisionStage(e.stage)) this.progress.update(e.projectId, e.label, e.progress, true);
         // The outline is posted with the approval buttons at the gate, or here when there is no gate.
         this.post(e.projectId, threadId, {
           embeds: [embed(`✅ ${e.label}`, e.summary, COLORS.success)],
@@ -85,6 +86,13 @@ export class DiscordSink {
           stageLabel(getProject(this.db, e.projectId)?.stage === "redraft" ? "redraft" : "drafting"),
           e.progress,
         );
+        return;
+      case "scene_revised":
+        this.progress.update(e.projectId, e.label, {
+          ...e.progress,
+          scenesDone: e.done,
+          sceneCount: e.total,
+        });
         return;
       case "gate":
         this.post(

@@ -31,6 +31,11 @@ export interface CallOptions extends CallTag {
 export interface ProseOptions extends CallOptions {
   /** Below this many words the answer is treated as unusable and asked again. */
   minWords?: number;
+  /**
+   * Hand back a cut-off answer instead of asking again: rewrites do, because their guard judges the
+   * text against its input and keeps the previous version when the answer is unusable.
+   */
+  acceptIncomplete?: boolean;
 }
 
 export interface Usage {
@@ -123,7 +128,7 @@ export class LlmClient {
       this.complete({ model, messages }, opts, (content, finish) => {
         const text = content.trim();
         if (text === "") throw new UnusableAnswer("empty", "the model returned no text");
-        if (finish === "length" || !endsWithTerminalPunctuation(text)) {
+        if (!opts.acceptIncomplete && (finish === "length" || !endsWithTerminalPunctuation(text))) {
           throw new UnusableAnswer("truncated", "the model's text stops mid-sentence");
         }
         const words = countWords(text);

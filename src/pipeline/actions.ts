@@ -1,9 +1,9 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { type Project, projects } from "../../db/schema";
+import { type Project, projects, type SceneVersion, sceneVersions } from "../../db/schema";
 import { nextStage, type StageId } from "./stages";
-import { getProject, hasDraftedScenes, nowMs } from "./store";
+import { getProject, hasDraftedScenes, nowMs, sceneText, writeSceneText } from "./store";
 
 /** What an author may ask for when starting a novel; the same limits for slash commands and the CLI. */
 export const NewProjectSchema = z.object({
@@ -229,4 +229,39 @@ export function describeStatus(p: Pick<Project, "status" | "stage">): string {
     default:
       return p.status;
   }
+}
+
+/** Every text a scene has had, oldest first, including revisions the guards rejected. */
+export function sceneHistory(db: Db, projectId: number, scene: number): SceneVersion[] {
+  return db
+    .select()
+    .from(sceneVersions)
+    .where(and(eq(sceneVersions.projectId, projectId), eq(sceneVersions.sceneNumber, scene)))
+    .orderBy(sceneVersions.id)
+    .all();
+}
+
+/** Makes an earlier version the scene's text again, as a new version: the history only grows. */
+export function rollbackScene(db: Db, projectId: number, scene: number, versionId: number): ActionResult {
+  const project = getProject(db, projectId);
+  if (!project) return refuse(`There is no project ${projectId}.`);
+  if (project.status === "running")
+    return refuse("Pause the project first: a running stage could overwrite the rollback.");
+  const version = sceneHistory(db, projectId, scene).find((v) => v.id === versionId);
+  if (!version)
+    return refuse(
+      `Scene ${scene} has no version ${versionId}; list them with: folio versions ${projectId} ${scene}`,
+    );
+  if (sceneText(db, projectId, scene) === version.text)
+    return refuse(`Scene ${scene} already has the text of version ${versionId}.`);
+  db.transaction((tx) =>
+    writeSceneText(tx, projectId, scene, "rollback", version.text, {
+      note: `rolled back to version ${versionId}`,
+    }),
+  );
+  return {
+    ok: true,
+    message: `Scene ${scene} now has the text of version ${versionId} (${version.stage}).`,
+    project,
+  };
 }

@@ -39,6 +39,18 @@ export type ProgressEvent =
       sceneWords: number;
       progress: ProgressSnapshot;
     }
+  | {
+      type: "scene_revised";
+      projectId: number;
+      stage: StageId;
+      label: string;
+      scene: number;
+      outcome: "revised" | "rejected" | "unchanged";
+      /** Scenes this stage has handled so far, of those it handles. */
+      done: number;
+      total: number;
+      progress: ProgressSnapshot;
+    }
   | { type: "gate"; projectId: number; gate: "outline" | "draft"; progress: ProgressSnapshot }
   | { type: "unit_retry"; projectId: number; unit: string; attempt: number; error: string }
   | { type: "needs_attention"; projectId: number; unit: string; error: string }

@@ -13,6 +13,7 @@ import type { LlmClient } from "../llm/client";
 import { countWords } from "../text/words";
 import { buildSceneContext } from "./context";
 import type { Artifact, ProgressSink } from "./events";
+import { runRevisionStage } from "./revision";
 import { nextStage, type PlanStageId, type StageId, stageLabel } from "./stages";
 import {
   commitLeased,
@@ -134,6 +135,14 @@ export async function runUnit(
       break;
     case "redraft":
       await redraft(deps, project, leaseOwner, signal, memory);
+      break;
+    case "refine":
+    case "continuity":
+    case "passes":
+    case "voice":
+    case "motifs":
+    case "validate":
+      await runRevisionStage(deps, project, leaseOwner, signal, memory, stage);
       break;
     case "deliver":
       await deps.deliver(project, signal);

@@ -12,12 +12,19 @@ export const STAGES = [
   { id: "drafting", label: "Scene Drafting", kind: "scenes" },
   { id: "draft_gate", label: "Draft approval", kind: "gate" },
   { id: "redraft", label: "Scene Redraft", kind: "scenes" },
+  { id: "refine", label: "Self-Refinement", kind: "revision" },
+  { id: "continuity", label: "Continuity Audit", kind: "revision" },
+  { id: "passes", label: "Human Passes", kind: "revision" },
+  { id: "voice", label: "Humanize Voice", kind: "revision" },
+  { id: "motifs", label: "Motif Infusion", kind: "revision" },
+  { id: "validate", label: "Output Validation", kind: "revision" },
   { id: "deliver", label: "Export", kind: "deliver" },
   { id: "done", label: "Done", kind: "end" },
 ] as const;
 
 export type StageId = (typeof STAGES)[number]["id"];
 export type PlanStageId = Extract<(typeof STAGES)[number], { kind: "plan" }>["id"];
+export type RevisionStageId = Extract<(typeof STAGES)[number], { kind: "revision" }>["id"];
 
 export function stageLabel(id: string): string {
   return STAGES.find((s) => s.id === id)?.label ?? id;
@@ -26,7 +33,7 @@ export function stageLabel(id: string): string {
 /** The stage after `id` in the main line; `redraft` is a side trip that returns to the draft gate. */
 export function nextStage(id: StageId): StageId {
   if (id === "redraft") return "draft_gate";
-  if (id === "draft_gate") return "deliver";
+  if (id === "draft_gate") return "refine";
   const index = STAGES.findIndex((s) => s.id === id);
   const next = STAGES[index + 1];
   if (!next) throw new Error(`no stage after ${id}`);
@@ -35,4 +42,8 @@ export function nextStage(id: StageId): StageId {
 
 export function isStageId(value: string): value is StageId {
   return STAGES.some((s) => s.id === value);
+}
+
+export function isRevisionStage(id: string): id is RevisionStageId {
+  return STAGES.some((s) => s.id === id && s.kind === "revision");
 }

@@ -31,6 +31,11 @@ export interface FakeLlmFaults {
   rateShortProse?: number;
   /** Any request whose messages contain one of these substrings always gets HTTP 500. */
   failWhenPromptIncludes?: string[];
+  /**
+   * Prose requests whose last user message contains `match` get a spoiled answer: `half` writes half
+   * the requested words, `cut` stops mid-sentence, `meta` opens with "Here is the revised scene:".
+   */
+  spoilProse?: { match: string; kind: "half" | "cut" | "meta" }[];
 }
 
 export interface FakeLlmOptions {
@@ -913,6 +918,14 @@ class FakeLlmServer {
       return outcome === "truncated" ? json.slice(0, Math.floor(json.length / 2)) : json;
     }
     const words = targetWords(p.userText);
+    const spoil = this.faults.spoilProse?.find((s) => p.userText.includes(s.match));
+    if (spoil?.kind === "half") return text.prose(Math.max(1, Math.round(words / 2)));
+    if (spoil?.kind === "cut")
+      return text
+        .prose(words)
+        .replace(/[.!?]+\s*$/, "")
+        .replace(/\s+\S+$/, " and then the");
+    if (spoil?.kind === "meta") return `Here is the revised scene:\n\n${text.prose(words)}`;
     return text.prose(outcome === "short" ? Math.max(1, Math.round(words * 0.3)) : words);
   }
 

@@ -1,0 +1,107 @@
+import { z } from "zod";
+import { findNameVariants } from "../src/text/names";
+import { type RevisionScene, rewriteScene } from "./rewrite";
+import { callFor, need, type StageContext } from "./types";
+
+/** Stage 8 — Continuity Audit: contradictions across the book, then fixes only where they are. */
+export const AuditSchema = z.object({
+  issues: z
+    .array(
+      z.object({
+        scene: z.number().int().describe("the scene that contradicts what was established earlier"),
+        problem: z.string(),
+        fix: z.string(),
+      }),
+    )
+    .max(12),
+});
+
+export interface ContinuityIssue {
+  scene: number;
+  problem: string;
+  fix: string;
+  kind: "contradiction" | "name";
+}
+
+/** Chapters audited together: large enough to see a contradiction, small enough to stay precise. */
+export const AUDIT_WINDOW_CHAPTERS = 3;
+
+export interface AuditWindow {
+  chapters: number[];
+  scenes: { number: number; title: string; summary: string; facts: string[] }[];
+  /** Facts established before the window, so a contradiction of an early fact is still seen. */
+  earlierFacts: string[];
+}
+
+export async function auditWindow(ctx: StageContext, window: AuditWindow): Promise<ContinuityIssue[]> {
+  const numbers = new Set(window.scenes.map((s) => s.number));
+  const { value } = await ctx.llm.structured(
+    AuditSchema,
+    "continuity_audit",
+    [
+      { role: "system", content: "You are a meticulous continuity editor. Answer only with JSON." },
+      {
+        role: "user",
+        content: [
+          `Audit chapters ${window.chapters.join(", ")} for continuity errors: contradicted facts, impossible timing, objects or injuries that appear or vanish, characters who know what they cannot know.`,
+          window.earlierFacts.length > 0
+            ? `Established before these chapters:\n${window.earlierFacts.map((f) => `- ${f}`).join("\n")}`
+            : "",
+          window.scenes
+            .map(
+              (s) =>
+                `Scene ${s.number}, ${s.title}: ${s.summary}\nFacts: ${s.facts.join("; ") || "none recorded"}`,
+            )
+            .join("\n\n"),
+          "List only real contradictions, each with the scene to fix and how. An empty list is a good answer.",
+        ]
+          .filter(Boolean)
+          .join("\n\n"),
+      },
+    ],
+    callFor(ctx, "continuity", "edit", "audit"),
+  );
+  return value.issues
+    .filter((i) => numbers.has(i.scene))
+    .map((i) => ({ ...i, kind: "contradiction" as const }));
+}
+
+/** Misspelled cast names, found without a model: `Marra` for `Mara Quill`. */
+export function nameIssues(scene: RevisionScene, cast: string[]): ContinuityIssue[] {
+  return findNameVariants(scene.text, cast).map((v) => ({
+    scene: scene.number,
+    problem: `"${v.variant}" is a misspelling of ${v.canonical} (${v.count}×)`,
+    fix: `replace "${v.variant}" with "${v.canonical}"`,
+    kind: "name" as const,
+  }));
+}
+
+/** Names are corrected in place, word by word; no rewrite is needed for a spelling. */
+export function correctNames(text: string, cast: string[]): string {
+  let corrected = text;
+  for (const v of findNameVariants(text, cast)) {
+    corrected = corrected.replace(new RegExp(`\\b${escapeRegExp(v.variant)}\\b`, "g"), v.canonical);
+  }
+  return corrected;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+export function fixContinuity(
+  ctx: StageContext,
+  prefix: string,
+  scene: RevisionScene,
+  issues: ContinuityIssue[],
+): Promise<string> {
+  need(ctx.plan, "characters");
+  return rewriteScene(
+    ctx,
+    prefix,
+    scene,
+    "continuity",
+    "fix these continuity errors and change nothing else",
+    issues.map((i) => `${i.problem} Fix: ${i.fix}`),
+  );
+}

@@ -1,0 +1,27 @@
+import { motifForCue, motifPresent } from "../src/text/motifs";
+import { type RevisionScene, rewriteScene } from "./rewrite";
+import type { StageContext } from "./types";
+
+/** Stage 11 — Motif Infusion: the motifs a scene's card plans, checked in its text; missing ones woven in lightly. */
+export function plannedMotifs(scene: RevisionScene, motifs: string[]): { motif: string; cue: string }[] {
+  return scene.card.motifCues.flatMap((cue) => {
+    const motif = motifForCue(cue, motifs);
+    return motif ? [{ motif, cue }] : [];
+  });
+}
+
+export function missingMotifs(scene: RevisionScene, motifs: string[]): { motif: string; cue: string }[] {
+  return plannedMotifs(scene, motifs).filter((m) => !motifPresent(scene.text, m.motif));
+}
+
+export function weaveMotifs(
+  ctx: StageContext,
+  prefix: string,
+  scene: RevisionScene,
+  missing: { motif: string; cue: string }[],
+): Promise<string> {
+  return rewriteScene(ctx, prefix, scene, "motifs", "weave in the planned motifs lightly", [
+    ...missing.map((m) => `Let "${m.motif}" appear, by name, as the outline plans: ${m.cue}`),
+    "One or two touches each, folded into existing action or description; change nothing else.",
+  ]);
+}

@@ -1,0 +1,153 @@
+import { and, asc, eq } from "drizzle-orm";
+import { afterEach, describe, expect, it } from "vitest";
+import { revisionResults, scenes, sceneVersions } from "../db/schema";
+import { checkRewrite } from "../src/pipeline/guards";
+import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
+import { eventually } from "./helpers/cli";
+import { startTestEngine, type TestEngine } from "./helpers/engine";
+
+const prose = (words: number) =>
+  `${Array.from({ length: words }, (_, i) => (i % 12 === 11 ? "harbour." : i % 12 === 0 ? "The" : "lamp")).join(" ")}.`.replace(
+    "..",
+    ".",
+  );
+
+describe("rewrite guard", () => {
+  const before = prose(600);
+  it("accepts a revision of about the same length that ends a sentence", () => {
+    expect(checkRewrite(before, prose(640))).toEqual({ ok: true });
+  });
+  it.each([
+    [prose(300), "too_short"],
+    [prose(820), "too_long"],
+    [`${prose(600)} and then the`, "no_terminal_punctuation"],
+    [`Here is the revised scene:\n\n${prose(600)}`, "meta_text"],
+    [`# Scene 4\n\n${prose(600)}`, "meta_text"],
+  ])("rejects %#", (after, reason) => {
+    const verdict = checkRewrite(before, after);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.ok === false && verdict.reason).toBe(reason);
+  });
+});
+
+let fake: FakeLlm | undefined;
+let engine: TestEngine | undefined;
+afterEach(async () => {
+  await engine?.close();
+  await fake?.close();
+  engine = undefined;
+  fake = undefined;
+});
+
+describe("revision stages", () => {
+  it("rejects a half-length, a cut-off and a meta-text revision and keeps the previous text", async () => {
+    fake = await startFakeLlm({
+      seed: 9,
+      faults: {
+        spoilProse: [
+          { match: "Revise scene 2:", kind: "half" },
+          { match: "Revise scene 3:", kind: "cut" },
+          { match: "Revise scene 4:", kind: "meta" },
+        ],
+      },
+    });
+    engine = startTestEngine(fake.url);
+    const id = engine.create({
+      premise: "A cartographer maps a city that rearranges itself at night.",
+      scenes: 5,
+      words: 5000,
+      autoApprove: true,
+    });
+    engine.scheduler.start();
+    await eventually(() => engine!.events.some((e) => e.type === "done" && e.projectId === id), 60_000);
+
+    const db = engine.db;
+    const history = (n: number) =>
+      db
+        .select()
+        .from(sceneVersions)
+        .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, n)))
+        .orderBy(asc(sceneVersions.id))
+        .all();
+    const current = (n: number) =>
+      db
+        .select()
+        .from(scenes)
+        .where(and(eq(scenes.projectId, id), eq(scenes.number, n)))
+        .get()!.text;
+    for (const [scene, reason] of [
+      [2, "too_short"],
+      [3, "no_terminal_punctuation"],
+      [4, "meta_text"],
+    ] as const) {
+      const drafted = history(scene).find((v) => v.stage === "drafting")!;
+      expect(current(scene), `scene ${scene}`).toBe(drafted.text);
+      const refine = db
+        .select()
+        .from(revisionResults)
+        .where(
+          and(
+            eq(revisionResults.projectId, id),
+            eq(revisionResults.step, "refine"),
+            eq(revisionResults.sceneNumber, scene),
+          ),
+        )
+        .get()!;
+      expect(refine).toMatchObject({ outcome: "rejected", reason });
+      // Self-refinement and the three editor passes each tried, and each was turned away.
+      expect(
+        history(scene).filter((v) => v.note?.startsWith(`rejected: ${reason}`)).length,
+      ).toBeGreaterThanOrEqual(4);
+    }
+    for (const scene of [1, 5]) {
+      const stages = history(scene).map((v) => v.stage);
+      expect(stages).toEqual(
+        expect.arrayContaining(["drafting", "refine", "passes.dialogue", "passes.pacing", "passes.sensory"]),
+      );
+      expect(current(scene)).toBe(history(scene).at(-1)!.text);
+    }
+    const rejections = db.select().from(revisionResults).where(eq(revisionResults.outcome, "rejected")).all();
+    expect(new Set(rejections.map((r) => r.sceneNumber))).toEqual(new Set([2, 3, 4]));
+  }, 120_000);
+
+  it("runs every revision stage in order and revises scenes with bounded concurrency", async () => {
+    fake = await startFakeLlm({ seed: 10, latencyMs: 30 });
+    engine = startTestEngine(fake.url, { FOLIO_REFINE_CONCURRENCY: "3", FOLIO_LLM_CONCURRENCY: "8" });
+    const id = engine.create({
+      premise: "Two sisters inherit a ferry that only sails in fog.",
+      scenes: 9,
+      words: 9000,
+      autoApprove: true,
+    });
+    engine.scheduler.start();
+    await eventually(() => engine!.events.some((e) => e.type === "done" && e.projectId === id), 90_000);
+    const finished = engine.events
+      .filter((e) => e.type === "stage_finished")
+      .map((e) => (e as { stage: string }).stage);
+    expect(finished).toEqual([
+      "concept",
+      "world",
+      "beats",
+      "characters",
+      "outline",
+      "drafting",
+      "refine",
+      "continuity",
+      "passes",
+      "voice",
+      "motifs",
+      "validate",
+    ]);
+    // Never more than 3 refine rewrites in flight at once.
+    const refine = fake.log.filter((e) => e.firstLine.includes("apply the editor's critique"));
+    expect(refine).toHaveLength(9);
+    const overlap = Math.max(
+      ...refine.map(
+        (a) => refine.filter((b) => b.at < a.at + a.durationMs && a.at < b.at + b.durationMs).length,
+      ),
+    );
+    expect(overlap).toBeGreaterThan(1);
+    expect(overlap).toBeLessThanOrEqual(3);
+    expect(engine.delivered.has(id)).toBe(true);
+  }, 120_000);
+});
