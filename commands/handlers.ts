@@ -24,8 +24,7 @@ import {
   threadName,
   workingTitle,
 } from "../src/discord/views";
-import { EXPORT_FORMATS, type ExportFormat, fileNameFor, renderBook } from "../src/export/index";
-import { missingScenes } from "../src/export/manuscript";
+import { EXPORT_FORMATS, type ExportFormat } from "../src/export/index";
 import {
   type ActionResult,
   activeProjectCount,
@@ -40,7 +39,7 @@ import {
   retry,
   reviseOutline,
 } from "../src/pipeline/actions";
-import { loadManuscript } from "../src/pipeline/manuscript";
+import { renderExport } from "../src/pipeline/manuscript";
 import type { Scheduler } from "../src/pipeline/scheduler";
 import { getProject, progressOf } from "../src/pipeline/store";
 
@@ -226,18 +225,22 @@ export class NovelHandlers {
   ): Promise<void> {
     if (!EXPORT_FORMATS.includes(format)) throw new Refusal(`Choose a format: ${EXPORT_FORMATS.join(", ")}.`);
     await i.deferReply();
-    const book = loadManuscript(this.deps.db, project, this.deps.config.FOLIO_AUTHOR_NAME);
-    const data = await renderBook(format, book);
-    const missing = missingScenes(book);
+    const files = await renderExport(this.deps.db, project, this.deps.config.FOLIO_AUTHOR_NAME, format);
     const note =
-      missing.length > 0
-        ? ` This is a partial manuscript: scenes ${missing.join(", ")} are not written yet.`
+      files.missing.length > 0
+        ? ` This is a partial manuscript: scenes ${files.missing.join(", ")} are not written yet (see the report).`
         : "";
-    const payload: InteractionEditReplyOptions = { content: `**${book.title}** as ${format}.${note}` };
-    if (data.length > (await this.deps.uploadLimit(i.channelId!))) {
-      payload.content = `The ${format} file is ${(data.length / 2 ** 20).toFixed(1)} MiB, over this server's upload limit. Try markdown, or export on the host with \`folio export ${project.id}\`.`;
+    const payload: InteractionEditReplyOptions = {
+      content: `**${files.title}** as ${format}, with its report.${note}`,
+    };
+    const size = files.book.data.length + files.report.data.length;
+    if (size > (await this.deps.uploadLimit(i.channelId!))) {
+      payload.content = `The ${format} file is ${(files.book.data.length / 2 ** 20).toFixed(1)} MiB, over this server's upload limit. Try markdown, or export on the host with \`folio export ${project.id}\`.`;
     } else {
-      payload.files = [{ attachment: data, name: fileNameFor(book.title, format) }];
+      payload.files = [
+        { attachment: files.book.data, name: files.book.name },
+        { attachment: files.report.data, name: files.report.name },
+      ];
     }
     await i.editReply(payload);
   }

@@ -6,8 +6,7 @@ import type { Project } from "../db/schema";
 import { createEngine, type Engine } from "./app";
 import { describeProgress, plainLineSink, terminalBarSink } from "./cli/progress";
 import { ConfigError, loadConfig } from "./config";
-import { EXPORT_FORMATS, type ExportFormat, fileNameFor, renderBook } from "./export/index";
-import { missingScenes } from "./export/manuscript";
+import { EXPORT_FORMATS, type ExportFormat } from "./export/index";
 import { createLogger } from "./log";
 import {
   approve,
@@ -21,7 +20,7 @@ import {
   sceneHistory,
 } from "./pipeline/actions";
 import type { ProgressEvent, ProgressSink } from "./pipeline/events";
-import { loadManuscript } from "./pipeline/manuscript";
+import { renderExport } from "./pipeline/manuscript";
 import { stageLabel } from "./pipeline/stages";
 import { allProjects, getProject, latestProject, progressOf, unfinishedProjects } from "./pipeline/store";
 import { countWords } from "./text/words";
@@ -92,23 +91,28 @@ function openEngine(options: { onlyProjects?: number[]; sinks?: ProgressSink[] }
   return engine;
 }
 
+/** Writes the book and, beside it, its manuscript report; returns both paths. */
 async function writeExport(
   engine: Engine,
   project: Project,
   format: ExportFormat,
   out?: string,
 ): Promise<string> {
-  const book = loadManuscript(engine.db, project, engine.config.FOLIO_AUTHOR_NAME);
-  const data = await renderBook(format, book);
-  const path = resolve(out ?? fileNameFor(book.title, format));
+  const files = await renderExport(engine.db, project, engine.config.FOLIO_AUTHOR_NAME, format);
+  const bookPath = resolve(out ?? files.book.name);
+  const reportPath = bookPath.replace(/(\.[^./]+)?$/, ".report.md");
+  writeAtomically(bookPath, files.book.data);
+  writeAtomically(reportPath, files.report.data);
+  if (files.missing.length > 0) {
+    process.stderr.write(`Partial manuscript: scenes ${files.missing.join(", ")} are not written yet.\n`);
+  }
+  return `${bookPath} and ${reportPath}`;
+}
+
+function writeAtomically(path: string, data: Buffer): void {
   const temporary = `${path}.partial-${process.pid}`;
   writeFileSync(temporary, data);
   renameSync(temporary, path);
-  const missing = missingScenes(book);
-  if (missing.length > 0) {
-    process.stderr.write(`Partial manuscript: scenes ${missing.join(", ")} are not written yet.\n`);
-  }
-  return path;
 }
 
 async function write(args: string[]): Promise<number> {

@@ -295,7 +295,9 @@ describe("Discord: resilience and safety", () => {
     expect(w.discord.stats().resumes).toBe(1);
     expect(w.discord.stats().rateLimited).toBeGreaterThanOrEqual(1);
     const versions = db(w)
-      .prepare("select scene_number, count(*) n from scene_versions group by scene_number")
+      .prepare(
+        "select scene_number, count(*) n from scene_versions where stage = 'drafting' group by scene_number",
+      )
       .all() as { n: number }[];
     expect(versions).toHaveLength(8);
     expect(versions.every((v) => v.n === 1)).toBe(true);

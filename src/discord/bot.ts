@@ -6,11 +6,9 @@ import { syncCommands } from "../../commands/sync";
 import type { Project } from "../../db/schema";
 import { createEngine, type Engine } from "../app";
 import { type Config, requireKeys } from "../config";
-import { fileNameFor, renderBook } from "../export/index";
 import type { ProgressSink } from "../pipeline/events";
-import { loadManuscript } from "../pipeline/manuscript";
+import { renderExport } from "../pipeline/manuscript";
 import type { SchedulerOptions } from "../pipeline/scheduler";
-import { countWords } from "../text/words";
 import { ThreadPoster } from "./poster";
 import { DiscordSink } from "./sink";
 import { COLORS, embed } from "./views";
@@ -84,18 +82,17 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   };
 }
 
-/** Posts the finished manuscript in the project's thread, mentioning its author (Folio's only mention). */
+/** Posts the finished manuscript and its report in the project's thread, mentioning its author (Folio's only mention). */
 async function deliver(engine: Engine, poster: ThreadPoster, project: Project): Promise<void> {
   if (!project.threadId) return;
-  const book = loadManuscript(engine.db, project, engine.config.FOLIO_AUTHOR_NAME);
-  const docx = await renderBook("docx", book);
-  const words = book.chapters.flatMap((c) => c.scenes).reduce((n, s) => n + countWords(s.text ?? ""), 0);
+  const files = await renderExport(engine.db, project, engine.config.FOLIO_AUTHOR_NAME, "docx");
   const limit = await poster.uploadLimit(project.threadId);
   const mention = `<@${project.ownerId}>`;
-  if (docx.length > limit) {
+  const allowedMentions = { users: [project.ownerId] };
+  if (files.book.data.length + files.report.data.length > limit) {
     await poster.send(project.threadId, {
-      content: `${mention} **${book.title}** is finished, but the manuscript is ${(docx.length / 2 ** 20).toFixed(1)} MiB, over this server's ${limit / 2 ** 20} MiB upload limit. Use \`/novel export format:markdown\`, or \`folio export ${project.id}\` on the host.`,
-      allowedMentions: { users: [project.ownerId] },
+      content: `${mention} **${files.title}** is finished, but the manuscript is ${(files.book.data.length / 2 ** 20).toFixed(1)} MiB, over this server's ${limit / 2 ** 20} MiB upload limit. Use \`/novel export format:markdown\`, or \`folio export ${project.id}\` on the host.`,
+      allowedMentions,
     });
     return;
   }
@@ -103,12 +100,15 @@ async function deliver(engine: Engine, poster: ThreadPoster, project: Project): 
     content: `${mention} your novel is ready.`,
     embeds: [
       embed(
-        `📚 ${book.title}`,
-        `${book.chapters.length} chapters, about ${words.toLocaleString("en-US")} words. Kindle-ready manuscript attached; \`/novel export\` gives docx, epub or markdown again at any time.`,
+        `📚 ${files.title}`,
+        `${files.chapters} chapters, ${files.words.toLocaleString("en-US")} words. The Kindle-ready manuscript and its report (validation, continuity, motifs, cost) are attached; \`/novel export\` gives docx, epub or markdown again at any time.`,
         COLORS.success,
       ),
     ],
-    files: [{ attachment: docx, name: fileNameFor(book.title, "docx") }],
-    allowedMentions: { users: [project.ownerId] },
+    files: [
+      { attachment: files.book.data, name: files.book.name },
+      { attachment: files.report.data, name: files.report.name },
+    ],
+    allowedMentions,
   });
 }

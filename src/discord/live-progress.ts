@@ -38,6 +38,11 @@ export class LiveProgress {
   update(projectId: number, label: string, snapshot: ProgressSnapshot, finished = false): void {
     const state = this.states.get(projectId) ?? { lastEdit: 0 };
     this.states.set(projectId, state);
+    const previous = state.pending;
+    if (previous && previous.label !== label) {
+      // A new stage gets a new message; the last word of the old one must not be lost by coalescing.
+      void this.enqueue(projectId, () => this.render(projectId, state, previous));
+    }
     state.pending = { label, snapshot, finished };
     if (state.timer) return;
     const wait = Math.max(0, state.lastEdit + this.intervalMs - Date.now());

@@ -1,7 +1,10 @@
 import { asc, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { chapters, type Project, scenes } from "../../db/schema";
-import type { Manuscript } from "../export/manuscript";
+import { type ExportFormat, fileNameFor, renderBook } from "../export/index";
+import { type Manuscript, missingScenes } from "../export/manuscript";
+import { countWords } from "../text/words";
+import { buildReport } from "./report";
 import { loadPlan } from "./store";
 
 /** The book as it stands in the database, whole or partial, in the shape exporters take. */
@@ -36,4 +39,35 @@ export function loadManuscript(db: Db, project: Project, author: string): Manusc
     partial: sceneRows.length === 0 || sceneRows.some((s) => !s.text?.trim()),
   };
   return book;
+}
+
+export interface ExportFiles {
+  title: string;
+  book: { name: string; data: Buffer };
+  report: { name: string; data: Buffer };
+  missing: number[];
+  chapters: number;
+  words: number;
+}
+
+/** The manuscript in one format, with the manuscript report that travels with it. */
+export async function renderExport(
+  db: Db,
+  project: Project,
+  author: string,
+  format: ExportFormat,
+): Promise<ExportFiles> {
+  const book = loadManuscript(db, project, author);
+  const name = fileNameFor(book.title, format);
+  return {
+    title: book.title,
+    book: { name, data: await renderBook(format, book) },
+    report: {
+      name: `${name.replace(/\.[^.]+$/, "")}.report.md`,
+      data: Buffer.from(buildReport(db, project, author), "utf8"),
+    },
+    missing: missingScenes(book),
+    chapters: book.chapters.length,
+    words: book.chapters.flatMap((c) => c.scenes).reduce((n, s) => n + countWords(s.text ?? ""), 0),
+  };
 }

@@ -109,7 +109,7 @@ const STAGE_WORK: Record<RevisionStageId, (run: RevisionRun) => Promise<void>> =
       async (s) => {
         const lint = lintProse(s.text);
         const before = { densityBefore: lint.density, words: lint.words };
-        if (lint.density <= LINT_THRESHOLD)
+        if (lint.density < LINT_THRESHOLD)
           return { unchanged: true, detail: { ...before, densityAfter: lint.density } };
         const text = await humanizeScene(run.ctx, run.prefix, s, lint);
         return { text, detail: { ...before, densityAfter: lintProse(text).density } };

@@ -113,7 +113,10 @@ export function replaceOutlineRows(tx: Tx, projectId: number, outline: Outline):
     .run();
 }
 
-/** Stores a scene's new text as its current text and as a kept version; its old digest no longer applies. */
+/**
+ * Stores a scene's new text as its current text and as a kept version. The digest stays: revisions
+ * polish a scene without changing its story, and a redraft writes its new digest in the same commit.
+ */
 export function writeSceneText(
   tx: Tx,
   projectId: number,
@@ -124,7 +127,7 @@ export function writeSceneText(
 ): void {
   const words = countWords(text);
   tx.update(scenes)
-    .set({ text, words, summary: null, facts: null, updatedAt: nowMs() })
+    .set({ text, words, updatedAt: nowMs() })
     .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
     .run();
   tx.insert(sceneVersions)

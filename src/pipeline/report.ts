@@ -1,0 +1,165 @@
+import { and, asc, desc, eq, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { chapters, llmCalls, type Project, revisionResults, scenes, stageOutputs } from "../../db/schema";
+import type { ContinuityIssue } from "../../stages/continuity";
+import type { SceneCard } from "../../stages/outline";
+import { renderReport } from "../export/report";
+import { lintProse } from "../text/lint";
+import { motifForCue, motifPresent } from "../text/motifs";
+import { validateManuscript } from "../text/validate";
+import { loadPlan } from "./store";
+
+/**
+ * The manuscript report for the book as it stands: validation run on the current text, and what the
+ * revision stages recorded (continuity, motifs, lint, guard rejections), with tokens and cost per stage.
+ */
+export function buildReport(db: Db, project: Project, author: string): string {
+  const plan = loadPlan(db, project.id);
+  const rows = db
+    .select({
+      number: scenes.number,
+      chapter: scenes.chapter,
+      title: scenes.title,
+      text: scenes.text,
+      words: scenes.words,
+      card: scenes.card,
+    })
+    .from(scenes)
+    .where(eq(scenes.projectId, project.id))
+    .orderBy(asc(scenes.number))
+    .all()
+    .map((r) => ({ ...r, card: r.card as SceneCard }));
+  const cast = plan.characters?.characters.map((c) => c.name) ?? [];
+  const motifs = plan.concept?.motifs.map((m) => m.name) ?? [];
+  const results = db.select().from(revisionResults).where(eq(revisionResults.projectId, project.id)).all();
+  const missing = rows.filter((r) => !r.text?.trim()).map((r) => r.number);
+  return renderReport({
+    title: project.title ?? plan.concept?.title ?? "Untitled",
+    author,
+    generatedAt: new Date(),
+    partial: rows.length === 0 || missing.length > 0,
+    missingScenes: missing,
+    targetWords: project.targetWords,
+    chapters: chapterRows(db, project.id, rows),
+    validation: validateManuscript({
+      scenes: rows.map((r) => ({
+        number: r.number,
+        chapter: r.chapter,
+        title: r.title,
+        text: r.text,
+        targetWords: r.card.targetWords,
+        motifCues: r.card.motifCues,
+      })),
+      bookTargetWords: project.targetWords,
+      cast,
+      motifs,
+    }),
+    continuity: continuity(db, project.id, results),
+    motifs: motifs.map((motif) => ({
+      motif,
+      planned: rows
+        .filter((r) => r.card.motifCues.some((cue) => motifForCue(cue, motifs) === motif))
+        .map((r) => r.number),
+      present: rows.filter((r) => r.text && motifPresent(r.text, motif)).map((r) => r.number),
+    })),
+    lint: lintSummary(rows, results),
+    rejections: rejections(results),
+    usage: usagePerStage(db, project.id),
+  });
+}
+
+function chapterRows(db: Db, projectId: number, rows: { chapter: number; words: number; card: SceneCard }[]) {
+  return db
+    .select()
+    .from(chapters)
+    .where(eq(chapters.projectId, projectId))
+    .orderBy(asc(chapters.number))
+    .all()
+    .map((c) => {
+      const members = rows.filter((r) => r.chapter === c.number);
+      return {
+        number: c.number,
+        title: c.title,
+        words: members.reduce((n, r) => n + r.words, 0),
+        targetWords: members.reduce((n, r) => n + r.card.targetWords, 0),
+        scenes: members.length,
+      };
+    });
+}
+
+function continuity(db: Db, projectId: number, results: (typeof revisionResults.$inferSelect)[]) {
+  const audit = db
+    .select({ data: stageOutputs.data })
+    .from(stageOutputs)
+    .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, "continuity_audit")))
+    .orderBy(desc(stageOutputs.id))
+    .get();
+  const found = ((audit?.data as { issues?: ContinuityIssue[] } | undefined)?.issues ?? []).map((i) => ({
+    scene: i.scene,
+    problem: i.problem,
+  }));
+  const fixedScenes = new Set(
+    results.filter((r) => r.step === "continuity" && r.outcome === "revised").map((r) => r.sceneNumber),
+  );
+  return { found, fixed: found.filter((i) => fixedScenes.has(i.scene)) };
+}
+
+/** Book-wide lint density before stage 10 (as it measured) and now, weighted by scene length. */
+function lintSummary(
+  rows: { number: number; text: string | null }[],
+  results: (typeof revisionResults.$inferSelect)[],
+) {
+  const voice = results.filter((r) => r.step === "voice");
+  const now = rows.filter((r) => r.text).map((r) => lintProse(r.text!));
+  const weighted = (pairs: { density: number; words: number }[]) => {
+    const words = pairs.reduce((n, p) => n + p.words, 0);
+    return words === 0 ? 0 : pairs.reduce((n, p) => n + p.density * p.words, 0) / words;
+  };
+  const after = weighted(now);
+  const before =
+    voice.length > 0
+      ? weighted(
+          voice.map((r) => ({
+            density: Number(r.detail?.densityBefore ?? 0),
+            words: Number(r.detail?.words ?? 0),
+          })),
+        )
+      : after;
+  return {
+    before,
+    after,
+    scenesRewritten: voice.filter((r) => r.outcome === "revised").map((r) => r.sceneNumber),
+  };
+}
+
+function rejections(results: (typeof revisionResults.$inferSelect)[]) {
+  const byStage = new Map<string, Record<string, number>>();
+  for (const r of results.filter((x) => x.outcome === "rejected")) {
+    const stage = r.step.split(".")[0]!;
+    const reasons = byStage.get(stage) ?? {};
+    reasons[r.reason ?? "unknown"] = (reasons[r.reason ?? "unknown"] ?? 0) + 1;
+    byStage.set(stage, reasons);
+  }
+  return [...byStage].map(([stage, reasons]) => ({
+    stage,
+    count: Object.values(reasons).reduce((a, b) => a + b, 0),
+    reasons,
+  }));
+}
+
+function usagePerStage(db: Db, projectId: number) {
+  return db
+    .select({
+      stage: llmCalls.stage,
+      calls: sql<number>`count(*)`,
+      promptTokens: sql<number>`sum(${llmCalls.promptTokens})`,
+      cachedTokens: sql<number>`sum(${llmCalls.cachedTokens})`,
+      completionTokens: sql<number>`sum(${llmCalls.completionTokens})`,
+      costUsd: sql<number>`sum(${llmCalls.costUsd})`,
+    })
+    .from(llmCalls)
+    .where(eq(llmCalls.projectId, projectId))
+    .groupBy(llmCalls.stage)
+    .orderBy(sql`min(${llmCalls.id})`)
+    .all();
+}
