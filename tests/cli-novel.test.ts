@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { encode } from "gpt-tokenizer";
@@ -5,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { type CliResult, cliEnv, runCli, tempDir } from "./helpers/cli";
 import { readDocxWithPandoc } from "./helpers/pandoc";
+import { epubcheckCommand, hasPdfTools, pdfPagesOfDocx, runEpubcheck } from "./helpers/readers";
 
-/** A whole 50-scene, 60,000-word novel written through the command line against the fake endpoint. */
+/** A whole 50-scene, 60,000-word novel written through the command line, all twelve stages, against the fake endpoint. */
 describe("folio write: a full novel", () => {
   let fake: FakeLlm;
   let dir: string;
@@ -36,7 +38,7 @@ describe("folio write: a full novel", () => {
   it("exits cleanly and says where the book is", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`Wrote ${join(dir, "novel.docx")}`);
+    expect(result.stdout).toContain(`Wrote ${join(dir, "novel.docx")} and ${join(dir, "novel.report.md")}`);
     expect(result.stdout).toMatch(/Project 1 is done\. 50\/50 scenes/);
   });
 
@@ -94,7 +96,98 @@ describe("folio write: a full novel", () => {
     expect(book.headings.every((h, i) => h.startsWith(`Chapter ${i + 1}`))).toBe(true);
     expect(book.words).toBeGreaterThanOrEqual(sceneWords);
     expect(book.words).toBeLessThan(sceneWords * 1.05);
+    expect(book.words).toBeGreaterThan(60_000 * 0.85);
+    expect(book.words).toBeLessThan(60_000 * 1.15);
+    expect(book.headings).not.toContain("Contents");
+    expect(book.text).toContain("Contents");
   });
+
+  it("ran all twelve stages, each revision stage over every scene it concerns", () => {
+    const db = new Database(join(dir, "folio.db"), { readonly: true });
+    const steps = Object.fromEntries(
+      (
+        db.prepare("select step, count(*) n from revision_results group by step").all() as {
+          step: string;
+          n: number;
+        }[]
+      ).map((r) => [r.step, r.n]),
+    );
+    const stages = (db.prepare("select distinct stage from llm_calls").all() as { stage: string }[]).map(
+      (r) => r.stage,
+    );
+    db.close();
+    for (const step of ["refine", "passes.dialogue", "passes.pacing", "passes.sensory", "voice", "motifs"])
+      expect(steps[step], step).toBe(50);
+    expect(stages).toEqual(
+      expect.arrayContaining([
+        "concept",
+        "world",
+        "beats",
+        "characters",
+        "outline",
+        "drafting",
+        "refine",
+        "continuity",
+        "passes",
+      ]),
+    );
+  });
+
+  it.skipIf(!hasPdfTools)(
+    "lays out in LibreOffice with every chapter starting a new page",
+    async () => {
+      const book = readDocxWithPandoc(join(dir, "novel.docx"));
+      const pages = await pdfPagesOfDocx(join(dir, "novel.docx"), dir);
+      const firstLines = pages.map(
+        (page) =>
+          page
+            .split("\n")
+            .map((l) => l.trim())
+            .find(Boolean) ?? "",
+      );
+      // A long chapter title wraps, so the page's first line is the heading's first line.
+      book.headings.forEach((heading, i) => {
+        const starts = firstLines.filter(
+          (line) => line.startsWith(`Chapter ${i + 1}`) && heading.startsWith(line),
+        );
+        expect(starts, heading).toHaveLength(1);
+      });
+    },
+    180_000,
+  );
+
+  it("writes the manuscript report beside the book", () => {
+    const report = readFileSync(join(dir, "novel.report.md"), "utf8");
+    for (const section of [
+      "Words per chapter",
+      "Validation",
+      "Continuity",
+      "Motif map",
+      "Machine-prose lint",
+      "Guard rejections",
+      "Tokens and cost per stage",
+    ]) {
+      expect(report).toContain(section);
+    }
+    expect(report).toMatch(/\| *refine *\|/);
+  });
+
+  it("exports EPUB that passes epubcheck, and Markdown with every chapter", async () => {
+    const env = cliEnv(fake.url, join(dir, "folio.db"));
+    const epub = await runCli(["export", "--format", "epub", "--out", "novel.epub"], env, dir);
+    expect(epub.code, epub.stderr).toBe(0);
+    if (epubcheckCommand()) {
+      const { code, output } = await runEpubcheck(join(dir, "novel.epub"));
+      expect(code, output).toBe(0);
+      expect(output).not.toMatch(/^(ERROR|WARNING|FATAL)/m);
+    }
+    const md = await runCli(["export", "1", "--format", "markdown", "--out", "novel.md"], env, dir);
+    expect(md.code, md.stderr).toBe(0);
+    const markdown = readFileSync(join(dir, "novel.md"), "utf8");
+    const chapters = readDocxWithPandoc(join(dir, "novel.docx")).headings.length;
+    expect(markdown.match(/^## Chapter \d+/gm)).toHaveLength(chapters);
+    expect(markdown).toContain("* * *");
+  }, 120_000);
 
   it("keeps the scene prompt flat: scene 50's prompt is at most 1.5 times scene 2's", () => {
     const prompts = draftPrompts(fake);

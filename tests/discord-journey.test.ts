@@ -167,6 +167,13 @@ describe("Discord: /novel start to the delivered .docx", () => {
       30_000,
     );
     expect(delivery.content).toBe(`<@${world.author.id}> your novel is ready.`);
+    expect(delivery.attachments.map((a) => a.filename)).toEqual([
+      "the-night-map.docx",
+      "the-night-map.report.md",
+    ]);
+    expect(delivery.attachments[1]!.data.toString()).toContain("Tokens and cost per stage");
+    const revisionProgress = thread().filter((m) => titleOf(m).startsWith("Self-Refinement"));
+    expect(revisionProgress).toHaveLength(1);
     expect(delivery.mentions.map((u) => u.id)).toEqual([world.author.id]);
     const path = join(world.dir, "delivered.docx");
     writeFileSync(path, delivery.attachments[0]!.data);

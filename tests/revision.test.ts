@@ -1,10 +1,16 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { and, asc, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { revisionResults, scenes, sceneVersions } from "../db/schema";
+import { pause } from "../src/pipeline/actions";
 import { checkRewrite } from "../src/pipeline/guards";
+import { renderExport } from "../src/pipeline/manuscript";
+import { getProject } from "../src/pipeline/store";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { eventually } from "./helpers/cli";
 import { startTestEngine, type TestEngine } from "./helpers/engine";
+import { readDocxWithPandoc } from "./helpers/pandoc";
 
 const prose = (words: number) =>
   `${Array.from({ length: words }, (_, i) => (i % 12 === 11 ? "harbour." : i % 12 === 0 ? "The" : "lamp")).join(" ")}.`.replace(
@@ -37,6 +43,44 @@ afterEach(async () => {
   await fake?.close();
   engine = undefined;
   fake = undefined;
+});
+
+describe("partial manuscript", () => {
+  it("names the missing scenes on the title page and in the report", async () => {
+    fake = await startFakeLlm({ seed: 12, latencyMs: 40 });
+    engine = startTestEngine(fake.url);
+    const id = engine.create({
+      premise: "A clock repairer finds a minute missing from every clock in town.",
+      scenes: 6,
+      words: 6000,
+      autoApprove: true,
+    });
+    engine.scheduler.start();
+    await eventually(() => engine!.events.some((e) => e.type === "scene_drafted" && e.scene === 2));
+    expect(pause(engine.db, id).ok).toBe(true);
+    await eventually(() => engine!.scheduler.activeProjects.length === 0);
+    const project = getProject(engine.db, id)!;
+    const drafted = engine.db
+      .select()
+      .from(scenes)
+      .where(eq(scenes.projectId, id))
+      .all()
+      .filter((s) => s.text)
+      .map((s) => s.number);
+    const missing = [1, 2, 3, 4, 5, 6].filter((n) => !drafted.includes(n));
+    expect(missing.length).toBeGreaterThan(0);
+    const files = await renderExport(engine.db, project, "Test Author", "docx");
+    expect(files.missing).toEqual(missing);
+    const path = join(engine.dir, files.book.name);
+    writeFileSync(path, files.book.data);
+    const text = readDocxWithPandoc(path).text;
+    expect(text).toContain(
+      `Partial manuscript — scene${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not yet written`,
+    );
+    const report = files.report.data.toString();
+    expect(report).toContain(missing.join(", "));
+    expect(report).toMatch(/partial/i);
+  }, 60_000);
 });
 
 describe("revision stages", () => {
