@@ -76,7 +76,10 @@ export class LlmClient {
   private readonly openai: OpenAI;
   private readonly limit: LimitFunction;
   private readonly prices: Prices;
-  /** Time with at least one request in flight: how well the scheduler keeps the endpoint busy. */
+  /**
+   * Time with at least one call outstanding — from the moment the pipeline asks until it holds the
+   * answer: how well the scheduler keeps the endpoint busy.
+   */
   readonly busy = new BusyClock();
   private readonly tags = new AsyncLocalStorage<CallTag & { model: string; signal?: AbortSignal }>();
 
@@ -147,10 +150,9 @@ export class LlmClient {
     accept: (content: string, finish: string) => T,
   ): Promise<{ value: T; usage: Usage }> {
     const started = performance.now();
-    this.busy.begin();
     const completion = await withLinkedSignal(opts.signal, (signal) =>
       this.openai.chat.completions.create(body, { signal }),
-    ).finally(() => this.busy.end());
+    );
     const usage = usageOf(completion, this.prices);
     const choice = completion.choices[0];
     try {
@@ -166,6 +168,18 @@ export class LlmClient {
   }
 
   private async withRetries<T>(
+    opts: CallOptions,
+    attempt: (model: string) => Promise<{ value: T; usage: Usage }>,
+  ): Promise<{ value: T; usage: Usage }> {
+    this.busy.begin();
+    try {
+      return await this.askUntilUsable(opts, attempt);
+    } finally {
+      this.busy.end();
+    }
+  }
+
+  private async askUntilUsable<T>(
     opts: CallOptions,
     attempt: (model: string) => Promise<{ value: T; usage: Usage }>,
   ): Promise<{ value: T; usage: Usage }> {
