@@ -317,6 +317,33 @@ describe("Discord: resilience and safety", () => {
     expect(status.ackLatencyMs).toBeLessThan(3000);
   });
 
+  it("posts a new progress message when the old one was deleted", async () => {
+    world = await startWorld({ llm: { latencyMs: 60 } });
+    const w = world;
+    const { threadId } = await startNovel(w, { scenes: 8, words: 8000, auto_approve: true });
+    const first = await waitForMessage(
+      w.discord,
+      threadId,
+      (m) => titleOf(m).startsWith("Scene Drafting"),
+      20_000,
+    );
+    first.deleted = true;
+    const second = await waitForMessage(
+      w.discord,
+      threadId,
+      (m) => titleOf(m).startsWith("Scene Drafting") && m.id !== first.id,
+      30_000,
+    );
+    await w.discord.waitFor(
+      () =>
+        titleOf(w.discord.messages(threadId).find((m) => m.id === second.id)!) === "Scene Drafting — done",
+      30_000,
+    );
+    expect(db(w).prepare("select progress_message_id from projects").get()).not.toEqual({
+      progress_message_id: first.id,
+    });
+  });
+
   it("posts @everyone from a premise or the model without pinging anyone", async () => {
     world = await startWorld();
     const w = world;

@@ -1,0 +1,82 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
+import { cliEnv, runCli, tempDir } from "./helpers/cli";
+
+/** `folio versions` lists what stage produced each text of a scene; `folio rollback` brings one back. */
+describe("folio versions and rollback", () => {
+  let fake: FakeLlm;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    fake = await startFakeLlm({
+      seed: 17,
+      faults: { spoilProse: [{ match: "Revise scene 2: ", kind: "half" }] },
+    });
+    dir = tempDir();
+    env = cliEnv(fake.url, join(dir, "folio.db"));
+    const written = await runCli(
+      [
+        "write",
+        "--premise",
+        "A mapmaker's daughter inherits a coastline that moves.",
+        "--scenes",
+        "4",
+        "--words",
+        "4000",
+        "--yes",
+      ],
+      env,
+      dir,
+    );
+    expect(written.code, written.stderr).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it("lists every version with its stage, marking the current one and the rejected ones", async () => {
+    const listed = await runCli(["versions", "1", "1"], env, dir);
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^ {2}\d+\tdrafting\t\d+ words\t/);
+    expect(lines.filter((l) => l.startsWith("*"))).toHaveLength(1);
+    expect(lines.map((l) => l.split("\t")[1])).toEqual(
+      expect.arrayContaining(["refine", "passes.dialogue", "passes.pacing", "passes.sensory"]),
+    );
+    const rejected = await runCli(["versions", "1", "2"], env, dir);
+    expect(rejected.stdout).toMatch(/\trejected: too_short/);
+  });
+
+  it("rolls a scene back to its drafted text as a new version", async () => {
+    const db = () => new Database(join(dir, "folio.db"), { readonly: true });
+    const read = db();
+    const drafted = read
+      .prepare("select id, text from scene_versions where scene_number = 1 and stage = 'drafting'")
+      .get() as { id: number; text: string };
+    read.close();
+    const rolled = await runCli(["rollback", "1", "1", String(drafted.id)], env, dir);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(rolled.stdout).toContain(`Scene 1 now has the text of version ${drafted.id} (drafting).`);
+    const after = db();
+    expect((after.prepare("select text from scenes where number = 1").get() as { text: string }).text).toBe(
+      drafted.text,
+    );
+    expect(
+      after
+        .prepare("select stage, note from scene_versions where scene_number = 1 order by id desc limit 1")
+        .get(),
+    ).toEqual({
+      stage: "rollback",
+      note: `rolled back to version ${drafted.id}`,
+    });
+    after.close();
+    const again = await runCli(["rollback", "1", "1", String(drafted.id)], env, dir);
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toBe(`Scene 1 already has the text of version ${drafted.id}.`);
+    const wrong = await runCli(["rollback", "1", "1", "99999"], env, dir);
+    expect(wrong.stderr.trim()).toBe("Scene 1 has no version 99999; list them with: folio versions 1 1");
+  });
+});
