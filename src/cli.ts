@@ -16,13 +16,21 @@ import {
   parseNewProject,
   resume as resumeProject,
   retry,
+  reviseOutline,
   rollbackScene,
   sceneHistory,
 } from "./pipeline/actions";
 import type { ProgressEvent, ProgressSink } from "./pipeline/events";
 import { renderExport } from "./pipeline/manuscript";
 import { stageLabel } from "./pipeline/stages";
-import { allProjects, getProject, latestProject, progressOf, unfinishedProjects } from "./pipeline/store";
+import {
+  allProjects,
+  getProject,
+  latestProject,
+  loadPlan,
+  progressOf,
+  unfinishedProjects,
+} from "./pipeline/store";
 import { countWords } from "./text/words";
 
 const USAGE = `Usage:
@@ -77,14 +85,17 @@ function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[]
   }
 }
 
-function openEngine(options: { onlyProjects?: number[]; sinks?: ProgressSink[] } = {}): Engine {
+function openEngine(
+  options: { onlyProjects?: number[]; sinks?: ProgressSink[]; say?: (line: string) => void } = {},
+): Engine {
+  const say = options.say ?? ((line: string) => process.stdout.write(`${line}\n`));
   const config = loadConfig();
   const log = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : "error");
   const engine: Engine = createEngine(config, log, {
     sinks: options.sinks ?? [],
     deliver: async (project) => {
       const path = await writeExport(engine, project, "docx", project.exportPath ?? undefined);
-      process.stdout.write(`Wrote ${path}\n`);
+      say(`Wrote ${path}`);
     },
     scheduler: { onlyProjects: options.onlyProjects },
   });
@@ -292,12 +303,15 @@ async function runUntilSettled(ids: number[], yes: boolean): Promise<number> {
   let gates = Promise.resolve();
   const askAtGate = (id: number, gate: "outline" | "draft") => {
     gates = gates.then(async () => {
-      if (!(yes || (await askYesNo(`Approve the ${gate} of project ${id}? [y/N] `)))) {
+      bar?.pause();
+      const answer = yes ? { action: "approve" as const } : await askAtTerminal(engine, id, gate);
+      if (answer.action === "stop") {
         finish(id);
         return;
       }
-      const result = approve(engine.db, id);
-      if (!result.ok) process.stderr.write(`${result.message}\n`);
+      const result =
+        answer.action === "revise" ? reviseOutline(engine.db, id, answer.notes) : approve(engine.db, id);
+      process.stdout.write(`${result.message}\n`);
       engine.scheduler.wake();
     });
   };
@@ -307,7 +321,7 @@ async function runUntilSettled(ids: number[], yes: boolean): Promise<number> {
   };
   const bar = process.stderr.isTTY ? terminalBarSink(process.stderr) : undefined;
   const display = bar?.sink ?? plainLineSink((line) => process.stdout.write(`${line}\n`));
-  const engine = openEngine({ onlyProjects: ids, sinks: [display, control] });
+  const engine = openEngine({ onlyProjects: ids, sinks: [display, control], say: bar?.log });
   const stopOnSignal = () => {
     process.stderr.write(
       "\nStopping: the unit in flight finishes or is aborted within 10 s; nothing written is lost.\n",
@@ -361,14 +375,42 @@ function prepareToRun(
   } else if (project.status === "done" || project.status === "cancelled") finish(id);
 }
 
-async function askYesNo(question: string): Promise<boolean> {
+type GateAnswer = { action: "approve" } | { action: "revise"; notes: string } | { action: "stop" };
+
+/** Shows what waits for approval and asks the author; without a terminal, the project simply waits. */
+async function askAtTerminal(engine: Engine, id: number, gate: "outline" | "draft"): Promise<GateAnswer> {
+  const project = getProject(engine.db, id)!;
+  const outline = loadPlan(engine.db, id).outline;
+  if (gate === "outline" && outline) {
+    process.stdout.write(
+      `\nOutline of project ${id}: ${outline.scenes.length} scenes in ${outline.chapters.length} chapters\n`,
+    );
+    for (const c of outline.chapters) {
+      const titles = outline.scenes.filter((s) => s.chapter === c.number).map((s) => s.title);
+      process.stdout.write(`  ${c.number}. ${c.title} — ${titles.join(" · ")}\n`);
+    }
+  } else {
+    const p = progressOf(engine.db, project);
+    process.stdout.write(
+      `\nDraft complete: ${p.scenesDone} scenes, ${p.words.toLocaleString("en-US")} words.\n`,
+    );
+  }
   if (!process.stdin.isTTY) {
-    process.stdout.write(`${question}(no terminal to ask on: pass --yes to approve)\n`);
-    return false;
+    process.stdout.write(
+      `The ${gate} waits for approval (no terminal to ask on): continue with folio resume ${id} --yes\n`,
+    );
+    return { action: "stop" };
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
+    const options = gate === "outline" ? "[y]es, [r]evise with notes, [N]o" : "[y]es, [N]o";
+    const reply = (await rl.question(`Approve the ${gate}? ${options}: `)).trim().toLowerCase();
+    if (/^y(es)?$/.test(reply)) return { action: "approve" };
+    if (gate === "outline" && /^r(evise)?$/.test(reply)) {
+      const notes = (await rl.question("What should change in the outline? ")).trim();
+      if (notes) return { action: "revise", notes };
+    }
+    return { action: "stop" };
   } finally {
     rl.close();
   }

@@ -58,33 +58,57 @@ function plainLine(e: ProgressEvent): string | null {
 }
 
 /** A redrawn terminal bar per project, with stage, scenes, words, tokens, cost and ETA. */
-export function terminalBarSink(stream: NodeJS.WriteStream): { sink: ProgressSink; stop(): void } {
-  const multi = new MultiBar(
-    {
-      stream,
-      format:
-        "{stage} |{bar}| {value}/{total} scenes · {words}/{target} words · {tokens} tok · {cost} · ETA {eta}",
-      hideCursor: true,
-      clearOnComplete: false,
-      etaBuffer: 20,
-    },
-    Presets.shades_classic,
-  );
+const EVENT_STAGE: Partial<Record<ProgressEvent["type"], string>> = {
+  scene_drafted: "Scene Drafting",
+  gate: "Waiting for approval",
+  done: "Done",
+};
+
+/**
+ * A redrawn terminal bar per project: stage, scenes, words, tokens, cost and ETA. `pause()` takes the
+ * bars off the screen (to ask a question); the next event draws them anew below the answer.
+ */
+export function terminalBarSink(stream: NodeJS.WriteStream): {
+  sink: ProgressSink;
+  log(line: string): void;
+  pause(): void;
+  stop(): void;
+} {
+  let multi: MultiBar | undefined;
   const bars = new Map<number, SingleBar>();
+  const screen = () => {
+    multi ??= new MultiBar(
+      {
+        stream,
+        format:
+          "{stage} |{bar}| {value}/{total} scenes · {words}/{target} words · {tokens} tok · {cost} · ETA {etaText}",
+        hideCursor: true,
+        clearOnComplete: false,
+      },
+      Presets.shades_classic,
+    );
+    return multi;
+  };
   const barFor = (projectId: number, total: number) => {
     let bar = bars.get(projectId);
     if (!bar) {
-      bar = multi.create(total, 0, {
+      bar = screen().create(total, 0, {
         stage: "Planning",
         words: "0",
         target: "?",
         tokens: "0",
         cost: "$0.00",
-        eta: "—",
+        etaText: "—",
       });
       bars.set(projectId, bar);
     }
     return bar;
+  };
+  const log = (line: string) => {
+    const bars = screen();
+    bars.log(`${line}\n`);
+    // Logged lines are written at the next redraw; draw now so the line survives an immediate stop.
+    bars.update();
   };
   const sink: ProgressSink = (e) => {
     if ("progress" in e) {
@@ -93,19 +117,24 @@ export function terminalBarSink(stream: NodeJS.WriteStream): { sink: ProgressSin
       const bar = barFor(e.projectId, p.sceneCount);
       bar.setTotal(p.sceneCount);
       bar.update(p.scenesDone, {
-        stage: "label" in e ? e.label : e.type === "scene_drafted" ? "Scene Drafting" : e.type,
+        stage: "label" in e ? e.label : (EVENT_STAGE[e.type] ?? e.type),
         words: fmt(p.words),
         target: fmt(p.targetWords),
         tokens: fmt(p.promptTokens + p.completionTokens),
         cost: `$${p.costUsd.toFixed(2)}`,
-        eta: formatDuration(p.etaMs),
+        etaText: formatDuration(p.etaMs),
       });
     } else if (e.type === "stage_started") {
       barFor(e.projectId, 1).update({ stage: e.label });
     } else {
       const line = plainLine(e);
-      if (line) multi.log(`${line}\n`);
+      if (line) log(line);
     }
   };
-  return { sink, stop: () => multi.stop() };
+  const stop = () => {
+    multi?.stop();
+    multi = undefined;
+    bars.clear();
+  };
+  return { sink, log, pause: stop, stop };
 }
