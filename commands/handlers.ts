@@ -16,6 +16,7 @@ import { type Project, projects } from "../db/schema";
 import type { Config } from "../src/config";
 import {
   draftGateButtons,
+  LIMITS,
   outlineGateButtons,
   parseCustomId,
   redraftModal,
@@ -42,6 +43,7 @@ import {
 import { renderExport } from "../src/pipeline/manuscript";
 import type { Scheduler } from "../src/pipeline/scheduler";
 import { getProject, progressOf } from "../src/pipeline/store";
+import { truncate } from "../src/text/discord";
 
 export interface HandlerDeps {
   db: Db;
@@ -55,6 +57,26 @@ export interface HandlerDeps {
 class Refusal extends Error {}
 
 const ephemeral = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
+
+const THREAD_PERMISSIONS = [
+  PermissionFlagsBits.CreatePublicThreads,
+  PermissionFlagsBits.SendMessagesInThreads,
+];
+
+/** As many whole lines as fit in `limit` characters, with a note of how many were left out. */
+function fitLines(lines: string[], limit: number): string {
+  const kept: string[] = [];
+  let length = 0;
+  for (const line of lines) {
+    if (length + line.length + 40 > limit) {
+      kept.push(`…and ${lines.length - kept.length} more.`);
+      break;
+    }
+    kept.push(line);
+    length += line.length + 1;
+  }
+  return kept.join("\n");
+}
 
 /**
  * Answers every `/novel` interaction: slash commands, autocomplete, gate buttons and modals. Each one
@@ -80,15 +102,22 @@ export class NovelHandlers {
     }
   }
 
+  /**
+   * Refusals and failures are private. After a public deferral the first follow-up would take the
+   * deferred reply's place (and its visibility), so the public "thinking…" reply is removed first.
+   */
   private async answerError(interaction: Interaction, error: unknown): Promise<void> {
     if (!interaction.isRepliable()) return;
     const message =
       error instanceof Refusal
         ? error.message
-        : "Something went wrong on Folio's side; nothing was changed. Try again in a moment.";
-    if (interaction.deferred || interaction.replied)
+        : "Something went wrong on Folio's side. Try again in a moment; /novel status shows where the project stands.";
+    if (interaction.deferred && !interaction.ephemeral) await interaction.deleteReply().catch(() => {});
+    if (interaction.deferred || interaction.replied) {
       await interaction.followUp(ephemeral(message)).catch(() => {});
-    else await interaction.reply(ephemeral(message)).catch(() => {});
+    } else {
+      await interaction.reply(ephemeral(message)).catch(() => {});
+    }
   }
 
   // ----- slash commands -------------------------------------------------------------------------------
@@ -155,6 +184,11 @@ export class NovelHandlers {
     if (!channel || channel.isThread() || !("threads" in channel)) {
       throw new Refusal("Start a novel in a text channel: Folio opens the novel's own thread there.");
     }
+    if (!i.appPermissions.has(THREAD_PERMISSIONS)) {
+      throw new Refusal(
+        "I cannot open a thread here: I need Create Public Threads and Send Messages in Threads in this channel.",
+      );
+    }
     const max = this.deps.config.FOLIO_MAX_PROJECTS_PER_USER;
     if (activeProjectCount(this.deps.db, i.user.id) >= max) {
       throw new Refusal(
@@ -197,14 +231,11 @@ export class NovelHandlers {
       .all();
     const lines = mine.map(
       (p) =>
-        `**#${p.id}** ${p.title ?? "Untitled"} — ${describeStatus(p)}${p.threadId ? ` · <#${p.threadId}>` : ""}`,
+        `**#${p.id}** ${truncate(p.title ?? "Untitled", 60)} — ${describeStatus(p)}${p.threadId ? ` · <#${p.threadId}>` : ""}`,
     );
+    const shown = fitLines(lines, LIMITS.content);
     await i.reply(
-      ephemeral(
-        lines.length > 0
-          ? lines.join("\n")
-          : "You have no projects in this server yet. Start one with /novel start.",
-      ),
+      ephemeral(shown || "You have no projects in this server yet. Start one with /novel start."),
     );
   }
 
@@ -289,7 +320,7 @@ export class NovelHandlers {
         );
       case "cancel":
         return this.gateButton(i, project, "outline_gate", () => {
-          const result = cancel(this.deps.db, project.id);
+          const result = cancel(this.deps.db, project.id, "outline_gate");
           if (result.ok) this.deps.scheduler.abort(project.id);
           return result;
         });

@@ -97,7 +97,7 @@ function openEngine(
       const path = await writeExport(engine, project, "docx", project.exportPath ?? undefined);
       say(`Wrote ${path}`);
     },
-    scheduler: { onlyProjects: options.onlyProjects },
+    scheduler: { onlyProjects: options.onlyProjects, host: "cli" },
   });
   return engine;
 }
@@ -154,6 +154,7 @@ async function write(args: string[]): Promise<number> {
     ownerId: "cli",
     exportPath: values.out ? resolve(values.out) : null,
   });
+  await engine.close();
   process.stdout.write(
     `Project ${project.id}: ${project.sceneCount} scenes, ${project.targetWords} words.\n`,
   );
@@ -192,16 +193,29 @@ async function resumeCommand(args: string[]): Promise<number> {
   try {
     ids =
       positionals.length > 0
-        ? positionals.map((p) => projectId(engine, p).id)
-        : unfinishedProjects(engine.db).map((p) => p.id);
+        ? positionals.map((p) => commandLineProject(engine, p).id)
+        : unfinishedProjects(engine.db)
+            .filter((p) => p.threadId === null)
+            .map((p) => p.id);
   } finally {
     await engine.close();
   }
   if (ids.length === 0) {
-    process.stdout.write("Nothing to resume: every project is finished or cancelled.\n");
+    process.stdout.write("Nothing to resume: every command-line project is finished or cancelled.\n");
     return 0;
   }
   return runUntilSettled(ids, values.yes ?? false);
+}
+
+/** A project the command line may run: one started in Discord is run by the bot, in its thread. */
+function commandLineProject(engine: Engine, text: string): Project {
+  const project = projectId(engine, text);
+  if (project.threadId) {
+    throw new UsageError(
+      `Project ${project.id} belongs to a Discord thread: resume it there with /novel resume.`,
+    );
+  }
+  return project;
 }
 
 function projectId(engine: Engine, text: string | undefined): Project {

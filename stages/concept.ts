@@ -44,7 +44,9 @@ export async function runConcept(ctx: StageContext): Promise<Concept> {
     conceptPrompt(ctx),
     callFor(ctx, "concept", "plan", "concept"),
   );
-  return ctx.project.title ? { ...value, title: ctx.project.title } : value;
+  // Titles name threads, files and messages: a runaway one is cut to a sane length.
+  const title = (ctx.project.title ?? value.title).replace(/\s+/g, " ").trim().slice(0, 120);
+  return { ...value, title };
 }
 
 export function conceptMarkdown(c: Concept): string {

@@ -63,7 +63,7 @@ describe("Discord: /novel start to the delivered .docx", () => {
     });
     await start.waitForAck();
     expect(start.ackLatencyMs).toBeLessThan(3000);
-    const [created] = world.discord.threads();
+    const created = await world.discord.waitFor(() => world.discord.threads()[0]);
     expect(created?.name).toBe("The Night Map");
     threadId = created!.id;
     const reply = await start.waitForResponse((r) => r.kind === "edit-original");

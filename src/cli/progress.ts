@@ -1,16 +1,8 @@
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
+import { formatDuration } from "../text/format";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-export function formatDuration(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms)) return "—";
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
-}
 
 export function describeProgress(p: ProgressSnapshot): string {
   return [
@@ -50,8 +42,6 @@ function plainLine(e: ProgressEvent): string | null {
       return `${tag} needs attention: ${e.unit} failed: ${e.error}`;
     case "paused":
       return `${tag} paused: ${e.reason}`;
-    case "cancelled":
-      return `${tag} cancelled.`;
     case "done":
       return `${tag} finished · ${describeProgress(e.progress)}`;
   }

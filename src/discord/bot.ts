@@ -46,7 +46,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   const engine: Engine = createEngine(config, log, {
     sinks: [(event) => forward(event)],
     deliver: (project) => deliver(engine, poster, project),
-    scheduler: options.scheduler,
+    scheduler: { host: "discord", ...options.scheduler },
   });
   const sink = new DiscordSink(engine.db, poster, log, options.progressIntervalMs);
   forward = sink.sink;
@@ -84,7 +84,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
 
 /** Posts the finished manuscript and its report in the project's thread, mentioning its author (Folio's only mention). */
 async function deliver(engine: Engine, poster: ThreadPoster, project: Project): Promise<void> {
-  if (!project.threadId) return;
+  if (!project.threadId) throw new Error(`project ${project.id} has no thread to deliver to`);
   const files = await renderExport(engine.db, project, engine.config.FOLIO_AUTHOR_NAME, "docx");
   const limit = await poster.uploadLimit(project.threadId);
   const mention = `<@${project.ownerId}>`;

@@ -116,11 +116,6 @@ export class DiscordSink {
       case "paused":
         this.post(e.projectId, threadId, { embeds: [embed("⏸️ Paused", e.reason, COLORS.warning)] });
         return;
-      case "cancelled":
-        this.post(e.projectId, threadId, {
-          embeds: [embed("Cancelled", "Everything written so far is kept.", COLORS.warning)],
-        });
-        return;
       case "unit_retry":
       case "done":
         return;
@@ -134,12 +129,12 @@ export class DiscordSink {
       const scenes = outline!.scenes.filter((s) => s.chapter === c.number);
       return `**${c.number}. ${c.title}** — ${scenes.map((s) => s.title).join(" · ")}`;
     });
+    // The buttons' meaning first: if the chapter list is long, it is the part that gets cut.
     const description = [
-      `${outline?.scenes.length ?? 0} scenes in ${chapters.length} chapters. The full outline is attached.`,
+      `${outline?.scenes.length ?? 0} scenes in ${chapters.length} chapters; the full outline is attached.`,
+      "**Approve** to start drafting, **Revise…** to regenerate the outline with your notes, or **Cancel**.",
       "",
       ...lines,
-      "",
-      "**Approve** to start drafting, **Revise…** to regenerate the outline with your notes, or **Cancel**.",
     ].join("\n");
     return {
       embeds: [embed("📜 Outline ready for approval", description)],

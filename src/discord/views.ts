@@ -11,18 +11,17 @@ import {
 } from "discord.js";
 import { z } from "zod";
 import type { Project } from "../../db/schema";
-import { formatDuration } from "../cli/progress";
 import { describeStatus } from "../pipeline/actions";
 import type { Artifact, ProgressSnapshot } from "../pipeline/events";
 import { stageLabel } from "../pipeline/stages";
 import { truncate } from "../text/discord";
+import { formatDuration } from "../text/format";
 
 /** Discord's limits (SPEC §5). */
 export const LIMITS = {
   content: 2000,
   embedDescription: 4096,
   embedTitle: 256,
-  fieldValue: 1024,
   threadName: 100,
 };
 

@@ -99,11 +99,6 @@ export class LlmClient {
     });
   }
 
-  /** Calls currently waiting for or holding a slot of the process-wide limiter. */
-  get pending(): number {
-    return this.limit.activeCount + this.limit.pendingCount;
-  }
-
   get endpoint(): string {
     return this.openai.baseURL;
   }
@@ -259,7 +254,8 @@ export class LlmClient {
       return new LlmError(`The model endpoint ${where} did not answer in time.`, false, { cause: error });
     }
     if (error instanceof APIConnectionError) {
-      return new LlmError(`Cannot reach the model endpoint ${where}: check OPENAI_BASE_URL.`, true, {
+      // Not fatal: a local server loading a model or restarting comes back; the unit's attempts wait for it.
+      return new LlmError(`Cannot reach the model endpoint ${where}: check OPENAI_BASE_URL.`, false, {
         cause: error,
       });
     }

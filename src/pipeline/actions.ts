@@ -73,7 +73,7 @@ export function createProject(db: Db, input: z.output<typeof NewProjectSchema>, 
     .get();
 }
 
-/** Active projects an owner has in one server (or on the command line when guildId is null). */
+/** Unfinished projects an owner has, in every server (FOLIO_MAX_PROJECTS_PER_USER counts them all). */
 export function activeProjectCount(db: Db, ownerId: string): number {
   return (
     db
@@ -163,10 +163,12 @@ export function requestRedraft(db: Db, id: number, scene: number, notes: string)
   return transition(
     db,
     id,
-    { status: ["waiting", "done"], stage: ["draft_gate", "done"] },
+    { status: ["waiting"], stage: ["draft_gate"] },
     { status: "running", stage: "redraft", redraftScene: scene, revisionNotes: notes.trim() || null },
     `Redrafting scene ${scene}; the current version is kept.`,
-    (p) => `A scene can be redrafted once the draft is complete; the project is ${describeStatus(p)}.`,
+    // Before revision, so every scene of the delivered book has been through the same stages.
+    (p) =>
+      `A scene can be redrafted at the draft gate, before revision; the project is ${describeStatus(p)}.`,
   );
 }
 
@@ -203,14 +205,20 @@ export function retry(db: Db, id: number): ActionResult {
   );
 }
 
-export function cancel(db: Db, id: number): ActionResult {
+/** Cancels the project; with `atGate`, only while it waits there (a gate's Cancel button). */
+export function cancel(db: Db, id: number, atGate?: "outline_gate" | "draft_gate"): ActionResult {
   return transition(
     db,
     id,
-    { status: ["running", "waiting", "paused", "needs_attention"] },
+    atGate
+      ? { status: ["waiting"], stage: [atGate] }
+      : { status: ["running", "waiting", "paused", "needs_attention"] },
     { status: "cancelled" },
     "Cancelled. Everything written so far is kept and can still be exported.",
-    (p) => `The project is already ${describeStatus(p)}.`,
+    (p) =>
+      atGate
+        ? `That gate has already been passed: the project is ${describeStatus(p)}.`
+        : `The project is already ${describeStatus(p)}.`,
   );
 }
 
@@ -245,8 +253,11 @@ export function sceneHistory(db: Db, projectId: number, scene: number): SceneVer
 export function rollbackScene(db: Db, projectId: number, scene: number, versionId: number): ActionResult {
   const project = getProject(db, projectId);
   if (!project) return refuse(`There is no project ${projectId}.`);
-  if (project.status === "running")
-    return refuse("Pause the project first: a running stage could overwrite the rollback.");
+  if (project.status === "running" || (project.leaseExpiresAt ?? 0) > nowMs()) {
+    return refuse(
+      "Pause the project and let its unit in flight finish first: a running stage could overwrite the rollback.",
+    );
+  }
   const version = sceneHistory(db, projectId, scene).find((v) => v.id === versionId);
   if (!version)
     return refuse(

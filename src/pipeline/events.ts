@@ -55,7 +55,6 @@ export type ProgressEvent =
   | { type: "unit_retry"; projectId: number; unit: string; attempt: number; error: string }
   | { type: "needs_attention"; projectId: number; unit: string; error: string }
   | { type: "paused"; projectId: number; reason: string }
-  | { type: "cancelled"; projectId: number }
   | { type: "done"; projectId: number; progress: ProgressSnapshot };
 
 export type ProgressSink = (event: ProgressEvent) => void;

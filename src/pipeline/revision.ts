@@ -23,7 +23,7 @@ import { LINT_THRESHOLD, lintProse } from "../text/lint";
 import { validateManuscript } from "../text/validate";
 import { countWords } from "../text/words";
 import { checkRewrite } from "./guards";
-import type { PipelineDeps, WorkerMemory } from "./runner";
+import { checkpoint, type PipelineDeps, type WorkerMemory } from "./runner";
 import { nextStage, type RevisionStageId, stageLabel } from "./stages";
 import { commitLeased, commitUnit, insertStageOutput, loadPlan, progressOf, writeSceneText } from "./store";
 
@@ -67,8 +67,9 @@ export async function runRevisionStage(
     prefix: memory.prefix,
     ctx: { project, plan: memory.plan, llm: deps.llm, signal },
   };
-  if (!hasResults(run, stage))
+  if (stageRows(run).length === 0) {
     deps.emit({ type: "stage_started", projectId: project.id, stage, label: stageLabel(stage) });
+  }
   await STAGE_WORK[stage](run);
   commitUnit(deps.db, project, owner, nextStage(stage), () => {});
   deps.emit({
@@ -260,13 +261,18 @@ async function reviseEach(
   const todo = chosen.filter((s) => !done.has(s.number));
   const limit = pLimit(run.deps.config.FOLIO_REFINE_CONCURRENCY);
   let finished = chosen.length - todo.length;
+  const started = Date.now();
+  let doneHere = 0;
   await settleAll(
     todo.map((scene) =>
       limit(async () => {
         run.ctx.signal.throwIfAborted();
+        checkpoint(run.deps, run.project.id);
         const proposal = await propose(scene);
         const outcome = commitProposal(run, step, scene, proposal);
         finished += 1;
+        doneHere += 1;
+        const eta = Math.round(((Date.now() - started) / doneHere) * (chosen.length - finished));
         run.deps.emit({
           type: "scene_revised",
           projectId: run.project.id,
@@ -276,7 +282,7 @@ async function reviseEach(
           outcome,
           done: finished,
           total: chosen.length,
-          progress: progressOf(run.deps.db, run.project),
+          progress: progressOf(run.deps.db, run.project, eta),
         });
       }),
     ),
@@ -353,14 +359,19 @@ function hasResults(run: RevisionRun, step: string): boolean {
   return resultsFor(run, step).length > 0;
 }
 
-function summarize(run: RevisionRun): string {
-  const rows = run.deps.db
+/** This stage's result rows, its steps included (`passes.dialogue`, `validate.repair-1`). */
+function stageRows(run: RevisionRun) {
+  return run.deps.db
     .select()
     .from(revisionResults)
     .where(eq(revisionResults.projectId, run.project.id))
     .all()
     .filter((r) => r.step === run.stage || r.step.startsWith(`${run.stage}.`));
+}
+
+function summarize(run: RevisionRun): string {
+  const rows = stageRows(run);
   const count = (o: string) => rows.filter((r) => r.outcome === o).length;
   if (rows.length === 0) return "Nothing to change.";
-  return `${count("revised")} revisions kept, ${count("rejected")} rejected by the guards, ${count("unchanged")} scenes left as they were.`;
+  return `${count("revised")} rewrites kept, ${count("rejected")} rejected by the guards, ${count("unchanged")} left as they were.`;
 }

@@ -1,6 +1,7 @@
+import { and, eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
-import type { Project } from "../../db/schema";
+import { type Project, projects } from "../../db/schema";
 import { beatsMarkdown, runBeats } from "../../stages/beats";
 import { castMarkdown, runCharacters } from "../../stages/characters";
 import { conceptMarkdown, runConcept } from "../../stages/concept";
@@ -30,6 +31,7 @@ import {
   setSceneDigest,
   type Tx,
   totalCost,
+  UnitInterrupted,
   undigestedChapters,
   undigestedScenes,
   writeSceneText,
@@ -116,6 +118,7 @@ export async function runUnit(
   memory: WorkerMemory,
 ): Promise<void> {
   const stage = project.stage as StageId;
+  if (stage !== "deliver" && stage !== "done") checkpoint(deps, project.id);
   switch (stage) {
     case "concept":
     case "world":
@@ -149,11 +152,7 @@ export async function runUnit(
       commitUnit(deps.db, project, leaseOwner, "done", () => {}, { status: "done" });
       deps.emit({ type: "done", projectId: project.id, progress: progressOf(deps.db, project) });
       break;
-    case "done":
-      commitUnit(deps.db, project, leaseOwner, "done", () => {}, { status: "done" });
-      break;
   }
-  pauseWhenOverBudget(deps, project.id);
 }
 
 function planFor(deps: PipelineDeps, project: Project, memory: WorkerMemory): { plan: Plan; prefix: string } {
@@ -319,6 +318,7 @@ async function runDigestLane(deps: PipelineDeps, ctx: StageContext, owner: strin
   const { project } = ctx;
   const outline = need(ctx.plan, "outline");
   for (;;) {
+    checkpoint(deps, project.id);
     const [scene] = undigestedScenes(deps.db, project.id);
     if (scene) {
       const digest = await digestScene(ctx, scene, scene.text, "drafting");
@@ -403,16 +403,23 @@ async function redraft(
   });
 }
 
-/** `FOLIO_BUDGET_USD` is a per-project cap: past it the project pauses until the author resumes it. */
-function pauseWhenOverBudget(deps: PipelineDeps, projectId: number) {
+/**
+ * Called before anything is paid for: stops the unit when the project was paused or cancelled
+ * meanwhile, and pauses it when `FOLIO_BUDGET_USD` (a per-project cap) has been spent.
+ */
+export function checkpoint(deps: PipelineDeps, projectId: number): void {
+  const project = getProject(deps.db, projectId);
+  if (project?.status !== "running") throw new UnitInterrupted(projectId, project?.status ?? "gone");
   const budget = deps.config.FOLIO_BUDGET_USD;
   if (budget <= 0) return;
   const spent = totalCost(deps.db, projectId);
-  const project = getProject(deps.db, projectId);
-  if (spent < budget || project?.status !== "running") return;
-  const reason = `Budget reached: $${spent.toFixed(2)} of $${budget.toFixed(2)} spent. Raise FOLIO_BUDGET_USD and resume.`;
-  deps.db.$client
-    .prepare("update projects set status = 'paused', attention = ? where id = ? and status = 'running'")
-    .run(reason, projectId);
-  deps.emit({ type: "paused", projectId, reason });
+  if (spent < budget) return;
+  const reason = `Budget reached: $${spent.toFixed(2)} of $${budget.toFixed(2)} spent. Raise FOLIO_BUDGET_USD (and restart), then resume.`;
+  const paused = deps.db
+    .update(projects)
+    .set({ status: "paused", attention: reason, updatedAt: Date.now() })
+    .where(and(eq(projects.id, projectId), eq(projects.status, "running")))
+    .run();
+  if (paused.changes === 1) deps.emit({ type: "paused", projectId, reason });
+  throw new UnitInterrupted(projectId, "budget reached");
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { type Project, projects } from "../../db/schema";
 import { LlmError } from "../llm/client";
 import type { PipelineDeps, WorkerMemory } from "./runner";
 import { runUnit } from "./runner";
 import { stageLabel } from "./stages";
-import { firstUndraftedScene, getProject, LeaseLost, nowMs } from "./store";
+import { firstUndraftedScene, getProject, LeaseLost, nowMs, UnitInterrupted } from "./store";
 
 export interface SchedulerOptions {
   /** How long a claim lasts without renewal; a crashed process's projects are reclaimed after it. */
@@ -21,6 +21,11 @@ export interface SchedulerOptions {
   shutdownGraceMs: number;
   /** Work only on these projects (the CLI's `write` and `resume ID`); all runnable ones otherwise. */
   onlyProjects?: number[];
+  /**
+   * Whose projects these are: the bot runs only projects with a Discord thread, the command line only
+   * projects without one, so neither finishes the other's book where its author cannot see it.
+   */
+  host?: "discord" | "cli";
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
@@ -88,42 +93,60 @@ export class Scheduler {
   }
 
   private tick(): void {
-    while (!this.stopping && this.workers.size < this.options.maxActiveProjects) {
-      const project = this.claim();
-      if (!project) return;
-      this.spawn(project);
+    try {
+      while (!this.stopping && this.workers.size < this.options.maxActiveProjects) {
+        const project = this.claim();
+        if (!project) return;
+        this.spawn(project);
+      }
+    } catch (error) {
+      // A busy database or a vanished file must not take the process down; the next poll tries again.
+      this.deps.log.error({ err: error }, "could not claim work");
     }
   }
 
-  /** Atomically takes the longest-waiting runnable project whose lease is free or expired. */
+  /**
+   * Atomically takes the longest-waiting runnable project whose lease is free or expired. IMMEDIATE:
+   * the write lock is taken before the read, so two processes can never both upgrade the same snapshot.
+   */
   private claim(): Project | undefined {
     const now = nowMs();
     const free = or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, now));
     const busy = [...this.workers.keys()];
     const only = this.options.onlyProjects;
-    return this.deps.db.transaction((tx) => {
-      const candidate = tx
-        .select({ id: projects.id })
-        .from(projects)
-        .where(
-          and(
-            eq(projects.status, "running"),
-            free,
-            busy.length > 0 ? notInArray(projects.id, busy) : undefined,
-            only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
-          ),
-        )
-        .orderBy(projects.updatedAt)
-        .limit(1)
-        .get();
-      if (!candidate) return undefined;
-      return tx
-        .update(projects)
-        .set({ leaseOwner: this.owner, leaseExpiresAt: now + this.options.leaseMs })
-        .where(and(eq(projects.id, candidate.id), free))
-        .returning()
-        .get();
-    });
+    const host =
+      this.options.host === "discord"
+        ? isNotNull(projects.threadId)
+        : this.options.host === "cli"
+          ? isNull(projects.threadId)
+          : undefined;
+    return this.deps.db.transaction(
+      (tx) => {
+        const candidate = tx
+          .select({ id: projects.id })
+          .from(projects)
+          .where(
+            and(
+              eq(projects.status, "running"),
+              free,
+              host,
+              busy.length > 0 ? notInArray(projects.id, busy) : undefined,
+              only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
+            ),
+          )
+          .orderBy(projects.updatedAt)
+          .limit(1)
+          .get();
+        if (!candidate) return undefined;
+        return tx
+          .update(projects)
+          .set({ leaseOwner: this.owner, leaseExpiresAt: now + this.options.leaseMs })
+          .where(and(eq(projects.id, candidate.id), free))
+          .returning()
+          .get();
+      },
+      { behavior: "immediate" },
+    );
   }
 
   private spawn(project: Project): void {
@@ -142,31 +165,42 @@ export class Scheduler {
     const memory: WorkerMemory = {};
     try {
       while (!this.stopping && !controller.signal.aborted) {
-        const project = getProject(this.deps.db, projectId);
-        if (project?.status !== "running" || project.leaseOwner !== this.owner) break;
+        const project = this.stillOurs(projectId);
+        if (!project) break;
         if ((await this.runWithAttempts(project, controller.signal, memory)) === "stop") break;
       }
     } finally {
       await memory.digests;
       clearInterval(renewal);
-      this.release(projectId);
       this.workers.delete(projectId);
+      try {
+        this.release(projectId);
+      } catch (error) {
+        this.deps.log.error({ err: error, projectId }, "could not release the lease; it expires by itself");
+      }
       if (!this.stopping) this.wake();
     }
   }
 
+  /** The project, if it is still running under this process's lease. */
+  private stillOurs(projectId: number): Project | undefined {
+    const project = getProject(this.deps.db, projectId);
+    return project?.status === "running" && project.leaseOwner === this.owner ? project : undefined;
+  }
+
   private async runWithAttempts(
-    project: Project,
+    first: Project,
     signal: AbortSignal,
     memory: WorkerMemory,
   ): Promise<"ok" | "stop"> {
     const { unitAttempts, retryBaseMs } = this.options;
+    let project = first;
     for (let attempt = 1; ; attempt++) {
       try {
         await runUnit(this.deps, project, this.owner, signal, memory);
         return "ok";
       } catch (error) {
-        if (error instanceof LeaseLost || signal.aborted) return "stop";
+        if (error instanceof LeaseLost || error instanceof UnitInterrupted || signal.aborted) return "stop";
         const message = error instanceof Error ? error.message : String(error);
         const unit = this.describeUnit(project);
         const fatal = error instanceof LlmError && error.fatal;
@@ -181,6 +215,10 @@ export class Scheduler {
         } catch {
           return "stop";
         }
+        // Paused, cancelled or shutting down during the pause: no further attempt is paid for.
+        const fresh = this.stopping ? undefined : this.stillOurs(project.id);
+        if (!fresh) return "stop";
+        project = fresh;
       }
     }
   }
@@ -209,6 +247,15 @@ export class Scheduler {
 
   /** Extends the lease; a lost lease or a cancellation from another process aborts the unit in flight. */
   private renew(projectId: number, controller: AbortController): void {
+    try {
+      this.extendLease(projectId, controller);
+    } catch (error) {
+      // The lease is only lost if renewals keep failing past its expiry; the commit checks that.
+      this.deps.log.warn({ err: error, projectId }, "could not renew the lease");
+    }
+  }
+
+  private extendLease(projectId: number, controller: AbortController): void {
     const renewed = this.deps.db
       .update(projects)
       .set({ leaseExpiresAt: nowMs() + this.options.leaseMs })

@@ -40,10 +40,6 @@ export function nextStage(id: StageId): StageId {
   return next.id;
 }
 
-export function isStageId(value: string): value is StageId {
-  return STAGES.some((s) => s.id === value);
-}
-
 export function isRevisionStage(id: string): id is RevisionStageId {
   return STAGES.some((s) => s.id === id && s.kind === "revision");
 }

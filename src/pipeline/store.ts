@@ -23,6 +23,14 @@ export class LeaseLost extends Error {
   }
 }
 
+/** Thrown when a unit stops early because its project was paused, cancelled or hit its budget; not a failure. */
+export class UnitInterrupted extends Error {
+  constructor(projectId: number, why: string) {
+    super(`project ${projectId} stopped: ${why}`);
+    this.name = "UnitInterrupted";
+  }
+}
+
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 export const nowMs = () => Date.now();
