@@ -32,6 +32,8 @@ export const projects = sqliteTable(
     /** The Discord message showing live progress for the current stage, edited in place. */
     progressMessageId: text("progress_message_id"),
     progressStage: text("progress_stage"),
+    /** The gate or needs-attention message for the current state; null until it has been posted. */
+    noticeMessageId: text("notice_message_id"),
     leaseOwner: text("lease_owner"),
     leaseExpiresAt: integer("lease_expires_at"),
     createdAt: integer("created_at").notNull().default(now),

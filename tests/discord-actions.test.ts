@@ -317,6 +317,31 @@ describe("Discord: resilience and safety", () => {
     expect(status.ackLatencyMs).toBeLessThan(3000);
   });
 
+  it("posts a gate again after a restart when the bot died before posting it", async () => {
+    world = await startWorld();
+    const w = world;
+    const { threadId } = await startNovel(w);
+    const gate = await waitForMessage(w.discord, threadId, (m) => titleOf(m).startsWith("📜 Outline ready"));
+    expect(db(w).prepare("select notice_message_id from projects").get()).toEqual({
+      notice_message_id: gate.id,
+    });
+    // As if the process had died between committing the gate and posting it:
+    gate.deleted = true;
+    db(w).prepare("update projects set notice_message_id = null").run();
+    w.bot.sink.repostMissingNotices();
+    const again = await waitForMessage(
+      w.discord,
+      threadId,
+      (m) => titleOf(m).startsWith("📜 Outline ready") && m.id !== gate.id,
+    );
+    expect(buttonIds(again)).toEqual(["folio:approve:1", "folio:revise:1", "folio:cancel:1"]);
+    w.bot.sink.repostMissingNotices();
+    await w.bot.sink.flush();
+    expect(
+      w.discord.messages(threadId).filter((m) => titleOf(m).startsWith("📜 Outline ready")),
+    ).toHaveLength(1);
+  });
+
   it("posts a new progress message when the old one was deleted", async () => {
     world = await startWorld({ llm: { latencyMs: 60 } });
     const w = world;

@@ -67,6 +67,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     config.DISCORD_GUILD_ID,
   );
   log.info({ user: client.user?.tag, registration }, "connected to Discord");
+  sink.repostMissingNotices();
   engine.scheduler.start();
   return {
     client,

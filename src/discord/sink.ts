@@ -1,6 +1,8 @@
 import type { MessageCreateOptions } from "discord.js";
+import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
+import { projects } from "../../db/schema";
 import { outlineMarkdown } from "../../stages/outline";
 import type { ProgressEvent, ProgressSink } from "../pipeline/events";
 import { isRevisionStage, stageLabel } from "../pipeline/stages";
@@ -53,6 +55,49 @@ export class DiscordSink {
     return next;
   }
 
+  /**
+   * A gate or needs-attention message: its id is stored on the project, so a bot that died before
+   * posting it can tell, after a restart, that it is still owed (see `repostMissingNotices`).
+   */
+  private postNotice(projectId: number, threadId: string, payload: MessageCreateOptions): void {
+    void this.enqueue(projectId, async () => {
+      const message = await this.poster.send(threadId, payload);
+      this.db.update(projects).set({ noticeMessageId: message.id }).where(eq(projects.id, projectId)).run();
+    });
+  }
+
+  /** Posts the gate or needs-attention message of every project that waits without one. */
+  repostMissingNotices(): void {
+    const owed = this.db
+      .select()
+      .from(projects)
+      .where(
+        and(
+          isNotNull(projects.threadId),
+          isNull(projects.noticeMessageId),
+          inArray(projects.status, ["waiting", "needs_attention"]),
+        ),
+      )
+      .all();
+    for (const project of owed) {
+      const progress = progressOf(this.db, project);
+      if (project.status === "waiting") {
+        const gate = project.stage === "outline_gate" ? "outline" : "draft";
+        this.sink({ type: "gate", projectId: project.id, gate, progress });
+      } else {
+        const [unit, ...rest] = (project.attention ?? "The last unit failed: unknown error").split(
+          " failed: ",
+        );
+        this.sink({
+          type: "needs_attention",
+          projectId: project.id,
+          unit: unit ?? "The last unit",
+          error: rest.join(" failed: "),
+        });
+      }
+    }
+  }
+
   private post(projectId: number, threadId: string, payload: MessageCreateOptions): void {
     void this.enqueue(projectId, async () => {
       await this.poster.send(threadId, payload);
@@ -95,14 +140,14 @@ export class DiscordSink {
         });
         return;
       case "gate":
-        this.post(
+        this.postNotice(
           e.projectId,
           threadId,
           e.gate === "outline" ? this.outlineGate(e.projectId) : this.draftGate(e),
         );
         return;
       case "needs_attention":
-        this.post(e.projectId, threadId, {
+        this.postNotice(e.projectId, threadId, {
           embeds: [
             embed(
               "⚠️ Needs attention",

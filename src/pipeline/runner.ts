@@ -210,7 +210,7 @@ function passOrWaitAtGate(
     commitUnit(deps.db, project, owner, nextStage(gate), () => {});
     return;
   }
-  commitUnit(deps.db, project, owner, gate, () => {}, { status: "waiting" });
+  commitUnit(deps.db, project, owner, gate, () => {}, { status: "waiting", noticeMessageId: null });
   deps.emit({
     type: "gate",
     projectId: project.id,

@@ -237,7 +237,7 @@ export class Scheduler {
     const attention = `${unit} failed: ${error}`;
     const marked = this.deps.db
       .update(projects)
-      .set({ status: "needs_attention", attention, updatedAt: nowMs() })
+      .set({ status: "needs_attention", attention, noticeMessageId: null, updatedAt: nowMs() })
       .where(
         and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner), eq(projects.status, "running")),
       )

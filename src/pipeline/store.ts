@@ -72,7 +72,9 @@ export function commitUnit(
   leaseOwner: string,
   stage: StageId,
   write: (tx: Tx) => void,
-  extra: Partial<Pick<Project, "status" | "title" | "revisionNotes" | "redraftScene">> = {},
+  extra: Partial<
+    Pick<Project, "status" | "title" | "revisionNotes" | "redraftScene" | "noticeMessageId">
+  > = {},
 ): void {
   commitLeased(db, project.id, leaseOwner, { stage, ...extra }, write);
 }

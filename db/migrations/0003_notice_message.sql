@@ -1,0 +1,1 @@
+ALTER TABLE `projects` ADD `notice_message_id` text;
