@@ -156,19 +156,16 @@ async function continuityStage(run: RevisionRun): Promise<void> {
   );
 }
 
-/** The audit is stored before any fix, so a resumed stage fixes what was found rather than auditing again. */
+/**
+ * The audit is stored before any fix, so a resumed stage fixes what was found rather than auditing
+ * again; each window's findings are stored as they arrive, so a failed window is the only one asked again.
+ */
 async function continuityAudit(run: RevisionRun): Promise<ContinuityIssue[]> {
-  const { db } = run.deps;
-  const stored = db
-    .select({ data: stageOutputs.data })
-    .from(stageOutputs)
-    .where(and(eq(stageOutputs.projectId, run.project.id), eq(stageOutputs.stage, "continuity_audit")))
-    .orderBy(desc(stageOutputs.id))
-    .get();
-  if (stored) return (stored.data as { issues: ContinuityIssue[] }).issues;
+  const stored = latestOutput(run, "continuity_audit");
+  if (stored) return (stored as { issues: ContinuityIssue[] }).issues;
   const all = loadRevisionScenes(run);
   const digests = new Map(
-    db
+    run.deps.db
       .select({ number: scenes.number, summary: scenes.summary, facts: scenes.facts })
       .from(scenes)
       .where(eq(scenes.projectId, run.project.id))
@@ -176,37 +173,54 @@ async function continuityAudit(run: RevisionRun): Promise<ContinuityIssue[]> {
       .map((r) => [r.number, r]),
   );
   const chapters = [...new Set(all.map((s) => s.chapter))].sort((a, b) => a - b);
-  const windows = [];
-  for (let i = 0; i < chapters.length; i += AUDIT_WINDOW_CHAPTERS)
+  const windows: number[][] = [];
+  for (let i = 0; i < chapters.length; i += AUDIT_WINDOW_CHAPTERS) {
     windows.push(chapters.slice(i, i + AUDIT_WINDOW_CHAPTERS));
+  }
   const limit = pLimit(run.deps.config.FOLIO_REFINE_CONCURRENCY);
   const found = await settleAll(
     windows.map((window) =>
-      limit(() => {
-        const inWindow = all.filter((s) => window.includes(s.chapter));
-        const earlierFacts = all
-          .filter((s) => s.chapter < window[0]!)
-          .flatMap((s) => digests.get(s.number)?.facts ?? [])
-          .slice(-60);
-        return auditWindow(run.ctx, {
+      limit(async () => {
+        const key = `continuity_audit.chapters-${window.join("-")}`;
+        const done = latestOutput(run, key);
+        if (done) return (done as { issues: ContinuityIssue[] }).issues;
+        const issues = await auditWindow(run.ctx, {
           chapters: window,
-          earlierFacts,
-          scenes: inWindow.map((s) => ({
-            number: s.number,
-            title: s.title,
-            summary: digests.get(s.number)?.summary ?? s.card.summary,
-            facts: digests.get(s.number)?.facts ?? [],
-          })),
+          earlierFacts: all
+            .filter((s) => s.chapter < window[0]!)
+            .flatMap((s) => digests.get(s.number)?.facts ?? [])
+            .slice(-60),
+          scenes: all
+            .filter((s) => window.includes(s.chapter))
+            .map((s) => ({
+              number: s.number,
+              title: s.title,
+              summary: digests.get(s.number)?.summary ?? s.card.summary,
+              facts: digests.get(s.number)?.facts ?? [],
+            })),
         });
+        commitLeased(run.deps.db, run.project.id, run.owner, {}, (tx) =>
+          insertStageOutput(tx, run.project.id, key, { issues }),
+        );
+        return issues;
       }),
     ),
   );
   const cast = need(run.ctx.plan, "characters").characters.map((c) => c.name);
   const issues = [...found.flat(), ...all.flatMap((s) => nameIssues(s, cast))];
-  commitLeased(db, run.project.id, run.owner, {}, (tx) =>
+  commitLeased(run.deps.db, run.project.id, run.owner, {}, (tx) =>
     insertStageOutput(tx, run.project.id, "continuity_audit", { issues }),
   );
   return issues;
+}
+
+function latestOutput(run: RevisionRun, stage: string): unknown {
+  return run.deps.db
+    .select({ data: stageOutputs.data })
+    .from(stageOutputs)
+    .where(and(eq(stageOutputs.projectId, run.project.id), eq(stageOutputs.stage, stage)))
+    .orderBy(desc(stageOutputs.id))
+    .get()?.data;
 }
 
 async function validateStage(run: RevisionRun): Promise<void> {
