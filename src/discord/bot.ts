@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Client, Events, GatewayIntentBits } from "discord.js";
 import type { Logger } from "pino";
 import { NovelHandlers } from "../../commands/handlers";
@@ -75,7 +76,8 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     sink: sink,
     async stop() {
       await engine.scheduler.stop();
-      await sink.flush();
+      // Pending progress edits are worth a moment, not a hung shutdown.
+      await Promise.race([sink.flush(), sleep(3_000, undefined, { ref: false })]);
       sink.progress.stop();
       await client.destroy();
       await engine.close();

@@ -28,6 +28,9 @@ export interface SchedulerOptions {
   host?: "discord" | "cli";
 }
 
+/** After aborting at shutdown, how long to wait for units to notice before leaving anyway. */
+const ABORT_WAIT_MS = 2_000;
+
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   leaseMs: 30_000,
   pollMs: 1_000,
@@ -88,7 +91,8 @@ export class Scheduler {
     const graceOver = sleep(this.options.shutdownGraceMs, "timeout", { ref: false });
     if ((await Promise.race([all.then(() => "done"), graceOver])) === "timeout") {
       for (const worker of this.workers.values()) worker.controller.abort();
-      await all;
+      // Work that ignores the abort (an upload in flight) is not waited for long: its lease simply expires.
+      await Promise.race([all, sleep(ABORT_WAIT_MS, undefined, { ref: false })]);
     }
   }
 
