@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
-import { projects } from "../../db/schema";
+import { type Project, projects } from "../../db/schema";
 import type { ProgressSnapshot } from "../pipeline/events";
 import { getProject } from "../pipeline/store";
 import type { ThreadPoster } from "./poster";
@@ -15,6 +15,7 @@ interface Pending {
 
 interface State {
   lastEdit: number;
+  editing?: boolean;
   timer?: NodeJS.Timeout;
   pending?: Pending;
 }
@@ -44,10 +45,21 @@ export class LiveProgress {
       void this.enqueue(projectId, () => this.render(projectId, state, previous));
     }
     state.pending = { label, snapshot, finished };
-    if (state.timer) return;
+    if (!state.timer) this.schedule(projectId, state);
+  }
+
+  /**
+   * Waits out the interval since the last edit *finished* (a slow edit pushes the next one back),
+   * then sends whatever is pending by then.
+   */
+  private schedule(projectId: number, state: State): void {
     const wait = Math.max(0, state.lastEdit + this.intervalMs - Date.now());
     state.timer = setTimeout(() => {
       state.timer = undefined;
+      if (state.editing || Date.now() < state.lastEdit + this.intervalMs) {
+        this.schedule(projectId, state);
+        return;
+      }
       const next = state.pending;
       state.pending = undefined;
       if (next) void this.enqueue(projectId, () => this.render(projectId, state, next));
@@ -75,18 +87,27 @@ export class LiveProgress {
   private async render(projectId: number, state: State, next: Pending): Promise<void> {
     const project = getProject(this.db, projectId);
     if (!project?.threadId) return;
-    state.lastEdit = Date.now();
+    state.editing = true;
+    try {
+      await this.show(project, project.threadId, next);
+    } finally {
+      state.editing = false;
+      state.lastEdit = Date.now();
+    }
+  }
+
+  private async show(project: Project, threadId: string, next: Pending): Promise<void> {
     const payload = { embeds: [progressEmbed(next.label, next.snapshot, next.finished)] };
     if (project.progressMessageId && project.progressStage === next.label) {
-      const outcome = await this.poster.edit(project.threadId, project.progressMessageId, payload);
+      const outcome = await this.poster.edit(threadId, project.progressMessageId, payload);
       if (outcome === "edited") return;
-      this.log.info({ projectId }, "progress message was deleted; posting a new one");
+      this.log.info({ projectId: project.id }, "progress message was deleted; posting a new one");
     }
-    const message = await this.poster.send(project.threadId, payload);
+    const message = await this.poster.send(threadId, payload);
     this.db
       .update(projects)
       .set({ progressMessageId: message.id, progressStage: next.label })
-      .where(eq(projects.id, projectId))
+      .where(eq(projects.id, project.id))
       .run();
   }
 }
