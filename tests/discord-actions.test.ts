@@ -322,9 +322,10 @@ describe("Discord: resilience and safety", () => {
     const w = world;
     const { threadId } = await startNovel(w);
     const gate = await waitForMessage(w.discord, threadId, (m) => titleOf(m).startsWith("📜 Outline ready"));
-    expect(db(w).prepare("select notice_message_id from projects").get()).toEqual({
-      notice_message_id: gate.id,
-    });
+    const noticeId = () =>
+      (db(w).prepare("select notice_message_id from projects").get() as { notice_message_id: string | null })
+        .notice_message_id;
+    await w.discord.waitFor(() => noticeId() === gate.id);
     // As if the process had died between committing the gate and posting it:
     gate.deleted = true;
     db(w).prepare("update projects set notice_message_id = null").run();
@@ -335,6 +336,7 @@ describe("Discord: resilience and safety", () => {
       (m) => titleOf(m).startsWith("📜 Outline ready") && m.id !== gate.id,
     );
     expect(buttonIds(again)).toEqual(["folio:approve:1", "folio:revise:1", "folio:cancel:1"]);
+    await w.discord.waitFor(() => noticeId() === again.id);
     w.bot.sink.repostMissingNotices();
     await w.bot.sink.flush();
     expect(
