@@ -110,7 +110,7 @@ async function writeExport(
   out?: string,
 ): Promise<string> {
   const files = await renderExport(engine.db, project, engine.config.FOLIO_AUTHOR_NAME, format);
-  const bookPath = resolve(out ?? files.book.name);
+  const bookPath = fromCaller(out ?? files.book.name);
   const reportPath = bookPath.replace(/(\.[^./]+)?$/, ".report.md");
   writeAtomically(bookPath, files.book.data);
   writeAtomically(reportPath, files.report.data);
@@ -152,13 +152,22 @@ async function write(args: string[]): Promise<number> {
   const engine = openEngine();
   const project = createProject(engine.db, request.value, {
     ownerId: "cli",
-    exportPath: values.out ? resolve(values.out) : null,
+    exportPath: values.out ? fromCaller(values.out) : null,
   });
   await engine.close();
   process.stdout.write(
     `Project ${project.id}: ${project.sceneCount} scenes, ${project.targetWords} words.\n`,
   );
   return runUntilSettled([project.id], values.yes ?? false);
+}
+
+/**
+ * A path as the author typed it. `npm run folio` moves to the package root and keeps the caller's
+ * directory in INIT_CWD; any other way of starting the command runs where the author is.
+ */
+function fromCaller(path: string): string {
+  const viaNpmScript = process.env.npm_lifecycle_event === "folio" && process.env.INIT_CWD;
+  return resolve(viaNpmScript ? process.env.INIT_CWD! : process.cwd(), path);
 }
 
 /** "12abc" and "" are not numbers, whatever parseFloat thinks. */
