@@ -16,6 +16,7 @@ import { type Project, projects } from "../db/schema";
 import type { Config } from "../src/config";
 import {
   draftGateButtons,
+  exportAttachments,
   LIMITS,
   outlineGateButtons,
   parseCustomId,
@@ -261,18 +262,11 @@ export class NovelHandlers {
       files.missing.length > 0
         ? ` This is a partial manuscript: scenes ${files.missing.join(", ")} are not written yet (see the report).`
         : "";
-    const payload: InteractionEditReplyOptions = {
-      content: `**${files.title}** as ${format}, with its report.${note}`,
-    };
-    const size = files.book.data.length + files.report.data.length;
-    if (size > (await this.deps.uploadLimit(i.channelId!))) {
-      payload.content = `The ${format} file is ${(files.book.data.length / 2 ** 20).toFixed(1)} MiB, over this server's upload limit. Try markdown, or export on the host with \`folio export ${project.id}\`.`;
-    } else {
-      payload.files = [
-        { attachment: files.book.data, name: files.book.name },
-        { attachment: files.report.data, name: files.report.name },
-      ];
-    }
+    const attached = exportAttachments(files, await this.deps.uploadLimit(i.channelId!), project.id);
+    const payload: InteractionEditReplyOptions =
+      "files" in attached
+        ? { content: `**${files.title}** as ${format}, with its report.${note}`, files: attached.files }
+        : { content: `The ${format} file cannot be posted: ${attached.tooLarge}` };
     await i.editReply(payload);
   }
 

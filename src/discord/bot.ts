@@ -12,7 +12,7 @@ import { renderExport } from "../pipeline/manuscript";
 import type { SchedulerOptions } from "../pipeline/scheduler";
 import { ThreadPoster } from "./poster";
 import { DiscordSink } from "./sink";
-import { COLORS, embed } from "./views";
+import { COLORS, embed, exportAttachments } from "./views";
 
 export interface Bot {
   client: Client;
@@ -89,12 +89,12 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
 async function deliver(engine: Engine, poster: ThreadPoster, project: Project): Promise<void> {
   if (!project.threadId) throw new Error(`project ${project.id} has no thread to deliver to`);
   const files = await renderExport(engine.db, project, engine.config.FOLIO_AUTHOR_NAME, "docx");
-  const limit = await poster.uploadLimit(project.threadId);
+  const attached = exportAttachments(files, await poster.uploadLimit(project.threadId), project.id);
   const mention = `<@${project.ownerId}>`;
   const allowedMentions = { users: [project.ownerId] };
-  if (files.book.data.length + files.report.data.length > limit) {
+  if ("tooLarge" in attached) {
     await poster.send(project.threadId, {
-      content: `${mention} **${files.title}** is finished, but the manuscript is ${(files.book.data.length / 2 ** 20).toFixed(1)} MiB, over this server's ${limit / 2 ** 20} MiB upload limit. Use \`/novel export format:markdown\`, or \`folio export ${project.id}\` on the host.`,
+      content: `${mention} **${files.title}** is finished, but ${attached.tooLarge}`,
       allowedMentions,
     });
     return;
@@ -108,10 +108,7 @@ async function deliver(engine: Engine, poster: ThreadPoster, project: Project): 
         COLORS.success,
       ),
     ],
-    files: [
-      { attachment: files.book.data, name: files.book.name },
-      { attachment: files.report.data, name: files.report.name },
-    ],
+    files: attached.files,
     allowedMentions,
   });
 }

@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { Project } from "../../db/schema";
 import { describeStatus } from "../pipeline/actions";
 import type { Artifact, ProgressSnapshot } from "../pipeline/events";
+import type { ExportFiles } from "../pipeline/manuscript";
 import { stageLabel } from "../pipeline/stages";
 import { truncate } from "../text/discord";
 import { formatDuration } from "../text/format";
@@ -197,4 +198,27 @@ export function workingTitle(title: string | undefined, premise: string): string
   if (title) return title;
   const words = premise.replace(/\s+/g, " ").trim().split(" ");
   return words.length > 8 ? `${words.slice(0, 8).join(" ")}…` : words.join(" ");
+}
+
+/**
+ * The book and its report as attachments, or — when together they exceed the channel's upload
+ * limit — a sentence saying how large the book is and how else to get it.
+ */
+export function exportAttachments(
+  files: ExportFiles,
+  limit: number,
+  projectId: number,
+): { files: { attachment: Buffer; name: string }[] } | { tooLarge: string } {
+  if (files.book.data.length + files.report.data.length > limit) {
+    const size = (files.book.data.length / 2 ** 20).toFixed(1);
+    return {
+      tooLarge: `the manuscript is ${size} MiB, over this server's ${limit / 2 ** 20} MiB upload limit. Use \`/novel export format:markdown\`, or \`folio export ${projectId}\` on the host.`,
+    };
+  }
+  return {
+    files: [
+      { attachment: files.book.data, name: files.book.name },
+      { attachment: files.report.data, name: files.report.name },
+    ],
+  };
 }
