@@ -1,7 +1,19 @@
 import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { StageId } from "../src/pipeline/workflow";
 
 const now = sql`(cast(unixepoch('subsecond') * 1000 as integer))`;
+
+/** Where a project stands: running (or queued to run), at a gate, stopped by the author or by a failure, or ended. */
+export const PROJECT_STATUSES = [
+  "running",
+  "waiting",
+  "paused",
+  "needs_attention",
+  "done",
+  "cancelled",
+] as const;
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
 
 /** The unit of scheduling: one novel, its position in the pipeline and its lease. */
 export const projects = sqliteTable(
@@ -19,10 +31,9 @@ export const projects = sqliteTable(
     sceneCount: integer("scene_count").notNull(),
     targetWords: integer("target_words").notNull(),
     autoApprove: integer("auto_approve", { mode: "boolean" }).notNull().default(false),
-    /** running | waiting | paused | needs_attention | done | cancelled */
-    status: text("status").notNull().default("running"),
-    /** Position in the pipeline: the next unit to run (see src/pipeline/stages.ts). */
-    stage: text("stage").notNull().default("concept"),
+    status: text("status", { enum: PROJECT_STATUSES }).notNull().default("running"),
+    /** Position in the pipeline: the next unit to run (see src/pipeline/workflow.ts). */
+    stage: text("stage").$type<StageId>().notNull().default("concept"),
     attention: text("attention"),
     /** Author's notes for the next outline revision or scene redraft. */
     revisionNotes: text("revision_notes"),

@@ -3,8 +3,8 @@ import { closeDatabase, type Db, openDatabase } from "../db/client";
 import { type Config, ConfigError } from "./config";
 import { LlmClient } from "./llm/client";
 import { fanOut, type ProgressSink } from "./pipeline/events";
-import type { Deliverer } from "./pipeline/runner";
 import { Scheduler, type SchedulerOptions } from "./pipeline/scheduler";
+import type { Deliverer } from "./pipeline/unit";
 
 export interface Engine {
   config: Config;

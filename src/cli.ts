@@ -12,7 +12,6 @@ import {
   approve,
   createProject,
   describeStatus,
-  isGate,
   parseNewProject,
   resume as resumeProject,
   retry,
@@ -22,7 +21,6 @@ import {
 } from "./pipeline/actions";
 import type { ProgressEvent, ProgressSink } from "./pipeline/events";
 import { renderExport } from "./pipeline/manuscript";
-import { stageLabel } from "./pipeline/stages";
 import {
   allProjects,
   getProject,
@@ -31,6 +29,7 @@ import {
   progressOf,
   unfinishedProjects,
 } from "./pipeline/store";
+import { gateAt, type StageId, stageLabel } from "./pipeline/workflow";
 import { countWords } from "./text/words";
 
 const USAGE = `Usage:
@@ -324,7 +323,7 @@ async function runUntilSettled(ids: number[], yes: boolean): Promise<number> {
     if (pending.size === 0) settle();
   };
   let gates = Promise.resolve();
-  const askAtGate = (id: number, gate: "outline" | "draft") => {
+  const askAtGate = (id: number, gate: StageId) => {
     gates = gates.then(async () => {
       bar?.pause();
       const answer = yes ? { action: "approve" as const } : await askAtTerminal(engine, id, gate);
@@ -339,7 +338,7 @@ async function runUntilSettled(ids: number[], yes: boolean): Promise<number> {
     });
   };
   const control: ProgressSink = (event: ProgressEvent) => {
-    if (event.type === "gate") askAtGate(event.projectId, event.gate);
+    if (event.type === "gate") askAtGate(event.projectId, event.stage);
     if (["done", "paused", "cancelled", "needs_attention"].includes(event.type)) finish(event.projectId);
   };
   const bar = process.stderr.isTTY ? terminalBarSink(process.stderr) : undefined;
@@ -384,7 +383,7 @@ function prepareToRun(
   engine: Engine,
   id: number,
   finish: (id: number) => void,
-  askAtGate: (id: number, gate: "outline" | "draft") => void,
+  askAtGate: (id: number, gate: StageId) => void,
 ): void {
   const project = getProject(engine.db, id);
   if (!project) {
@@ -393,44 +392,34 @@ function prepareToRun(
   }
   if (project.status === "paused") resumeProject(engine.db, id);
   else if (project.status === "needs_attention") retry(engine.db, id);
-  else if (project.status === "waiting" && isGate(project.stage)) {
-    askAtGate(id, project.stage === "outline_gate" ? "outline" : "draft");
+  else if (project.status === "waiting" && gateAt(project.stage)) {
+    askAtGate(id, project.stage);
   } else if (project.status === "done" || project.status === "cancelled") finish(id);
 }
 
 type GateAnswer = { action: "approve" } | { action: "revise"; notes: string } | { action: "stop" };
 
 /** Shows what waits for approval and asks the author; without a terminal, the project simply waits. */
-async function askAtTerminal(engine: Engine, id: number, gate: "outline" | "draft"): Promise<GateAnswer> {
-  const project = getProject(engine.db, id)!;
-  const outline = loadPlan(engine.db, id).outline;
-  if (gate === "outline" && outline) {
-    process.stdout.write(
-      `\nOutline of project ${id}: ${outline.scenes.length} scenes in ${outline.chapters.length} chapters\n`,
-    );
-    for (const c of outline.chapters) {
-      const titles = outline.scenes.filter((s) => s.chapter === c.number).map((s) => s.title);
-      process.stdout.write(`  ${c.number}. ${c.title} — ${titles.join(" · ")}\n`);
-    }
-  } else {
-    const p = progressOf(engine.db, project);
-    process.stdout.write(
-      `\nDraft complete: ${p.scenesDone} scenes, ${p.words.toLocaleString("en-US")} words.\n`,
-    );
-  }
+async function askAtTerminal(engine: Engine, id: number, stage: StageId): Promise<GateAnswer> {
+  const gate = gateAt(stage);
+  if (!gate) return { action: "stop" };
+  const p = progressOf(engine.db, getProject(engine.db, id)!);
+  const shown = gate.present({ plan: loadPlan(engine.db, id), scenesDone: p.scenesDone, words: p.words });
+  process.stdout.write(`\n${shown.title} (project ${id})${shown.summary ? `: ${shown.summary}` : ""}\n`);
+  for (const line of shown.lines) process.stdout.write(`  ${line.label} — ${line.detail}\n`);
   if (!process.stdin.isTTY) {
     process.stdout.write(
-      `The ${gate} waits for approval (no terminal to ask on): continue with folio resume ${id} --yes\n`,
+      `The ${gate.subject} waits for approval (no terminal to ask on): continue with folio resume ${id} --yes\n`,
     );
     return { action: "stop" };
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const options = gate === "outline" ? "[y]es, [r]evise with notes, [N]o" : "[y]es, [N]o";
-    const reply = (await rl.question(`Approve the ${gate}? ${options}: `)).trim().toLowerCase();
+    const options = gate.revise ? "[y]es, [r]evise with notes, [N]o" : "[y]es, [N]o";
+    const reply = (await rl.question(`Approve the ${gate.subject}? ${options}: `)).trim().toLowerCase();
     if (/^y(es)?$/.test(reply)) return { action: "approve" };
-    if (gate === "outline" && /^r(evise)?$/.test(reply)) {
-      const notes = (await rl.question("What should change in the outline? ")).trim();
+    if (gate.revise && /^r(evise)?$/.test(reply)) {
+      const notes = (await rl.question(`What should change in the ${gate.subject}? `)).trim();
       if (notes) return { action: "revise", notes };
     }
     return { action: "stop" };

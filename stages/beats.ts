@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { conceptMarkdown } from "./concept";
+import { defineStage } from "./definition";
 import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
@@ -53,3 +54,16 @@ export function beatsMarkdown(b: Beats): string {
     ),
   ].join("\n");
 }
+
+export const beatSheet = defineStage({
+  id: "beats",
+  label: "Beat Sheet",
+  kind: "plan",
+  needs: ["concept", "world"],
+  produces: "beats",
+  run: runBeats,
+  present: (b: Beats) => ({
+    summary: `${b.structure}: ${b.beats.length} beats (${b.beats.map((x) => x.name).join(" → ")})`,
+    artifacts: [{ name: "beats.md", markdown: beatsMarkdown(b) }],
+  }),
+});

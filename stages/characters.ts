@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { beatsMarkdown } from "./beats";
 import { conceptMarkdown } from "./concept";
+import { defineStage } from "./definition";
 import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
@@ -80,3 +81,16 @@ export function castMarkdown(cast: Cast): string {
     ),
   ].join("\n\n");
 }
+
+export const characterProfiles = defineStage({
+  id: "characters",
+  label: "Character Profiles",
+  kind: "plan",
+  needs: ["concept", "world", "beats"],
+  produces: "characters",
+  run: runCharacters,
+  present: (c: Cast) => ({
+    summary: c.characters.map((x) => `**${x.name}** — ${x.role}`).join("\n"),
+    artifacts: [{ name: "cast.md", markdown: castMarkdown(c) }],
+  }),
+});

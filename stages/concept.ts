@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { defineStage } from "./definition";
 import { callFor, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
 
 /** Stage 1 — High Concept: the book's promise, its voice and its recurring motifs. */
@@ -64,3 +65,17 @@ export function conceptMarkdown(c: Concept): string {
     c.endingDirection,
   ].join("\n\n");
 }
+
+export const highConcept = defineStage({
+  id: "concept",
+  label: "High Concept",
+  kind: "plan",
+  needs: [],
+  produces: "concept",
+  run: runConcept,
+  present: (c: Concept) => ({
+    summary: `**${c.title}** — ${c.logline}\n${c.genre} · ${c.pov}, ${c.tense} tense · motifs: ${c.motifs.map((m) => m.name).join(", ")}`,
+    artifacts: [{ name: "concept.md", markdown: conceptMarkdown(c) }],
+  }),
+  effects: (c: Concept) => ({ title: c.title }),
+});

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { findNameVariants } from "../src/text/names";
+import { defineStage, type RevisionRun } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import { callFor, need, type StageContext } from "./types";
 
@@ -105,3 +106,74 @@ export function fixContinuity(
     issues.map((i) => `${i.problem} Fix: ${i.fix}`),
   );
 }
+
+/** Where the whole audit is stored before any fix, and each window's findings as they arrive. */
+export const AUDIT_KEY = "continuity_audit";
+
+/**
+ * The audit is stored before any fix, so a resumed stage fixes what was found rather than auditing
+ * again; each window's findings are stored as they arrive, so a failed window is the only one asked again.
+ */
+async function auditBook(run: RevisionRun): Promise<ContinuityIssue[]> {
+  const stored = run.recall<{ issues: ContinuityIssue[] }>(AUDIT_KEY);
+  if (stored) return stored.issues;
+  const all = run.scenes();
+  const digests = run.digests();
+  const chapters = [...new Set(all.map((s) => s.chapter))].sort((a, b) => a - b);
+  const windows: number[][] = [];
+  for (let i = 0; i < chapters.length; i += AUDIT_WINDOW_CHAPTERS) {
+    windows.push(chapters.slice(i, i + AUDIT_WINDOW_CHAPTERS));
+  }
+  const found = await run.bounded(windows, async (window) => {
+    const key = `${AUDIT_KEY}.chapters-${window.join("-")}`;
+    const done = run.recall<{ issues: ContinuityIssue[] }>(key);
+    if (done) return done.issues;
+    const issues = await auditWindow(run.ctx, {
+      chapters: window,
+      earlierFacts: all
+        .filter((s) => s.chapter < window[0]!)
+        .flatMap((s) => digests.get(s.number)?.facts ?? [])
+        .slice(-60),
+      scenes: all
+        .filter((s) => window.includes(s.chapter))
+        .map((s) => ({
+          number: s.number,
+          title: s.title,
+          summary: digests.get(s.number)?.summary ?? s.card.summary,
+          facts: digests.get(s.number)?.facts ?? [],
+        })),
+    });
+    run.remember(key, { issues });
+    return issues;
+  });
+  const cast = need(run.ctx.plan, "characters").characters.map((c) => c.name);
+  const issues = [...found.flat(), ...all.flatMap((s) => nameIssues(s, cast))];
+  run.remember(AUDIT_KEY, { issues });
+  return issues;
+}
+
+export const continuityAudit = defineStage({
+  id: "continuity",
+  label: "Continuity Audit",
+  kind: "revision",
+  needs: ["concept", "world", "characters", "outline"],
+  work: async (run) => {
+    const issues = await auditBook(run);
+    const cast = need(run.ctx.plan, "characters").characters.map((c) => c.name);
+    const byScene = new Map<number, ContinuityIssue[]>();
+    for (const issue of issues) byScene.set(issue.scene, [...(byScene.get(issue.scene) ?? []), issue]);
+    await run.reviseEach(
+      "continuity",
+      (s) => byScene.has(s.number),
+      async (s) => {
+        const mine = byScene.get(s.number) ?? [];
+        const named = { ...s, text: correctNames(s.text, cast) };
+        const contradictions = mine.filter((i) => i.kind === "contradiction");
+        const detail = { issues: mine.map((i) => i.problem) };
+        if (contradictions.length === 0)
+          return named.text === s.text ? { unchanged: true, detail } : { text: named.text, detail };
+        return { text: await fixContinuity(run.ctx, run.prefix, named, contradictions), detail };
+      },
+    );
+  },
+});

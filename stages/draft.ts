@@ -1,9 +1,9 @@
 import { z } from "zod";
-import type { Messages } from "../src/llm/client";
-import type { SceneContext } from "../src/pipeline/context";
+import type { Messages } from "../src/llm/types";
 import { countWords } from "../src/text/words";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
+import { defineStage, type SceneContext } from "./definition";
 import { outlineMarkdown, sceneCardMarkdown } from "./outline";
 import { callFor, need, type Plan, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
@@ -173,3 +173,16 @@ export async function digestChapter(
 }
 
 const DIGEST_SYSTEM = "You are a meticulous continuity editor. Answer only with JSON.";
+
+/** Stage 6 — every scene in order, each saved the moment it is written. */
+export const sceneDrafting = defineStage({
+  id: "drafting",
+  label: "Scene Drafting",
+  kind: "scenes",
+  needs: ["concept", "world", "characters", "outline"],
+  scenes: "every",
+  prefix: stablePrefix,
+  draft: draftScene,
+  digest: (ctx, scene, text) => digestScene(ctx, scene, text, "drafting"),
+  digestChapter,
+});

@@ -1,6 +1,7 @@
 import { motifForCue, motifPresent } from "../src/text/motifs";
+import { defineStage } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
-import type { StageContext } from "./types";
+import { need, type StageContext } from "./types";
 
 /** Stage 11 — Motif Infusion: the motifs a scene's card plans, checked in its text; missing ones woven in lightly. */
 export function plannedMotifs(scene: RevisionScene, motifs: string[]): { motif: string; cue: string }[] {
@@ -25,3 +26,25 @@ export function weaveMotifs(
     "One or two touches each, folded into existing action or description; change nothing else.",
   ]);
 }
+
+export const motifInfusion = defineStage({
+  id: "motifs",
+  label: "Motif Infusion",
+  kind: "revision",
+  needs: ["concept", "world", "characters", "outline"],
+  work: (run) => {
+    const motifs = need(run.ctx.plan, "concept").motifs.map((m) => m.name);
+    return run.reviseEach(
+      "motifs",
+      () => true,
+      async (s) => {
+        const missing = missingMotifs(s, motifs);
+        if (missing.length === 0) return { unchanged: true };
+        return {
+          text: await weaveMotifs(run.ctx, run.prefix, s, missing),
+          detail: { missing: missing.map((m) => m.motif) },
+        };
+      },
+    );
+  },
+});

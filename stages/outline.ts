@@ -2,6 +2,7 @@ import { z } from "zod";
 import { beatsMarkdown } from "./beats";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
+import { defineStage } from "./definition";
 import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
@@ -170,3 +171,18 @@ export function sceneCardMarkdown(s: SceneCard): string {
     .filter(Boolean)
     .join("\n");
 }
+
+export const masterOutline = defineStage({
+  id: "outline",
+  label: "Master Outline",
+  kind: "plan",
+  needs: ["concept", "world", "beats", "characters"],
+  produces: "outline",
+  run: runOutline,
+  present: (o: Outline) => ({
+    summary: `${o.scenes.length} scenes in ${o.chapters.length} chapters, ${o.scenes.reduce((a, s) => a + s.targetWords, 0).toLocaleString("en-US")} words planned.`,
+    artifacts: [{ name: "outline.md", markdown: outlineMarkdown(o) }],
+  }),
+  // The outline lays out the book's scene rows and uses up the author's revision notes.
+  effects: (o: Outline) => ({ outline: o, notesUsed: true }),
+});

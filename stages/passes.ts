@@ -1,3 +1,4 @@
+import { defineStage } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import type { StageContext } from "./types";
 
@@ -38,3 +39,19 @@ export function editorPass(
 ): Promise<string> {
   return rewriteScene(ctx, prefix, scene, "passes", `${pass} pass`, instructionsFor(pass, scene));
 }
+
+export const humanPasses = defineStage({
+  id: "passes",
+  label: "Human Passes",
+  kind: "revision",
+  needs: ["concept", "world", "characters", "outline"],
+  work: async (run) => {
+    for (const pass of EDITOR_PASSES) {
+      await run.reviseEach(
+        `passes.${pass}`,
+        () => true,
+        (s) => editorPass(run.ctx, run.prefix, s, pass).then((text) => ({ text })),
+      );
+    }
+  },
+});

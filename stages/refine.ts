@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { defineStage } from "./definition";
 import { sceneCardMarkdown } from "./outline";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import { callFor, need, type StageContext } from "./types";
@@ -44,3 +45,16 @@ export async function refineScene(ctx: StageContext, prefix: string, scene: Revi
     ...critique.strengths.map((s) => `Keep: ${s}`),
   ]);
 }
+
+export const selfRefinement = defineStage({
+  id: "refine",
+  label: "Self-Refinement",
+  kind: "revision",
+  needs: ["concept", "world", "characters", "outline"],
+  work: (run) =>
+    run.reviseEach(
+      "refine",
+      () => true,
+      (s) => refineScene(run.ctx, run.prefix, s).then((text) => ({ text })),
+    ),
+});

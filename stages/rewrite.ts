@@ -1,4 +1,4 @@
-import type { Messages } from "../src/llm/client";
+import type { Messages } from "../src/llm/types";
 import { countWords } from "../src/text/words";
 import { type SceneCard, sceneCardMarkdown } from "./outline";
 import { callFor, type StageContext } from "./types";

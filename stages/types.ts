@@ -1,5 +1,4 @@
-import type { Project } from "../db/schema";
-import type { CallOptions, LlmClient, ModelRole } from "../src/llm/client";
+import type { CallOptions, Model, ModelRole } from "../src/llm/types";
 import type { Beats } from "./beats";
 import type { Cast } from "./characters";
 import type { Concept } from "./concept";
@@ -15,10 +14,23 @@ export interface Plan {
   outline?: Outline;
 }
 
+/** What stages read of a project: the author's request, never its scheduling state. */
+export interface ProjectBrief {
+  id: number;
+  premise: string;
+  title: string | null;
+  genre: string | null;
+  voice: string | null;
+  sceneCount: number;
+  targetWords: number;
+  /** The author's notes for the run in progress (an outline revision, a scene redraft). */
+  revisionNotes: string | null;
+}
+
 export interface StageContext {
-  project: Project;
+  project: ProjectBrief;
   plan: Plan;
-  llm: LlmClient;
+  llm: Model;
   signal: AbortSignal;
 }
 
@@ -52,7 +64,7 @@ export const PLANNER_SYSTEM =
   "Be specific and concrete: named people, places and objects, not abstractions. " +
   "Answer only with JSON that matches the requested schema.";
 
-export function premiseBlock(project: Project): string {
+export function premiseBlock(project: ProjectBrief): string {
   const lines = [`Premise: ${project.premise}`];
   if (project.title) lines.push(`Working title chosen by the author: ${project.title}`);
   if (project.genre) lines.push(`Genre requested by the author: ${project.genre}`);

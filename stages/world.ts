@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { conceptMarkdown } from "./concept";
+import { defineStage } from "./definition";
 import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
 
 /** Stage 2 — World Modeling: where the story happens and the rules it cannot break. */
@@ -58,3 +59,16 @@ export function worldMarkdown(w: World): string {
       : []),
   ].join("\n\n");
 }
+
+export const worldModeling = defineStage({
+  id: "world",
+  label: "World Modeling",
+  kind: "plan",
+  needs: ["concept"],
+  produces: "world",
+  run: runWorld,
+  present: (w: World) => ({
+    summary: `${w.setting}\nPlaces: ${w.places.map((p) => p.name).join(", ")}`,
+    artifacts: [{ name: "world.md", markdown: worldMarkdown(w) }],
+  }),
+});

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { type ReportInput, renderReport } from "../src/export/report";
 import { countWords } from "../src/text";
-import { motifForCue, motifPresent, stem } from "../src/text/motifs";
 import {
   type CheckId,
   type ValidationResult,
   type ValidationScene,
   validateManuscript,
   WORD_TOLERANCE,
-} from "../src/text/validate";
+} from "../src/text/manuscript-checks";
+import { motifForCue, motifPresent, stem } from "../src/text/motifs";
 
 // ---------------------------------------------------------------------------------------------------
 // A deterministic prose generator: plain narrative sentences whose first words rotate, so the lint sees

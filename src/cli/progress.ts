@@ -1,5 +1,6 @@
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
+import { gateAt } from "../pipeline/workflow";
 import { formatDuration } from "../text/format";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -35,7 +36,7 @@ function plainLine(e: ProgressEvent): string | null {
     case "scene_revised":
       return `${tag} ${e.label}: scene ${e.scene} ${e.outcome} (${e.done}/${e.total})`;
     case "gate":
-      return `${tag} ${e.gate === "outline" ? "The outline" : "The draft"} waits for approval.`;
+      return `${tag} The ${gateAt(e.stage)?.subject ?? "project"} waits for approval.`;
     case "unit_retry":
       return `${tag} ${e.unit} failed (attempt ${e.attempt}), retrying: ${e.error}`;
     case "needs_attention":
@@ -49,7 +50,6 @@ function plainLine(e: ProgressEvent): string | null {
 
 /** A redrawn terminal bar per project, with stage, scenes, words, tokens, cost and ETA. */
 const EVENT_STAGE: Partial<Record<ProgressEvent["type"], string>> = {
-  scene_drafted: "Scene Drafting",
   gate: "Waiting for approval",
   done: "Done",
 };

@@ -3,10 +3,10 @@ import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
 import { projects } from "../../db/schema";
-import { outlineMarkdown } from "../../stages/outline";
+import type { GateStage } from "../../stages/definition";
 import type { ProgressEvent, ProgressSink } from "../pipeline/events";
-import { isRevisionStage, stageLabel } from "../pipeline/stages";
 import { getProject, loadPlan, progressOf } from "../pipeline/store";
+import { gateAt, presentedByNextGate, stageOf } from "../pipeline/workflow";
 import { LiveProgress } from "./live-progress";
 import type { ThreadPoster } from "./poster";
 import { COLORS, draftGateButtons, embed, markdownFile, outlineGateButtons, retryButton } from "./views";
@@ -82,8 +82,7 @@ export class DiscordSink {
     for (const project of owed) {
       const progress = progressOf(this.db, project);
       if (project.status === "waiting") {
-        const gate = project.stage === "outline_gate" ? "outline" : "draft";
-        this.sink({ type: "gate", projectId: project.id, gate, progress });
+        this.sink({ type: "gate", projectId: project.id, stage: project.stage, progress });
       } else {
         const [unit, ...rest] = (project.attention ?? "The last unit failed: unknown error").split(
           " failed: ",
@@ -106,31 +105,31 @@ export class DiscordSink {
 
   private render(threadId: string, e: ProgressEvent): void {
     switch (e.type) {
-      case "stage_started":
-        if (e.stage === "drafting")
+      case "stage_started": {
+        const stage = stageOf(e.stage);
+        // A loop over every scene shows its progress from the start; a single redraft, once written.
+        if (stage?.kind === "scenes" && stage.scenes === "every")
           this.progress.update(e.projectId, e.label, progressOf(this.db, getProject(this.db, e.projectId)!));
         return;
-      case "stage_finished":
-        if (e.stage === "drafting") {
+      }
+      case "stage_finished": {
+        const kind = stageOf(e.stage)?.kind;
+        if (kind === "scenes") {
           this.progress.update(e.projectId, e.label, e.progress, true);
           return;
         }
-        if (isRevisionStage(e.stage)) this.progress.update(e.projectId, e.label, e.progress, true);
-        // The outline is posted with the approval buttons at the gate, or here when there is no gate.
+        if (kind === "revision" || kind === "validation")
+          this.progress.update(e.projectId, e.label, e.progress, true);
+        // An artifact the next gate presents is posted with its buttons there, or here when there is no gate.
+        const shownAtGate = presentedByNextGate(e.stage) && !getProject(this.db, e.projectId)?.autoApprove;
         this.post(e.projectId, threadId, {
           embeds: [embed(`✅ ${e.label}`, e.summary, COLORS.success)],
-          files:
-            e.stage === "outline" && !getProject(this.db, e.projectId)?.autoApprove
-              ? []
-              : e.artifacts.map(markdownFile),
+          files: shownAtGate ? [] : e.artifacts.map(markdownFile),
         });
         return;
+      }
       case "scene_drafted":
-        this.progress.update(
-          e.projectId,
-          stageLabel(getProject(this.db, e.projectId)?.stage === "redraft" ? "redraft" : "drafting"),
-          e.progress,
-        );
+        this.progress.update(e.projectId, e.label, e.progress);
         return;
       case "scene_revised":
         this.progress.update(e.projectId, e.label, {
@@ -139,13 +138,11 @@ export class DiscordSink {
           sceneCount: e.total,
         });
         return;
-      case "gate":
-        this.postNotice(
-          e.projectId,
-          threadId,
-          e.gate === "outline" ? this.outlineGate(e.projectId) : this.draftGate(e),
-        );
+      case "gate": {
+        const gate = gateAt(e.stage);
+        if (gate) this.postNotice(e.projectId, threadId, this.gateMessage(e, gate));
         return;
+      }
       case "needs_attention":
         this.postNotice(e.projectId, threadId, {
           embeds: [
@@ -167,38 +164,26 @@ export class DiscordSink {
     }
   }
 
-  private outlineGate(projectId: number): MessageCreateOptions {
-    const outline = loadPlan(this.db, projectId).outline;
-    const chapters = outline?.chapters ?? [];
-    const lines = chapters.map((c) => {
-      const scenes = outline!.scenes.filter((s) => s.chapter === c.number);
-      return `**${c.number}. ${c.title}** — ${scenes.map((s) => s.title).join(" · ")}`;
+  /** The gate's own presentation, with the buttons for what it offers and what each one does. */
+  private gateMessage(e: Extract<ProgressEvent, { type: "gate" }>, gate: GateStage): MessageCreateOptions {
+    const shown = gate.present({
+      plan: loadPlan(this.db, e.projectId),
+      scenesDone: e.progress.scenesDone,
+      words: e.progress.words,
     });
+    const attached = shown.artifacts.length > 0 ? `; the full ${gate.subject} is attached.` : "";
     // The buttons' meaning first: if the chapter list is long, it is the part that gets cut.
     const description = [
-      `${outline?.scenes.length ?? 0} scenes in ${chapters.length} chapters; the full outline is attached.`,
-      "**Approve** to start drafting, **Revise…** to regenerate the outline with your notes, or **Cancel**.",
-      "",
-      ...lines,
+      ...(shown.summary ? [`${shown.summary}${attached}`] : []),
+      gate.revise
+        ? "**Approve** to start drafting, **Revise…** to regenerate the outline with your notes, or **Cancel**."
+        : "**Start revision** to run the revision stages and deliver the manuscript, **Export draft now** for the draft as it is, or **Redraft a scene…** with notes (the old version is kept).",
+      ...(shown.lines.length > 0 ? ["", ...shown.lines.map((l) => `**${l.label}** — ${l.detail}`)] : []),
     ].join("\n");
     return {
-      embeds: [embed("📜 Outline ready for approval", description)],
-      files: outline ? [markdownFile({ name: "outline.md", markdown: outlineMarkdown(outline) })] : [],
-      components: outlineGateButtons(projectId),
-    };
-  }
-
-  private draftGate(e: Extract<ProgressEvent, { type: "gate" }>): MessageCreateOptions {
-    const p = e.progress;
-    return {
-      embeds: [
-        embed(
-          `📝 Draft complete: ${p.scenesDone} scenes, ${p.words.toLocaleString("en-US")} words`,
-          "**Start revision** to run the revision stages and deliver the manuscript, **Export draft now** for the draft as it is, or **Redraft a scene…** with notes (the old version is kept).",
-          COLORS.success,
-        ),
-      ],
-      components: draftGateButtons(e.projectId),
+      embeds: [embed(`${shown.icon} ${shown.title}`, description, gate.revise ? undefined : COLORS.success)],
+      files: shown.artifacts.map(markdownFile),
+      components: gate.revise ? outlineGateButtons(e.projectId) : draftGateButtons(e.projectId),
     };
   }
 }

@@ -14,7 +14,7 @@ import type { Project } from "../../db/schema";
 import { describeStatus } from "../pipeline/actions";
 import type { Artifact, ProgressSnapshot } from "../pipeline/events";
 import type { ExportFiles } from "../pipeline/manuscript";
-import { stageLabel } from "../pipeline/stages";
+import { stageLabel } from "../pipeline/workflow";
 import { truncate } from "../text/discord";
 import { formatDuration } from "../text/format";
 

@@ -5,7 +5,7 @@
  * and nothing that still fails is left out. Pure: all numbers arrive in `ReportInput`.
  */
 import { LINT_THRESHOLD } from "../text/lint";
-import { type CheckId, formatDeviation, type ValidationResult } from "../text/validate";
+import { type CheckId, formatDeviation, type ValidationResult } from "../text/manuscript-checks";
 
 export interface ReportInput {
   title: string;

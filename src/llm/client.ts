@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
-import type { ChatCompletion, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import type { ChatCompletion } from "openai/resources/chat/completions";
 import pLimit, { type LimitFunction } from "p-limit";
 import type { Logger } from "pino";
 import type { z } from "zod";
@@ -11,32 +11,9 @@ import { type Config, modelFor } from "../config";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
 import { costOf, type Prices, pricesFrom } from "./cost";
+import type { CallOptions, CallTag, Messages, Model, ModelRole, ProseOptions } from "./types";
 
-export type ModelRole = "plan" | "draft" | "edit";
-export type Messages = ChatCompletionMessageParam[];
-
-/** Who asked: carried into every `llm_calls` row, including the SDK's own retried attempts. */
-export interface CallTag {
-  projectId: number | null;
-  stage: string;
-  sceneNumber?: number | null;
-  purpose: string;
-}
-
-export interface CallOptions extends CallTag {
-  role: ModelRole;
-  signal?: AbortSignal;
-}
-
-export interface ProseOptions extends CallOptions {
-  /** Below this many words the answer is treated as unusable and asked again. */
-  minWords?: number;
-  /**
-   * Hand back a cut-off answer instead of asking again: rewrites do, because their guard judges the
-   * text against its input and keeps the previous version when the answer is unusable.
-   */
-  acceptIncomplete?: boolean;
-}
+export type { CallOptions, CallTag, Messages, ModelRole, ProseOptions };
 
 export interface Usage {
   promptTokens: number;
@@ -72,7 +49,7 @@ class UnusableAnswer extends Error {
 
 const UNUSABLE_ANSWER_ATTEMPTS = 3;
 
-export class LlmClient {
+export class LlmClient implements Model {
   private readonly openai: OpenAI;
   private readonly limit: LimitFunction;
   private readonly prices: Prices;

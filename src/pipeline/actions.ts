@@ -1,9 +1,16 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { type Project, projects, type SceneVersion, sceneVersions } from "../../db/schema";
-import { nextStage, type StageId } from "./stages";
+import {
+  type Project,
+  type ProjectStatus,
+  projects,
+  type SceneVersion,
+  sceneVersions,
+} from "../../db/schema";
 import { getProject, hasDraftedScenes, nowMs, sceneText, writeSceneText } from "./store";
+import { type ProjectChanges, transition } from "./transition";
+import { FIRST_STAGE, gateAt, gateOffering, nextStage, type StageId } from "./workflow";
 
 /** What an author may ask for when starting a novel; the same limits for slash commands and the CLI. */
 export const NewProjectSchema = z.object({
@@ -68,6 +75,7 @@ export function createProject(db: Db, input: z.output<typeof NewProjectSchema>, 
       sceneCount: input.scenes,
       targetWords: input.words,
       autoApprove: input.autoApprove,
+      stage: FIRST_STAGE,
     })
     .returning()
     .get();
@@ -84,33 +92,18 @@ export function activeProjectCount(db: Db, ownerId: string): number {
   );
 }
 
-/**
- * Moves a project only when it is in the state the action expects, in one conditional UPDATE: two
- * rapid clicks or two processes racing produce one transition and one refusal.
- */
-function transition(
+/** An author's action: one conditional move, or a refusal that says why it does not apply. */
+function act(
   db: Db,
   id: number,
-  from: { status: string[]; stage?: StageId[] },
-  to: Partial<Project>,
+  from: { status: ProjectStatus[]; stage?: StageId[] },
+  to: ProjectChanges,
   success: string,
   refusal: (p: Project) => string,
 ): ActionResult {
-  const project = getProject(db, id);
-  if (!project) return refuse(`There is no project ${id}.`);
-  const moved = db
-    .update(projects)
-    .set({ ...to, updatedAt: nowMs() })
-    .where(
-      and(
-        eq(projects.id, id),
-        inArray(projects.status, from.status),
-        from.stage ? inArray(projects.stage, from.stage) : undefined,
-      ),
-    )
-    .returning()
-    .get();
-  return moved ? { ok: true, message: success, project: moved } : refuse(refusal(project));
+  const result = transition(db, id, { from: from.status, at: from.stage, to });
+  if (result.ok) return { ok: true, message: success, project: result.project };
+  return result.project ? refuse(refusal(result.project)) : refuse(`There is no project ${id}.`);
 }
 
 const nothingWaits = (p: Project) =>
@@ -119,34 +112,43 @@ const nothingWaits = (p: Project) =>
     : `Nothing waits for approval: the project is ${describeStatus(p)}.`;
 
 /** Passes the gate the project waits at; with `expected`, only that gate (a button belongs to one gate). */
-export function approve(db: Db, id: number, expected?: "outline_gate" | "draft_gate"): ActionResult {
+export function approve(db: Db, id: number, expected?: StageId): ActionResult {
   const project = getProject(db, id);
   if (!project) return refuse(`There is no project ${id}.`);
-  if (project.status !== "waiting" || !isGate(project.stage)) return refuse(nothingWaits(project));
+  const gate = gateAt(project.stage);
+  if (project.status !== "waiting" || !gate) return refuse(nothingWaits(project));
   if (expected && project.stage !== expected)
     return refuse(`That gate has already been passed: the project is ${describeStatus(project)}.`);
-  const gate = project.stage;
-  return transition(
+  return act(
     db,
     id,
-    { status: ["waiting"], stage: [gate] },
-    { status: "running", stage: nextStage(gate), attention: null },
-    gate === "outline_gate"
-      ? "Outline approved: drafting starts."
-      : "Draft approved: revision and export start.",
+    { status: ["waiting"], stage: [project.stage] },
+    { status: "running", stage: nextStage(project.stage), attention: null },
+    `${capitalize(gate.subject)} approved: ${gate.approved}.`,
     nothingWaits,
   );
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** The gate that offers `offer`, and where taking it sends the project. */
+function offered(offer: "revise" | "redraft"): { gate: StageId; to: StageId } {
+  const gate = gateOffering(offer);
+  const to = gate?.[offer];
+  if (!gate || !to) throw new Error(`no gate offers ${offer}`);
+  return { gate: gate.id as StageId, to: to.id as StageId };
 }
 
 export function reviseOutline(db: Db, id: number, notes: string): ActionResult {
   const trimmed = notes.trim();
   if (trimmed.length === 0) return refuse("Say what to change in the outline: the notes are empty.");
   if (trimmed.length > 4000) return refuse("Revision notes can be at most 4000 characters.");
-  return transition(
+  const { gate, to } = offered("revise");
+  return act(
     db,
     id,
-    { status: ["waiting"], stage: ["outline_gate"] },
-    { status: "running", stage: "outline", revisionNotes: trimmed },
+    { status: ["waiting"], stage: [gate] },
+    { status: "running", stage: to, revisionNotes: trimmed },
     "Revising the outline with your notes; earlier stages are kept.",
     (p) =>
       `The outline can only be revised while it waits for approval; the project is ${describeStatus(p)}.`,
@@ -160,11 +162,12 @@ export function requestRedraft(db: Db, id: number, scene: number, notes: string)
     return refuse(`Choose a scene from 1 to ${project.sceneCount}.`);
   }
   if (!hasDraftedScenes(db, id)) return refuse("No scene has been drafted yet.");
-  return transition(
+  const { gate, to } = offered("redraft");
+  return act(
     db,
     id,
-    { status: ["waiting"], stage: ["draft_gate"] },
-    { status: "running", stage: "redraft", redraftScene: scene, revisionNotes: notes.trim() || null },
+    { status: ["waiting"], stage: [gate] },
+    { status: "running", stage: to, redraftScene: scene, revisionNotes: notes.trim() || null },
     `Redrafting scene ${scene}; the current version is kept.`,
     // Before revision, so every scene of the delivered book has been through the same stages.
     (p) =>
@@ -173,7 +176,7 @@ export function requestRedraft(db: Db, id: number, scene: number, notes: string)
 }
 
 export function pause(db: Db, id: number): ActionResult {
-  return transition(
+  return act(
     db,
     id,
     { status: ["running"] },
@@ -184,7 +187,7 @@ export function pause(db: Db, id: number): ActionResult {
 }
 
 export function resume(db: Db, id: number): ActionResult {
-  return transition(
+  return act(
     db,
     id,
     { status: ["paused"] },
@@ -195,7 +198,7 @@ export function resume(db: Db, id: number): ActionResult {
 }
 
 export function retry(db: Db, id: number): ActionResult {
-  return transition(
+  return act(
     db,
     id,
     { status: ["needs_attention"] },
@@ -206,8 +209,8 @@ export function retry(db: Db, id: number): ActionResult {
 }
 
 /** Cancels the project; with `atGate`, only while it waits there (a gate's Cancel button). */
-export function cancel(db: Db, id: number, atGate?: "outline_gate" | "draft_gate"): ActionResult {
-  return transition(
+export function cancel(db: Db, id: number, atGate?: StageId): ActionResult {
+  return act(
     db,
     id,
     atGate
@@ -222,14 +225,10 @@ export function cancel(db: Db, id: number, atGate?: "outline_gate" | "draft_gate
   );
 }
 
-export function isGate(stage: string): stage is "outline_gate" | "draft_gate" {
-  return stage === "outline_gate" || stage === "draft_gate";
-}
-
 export function describeStatus(p: Pick<Project, "status" | "stage">): string {
   switch (p.status) {
     case "waiting":
-      return p.stage === "outline_gate" ? "waiting for outline approval" : "waiting for draft approval";
+      return `waiting for ${gateAt(p.stage)?.subject ?? "your"} approval`;
     case "needs_attention":
       return "stopped and needs attention";
     case "running":

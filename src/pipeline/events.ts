@@ -1,4 +1,7 @@
-import type { StageId } from "./stages";
+import type { Artifact } from "../../stages/definition";
+import type { StageId } from "./workflow";
+
+export type { Artifact };
 
 /** Counters shown on every progress surface (terminal bar, Discord progress message). */
 export interface ProgressSnapshot {
@@ -15,11 +18,6 @@ export interface ProgressSnapshot {
   etaMs: number | null;
 }
 
-export interface Artifact {
-  name: string;
-  markdown: string;
-}
-
 export type ProgressEvent =
   | { type: "stage_started"; projectId: number; stage: StageId; label: string }
   | {
@@ -34,6 +32,8 @@ export type ProgressEvent =
   | {
       type: "scene_drafted";
       projectId: number;
+      stage: StageId;
+      label: string;
       scene: number;
       title: string;
       sceneWords: number;
@@ -51,7 +51,7 @@ export type ProgressEvent =
       total: number;
       progress: ProgressSnapshot;
     }
-  | { type: "gate"; projectId: number; gate: "outline" | "draft"; progress: ProgressSnapshot }
+  | { type: "gate"; projectId: number; stage: StageId; progress: ProgressSnapshot }
   | { type: "unit_retry"; projectId: number; unit: string; attempt: number; error: string }
   | { type: "needs_attention"; projectId: number; unit: string; error: string }
   | { type: "paused"; projectId: number; reason: string }

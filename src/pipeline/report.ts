@@ -1,12 +1,13 @@
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { chapters, llmCalls, type Project, revisionResults, scenes, stageOutputs } from "../../db/schema";
-import type { ContinuityIssue } from "../../stages/continuity";
+import { AUDIT_KEY, type ContinuityIssue, continuityAudit } from "../../stages/continuity";
 import type { SceneCard } from "../../stages/outline";
+import { humanizeVoice } from "../../stages/voice";
 import { renderReport } from "../export/report";
 import { lintProse } from "../text/lint";
+import { validateManuscript } from "../text/manuscript-checks";
 import { motifForCue, motifPresent } from "../text/motifs";
-import { validateManuscript } from "../text/validate";
 import { loadPlan } from "./store";
 
 /**
@@ -91,7 +92,7 @@ function continuity(db: Db, projectId: number, results: (typeof revisionResults.
   const audit = db
     .select({ data: stageOutputs.data })
     .from(stageOutputs)
-    .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, "continuity_audit")))
+    .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, AUDIT_KEY)))
     .orderBy(desc(stageOutputs.id))
     .get();
   const found = ((audit?.data as { issues?: ContinuityIssue[] } | undefined)?.issues ?? []).map((i) => ({
@@ -99,7 +100,7 @@ function continuity(db: Db, projectId: number, results: (typeof revisionResults.
     problem: i.problem,
   }));
   const fixedScenes = new Set(
-    results.filter((r) => r.step === "continuity" && r.outcome === "revised").map((r) => r.sceneNumber),
+    results.filter((r) => r.step === continuityAudit.id && r.outcome === "revised").map((r) => r.sceneNumber),
   );
   return { found, fixed: found.filter((i) => fixedScenes.has(i.scene)) };
 }
@@ -109,7 +110,7 @@ function lintSummary(
   rows: { number: number; text: string | null }[],
   results: (typeof revisionResults.$inferSelect)[],
 ) {
-  const voice = results.filter((r) => r.step === "voice");
+  const voice = results.filter((r) => r.step === humanizeVoice.id);
   const now = rows.filter((r) => r.text).map((r) => lintProse(r.text!));
   const weighted = (pairs: { density: number; words: number }[]) => {
     const words = pairs.reduce((n, p) => n + p.words, 0);

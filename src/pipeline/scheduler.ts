@@ -4,10 +4,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, isNotNull, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { type Project, projects } from "../../db/schema";
 import { LlmError } from "../llm/client";
-import type { PipelineDeps, WorkerMemory } from "./runner";
-import { runUnit } from "./runner";
-import { stageLabel } from "./stages";
-import { firstUndraftedScene, getProject, LeaseLost, nowMs, UnitInterrupted } from "./store";
+import { describeUnit, runUnit } from "./runner";
+import { getProject, nowMs } from "./store";
+import { LeaseLost, transition, UnitInterrupted } from "./transition";
+import type { PipelineDeps, WorkerMemory } from "./unit";
 
 export interface SchedulerOptions {
   /** How long a claim lasts without renewal; a crashed process's projects are reclaimed after it. */
@@ -201,12 +201,12 @@ export class Scheduler {
     let project = first;
     for (let attempt = 1; ; attempt++) {
       try {
-        await runUnit(this.deps, project, this.owner, signal, memory);
+        await runUnit({ deps: this.deps, project, owner: this.owner, signal, memory });
         return "ok";
       } catch (error) {
         if (error instanceof LeaseLost || error instanceof UnitInterrupted || signal.aborted) return "stop";
         const message = error instanceof Error ? error.message : String(error);
-        const unit = this.describeUnit(project);
+        const unit = describeUnit(this.deps.db, project);
         const fatal = error instanceof LlmError && error.fatal;
         this.deps.log.warn({ projectId: project.id, unit, attempt, err: error }, "unit failed");
         if (fatal || attempt >= unitAttempts) {
@@ -227,26 +227,14 @@ export class Scheduler {
     }
   }
 
-  private describeUnit(project: Project): string {
-    if (project.stage === "drafting") {
-      const scene = firstUndraftedScene(this.deps.db, project.id);
-      if (scene !== undefined) return `Scene Drafting, scene ${scene}`;
-    }
-    if (project.stage === "redraft" && project.redraftScene !== null)
-      return `Redraft of scene ${project.redraftScene}`;
-    return stageLabel(project.stage);
-  }
-
   private markNeedsAttention(projectId: number, unit: string, error: string): void {
     const attention = `${unit} failed: ${error}`;
-    const marked = this.deps.db
-      .update(projects)
-      .set({ status: "needs_attention", attention, noticeMessageId: null, updatedAt: nowMs() })
-      .where(
-        and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner), eq(projects.status, "running")),
-      )
-      .run();
-    if (marked.changes === 1) this.deps.emit({ type: "needs_attention", projectId, unit, error });
+    const marked = transition(this.deps.db, projectId, {
+      from: ["running"],
+      lease: this.owner,
+      to: { status: "needs_attention", attention, noticeMessageId: null },
+    });
+    if (marked.ok) this.deps.emit({ type: "needs_attention", projectId, unit, error });
   }
 
   /** Extends the lease; a lost lease or a cancellation from another process aborts the unit in flight. */

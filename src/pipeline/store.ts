@@ -13,25 +13,11 @@ import type { Outline } from "../../stages/outline";
 import type { Plan } from "../../stages/types";
 import { countWords } from "../text/words";
 import type { ProgressSnapshot } from "./events";
-import type { PlanStageId, StageId } from "./stages";
+import type { Tx } from "./transition";
+import { WORKFLOW } from "./workflow";
 
-/** Thrown inside a unit's transaction when another process owns the project now; nothing is written. */
-export class LeaseLost extends Error {
-  constructor(projectId: number) {
-    super(`project ${projectId} is no longer leased by this process`);
-    this.name = "LeaseLost";
-  }
-}
-
-/** Thrown when a unit stops early because its project was paused, cancelled or hit its budget; not a failure. */
-export class UnitInterrupted extends Error {
-  constructor(projectId: number, why: string) {
-    super(`project ${projectId} stopped: ${why}`);
-    this.name = "UnitInterrupted";
-  }
-}
-
-export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Planning outputs are stored under the name of the artifact each plan stage produces. */
+const PLAN_KEYS: string[] = WORKFLOW.flatMap((s) => (s.kind === "plan" ? [s.produces] : []));
 
 export const nowMs = () => Date.now();
 
@@ -39,63 +25,19 @@ export function getProject(db: Db | Tx, id: number): Project | undefined {
   return db.select().from(projects).where(eq(projects.id, id)).get();
 }
 
-const PLAN_KEYS: Record<PlanStageId, keyof Plan> = {
-  concept: "concept",
-  world: "world",
-  beats: "beats",
-  characters: "characters",
-  outline: "outline",
-};
-
 /** The newest output of each planning stage. */
 export function loadPlan(db: Db, projectId: number): Plan {
   const rows = db
     .select()
     .from(stageOutputs)
-    .where(and(eq(stageOutputs.projectId, projectId), inArray(stageOutputs.stage, Object.keys(PLAN_KEYS))))
+    .where(and(eq(stageOutputs.projectId, projectId), inArray(stageOutputs.stage, PLAN_KEYS)))
     .orderBy(asc(stageOutputs.id))
     .all();
   const plan: Plan = {};
   for (const row of rows) {
-    (plan as Record<string, unknown>)[PLAN_KEYS[row.stage as PlanStageId]] = row.data;
+    (plan as Record<string, unknown>)[row.stage] = row.data;
   }
   return plan;
-}
-
-/**
- * Runs `write` and moves the project to `stage` in one transaction, provided this process still
- * holds the lease. Either the unit's output and the new position are both stored, or neither is.
- */
-export function commitUnit(
-  db: Db,
-  project: Pick<Project, "id">,
-  leaseOwner: string,
-  stage: StageId,
-  write: (tx: Tx) => void,
-  extra: Partial<
-    Pick<Project, "status" | "title" | "revisionNotes" | "redraftScene" | "noticeMessageId">
-  > = {},
-): void {
-  commitLeased(db, project.id, leaseOwner, { stage, ...extra }, write);
-}
-
-/** Runs `write` in one transaction with `changes` to the project row, only while the lease is ours. */
-export function commitLeased(
-  db: Db,
-  projectId: number,
-  leaseOwner: string,
-  changes: Partial<Project>,
-  write: (tx: Tx) => void,
-): void {
-  db.transaction((tx) => {
-    const moved = tx
-      .update(projects)
-      .set({ ...changes, updatedAt: nowMs() })
-      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, leaseOwner)))
-      .run();
-    if (moved.changes !== 1) throw new LeaseLost(projectId);
-    write(tx);
-  });
 }
 
 export function insertStageOutput(tx: Tx, projectId: number, stage: string, data: unknown): void {

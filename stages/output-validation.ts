@@ -1,7 +1,12 @@
-import type { CheckId } from "../src/text/validate";
+import { type CheckId, validateManuscript } from "../src/text/manuscript-checks";
 import { countWords } from "../src/text/words";
+import { correctNames } from "./continuity";
+import { defineStage } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
-import type { StageContext } from "./types";
+import { need, type StageContext } from "./types";
+
+/** Rounds of automatic repair in stage 12 before what still fails is reported. */
+export const REPAIR_ROUNDS = 2;
 
 /** Stage 12 — Output Validation: a failing scene goes back through a rewrite aimed at what failed. */
 export function repairInstructions(scene: RevisionScene, failed: CheckId[], details: string[]): string[] {
@@ -47,3 +52,43 @@ export function repairScene(
     target,
   );
 }
+
+export const outputValidation = defineStage({
+  id: "validate",
+  label: "Output Validation",
+  kind: "validation",
+  needs: ["concept", "world", "characters", "outline"],
+  work: async (run) => {
+    const plan = run.ctx.plan;
+    const cast = need(plan, "characters").characters.map((c) => c.name);
+    const motifs = need(plan, "concept").motifs.map((m) => m.name);
+    for (let round = 1; round <= REPAIR_ROUNDS; round++) {
+      const result = validateManuscript({
+        scenes: run.scenes().map((s) => ({
+          number: s.number,
+          chapter: s.chapter,
+          title: s.title,
+          text: s.text,
+          targetWords: s.card.targetWords,
+          motifCues: s.card.motifCues,
+        })),
+        bookTargetWords: run.ctx.project.targetWords,
+        cast,
+        motifs,
+      });
+      const step = `validate.repair-${round}`;
+      if (result.failing.size === 0 && !run.hasResults(step)) return;
+      await run.reviseEach(
+        step,
+        (s) => result.failing.has(s.number),
+        async (s) => {
+          const failed = result.failing.get(s.number) ?? [];
+          const details = result.results.filter((r) => r.scene === s.number && !r.ok).map((r) => r.detail);
+          if (failed.length === 1 && failed[0] === "names")
+            return { text: correctNames(s.text, cast), detail: { failed } };
+          return { text: await repairScene(run.ctx, run.prefix, s, failed, details), detail: { failed } };
+        },
+      );
+    }
+  },
+});

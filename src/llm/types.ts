@@ -1,0 +1,40 @@
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import type { z } from "zod";
+
+/** The words of a call: what stages and the client share, and nothing that reaches the database. */
+export type ModelRole = "plan" | "draft" | "edit";
+export type Messages = ChatCompletionMessageParam[];
+
+/** Who asked: carried into every `llm_calls` row, including the SDK's own retried attempts. */
+export interface CallTag {
+  projectId: number | null;
+  stage: string;
+  sceneNumber?: number | null;
+  purpose: string;
+}
+
+export interface CallOptions extends CallTag {
+  role: ModelRole;
+  signal?: AbortSignal;
+}
+
+export interface ProseOptions extends CallOptions {
+  /** Below this many words the answer is treated as unusable and asked again. */
+  minWords?: number;
+  /**
+   * Hand back a cut-off answer instead of asking again: rewrites do, because their guard judges the
+   * text against its input and keeps the previous version when the answer is unusable.
+   */
+  acceptIncomplete?: boolean;
+}
+
+/** The model as stages use it: a validated JSON answer, or prose. */
+export interface Model {
+  structured<S extends z.ZodType>(
+    schema: S,
+    name: string,
+    messages: Messages,
+    opts: CallOptions,
+  ): Promise<{ value: z.output<S> }>;
+  prose(messages: Messages, opts: ProseOptions): Promise<{ value: string }>;
+}

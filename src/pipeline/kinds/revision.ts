@@ -1,0 +1,202 @@
+import { and, asc, desc, eq, isNotNull } from "drizzle-orm";
+import pLimit from "p-limit";
+import { revisionResults, scenes, sceneVersions, stageOutputs } from "../../../db/schema";
+import type { Proposal, RevisionRun, RevisionStage } from "../../../stages/definition";
+import { stablePrefix } from "../../../stages/draft";
+import type { SceneCard } from "../../../stages/outline";
+import type { RevisionScene } from "../../../stages/rewrite";
+import { need } from "../../../stages/types";
+import { countWords } from "../../text/words";
+import { checkRewrite } from "../guards";
+import { insertStageOutput, writeSceneText } from "../store";
+import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
+import { nextStage, type StageId } from "../workflow";
+
+/**
+ * Runs one revision stage over every scene with bounded concurrency. Each scene's result is committed
+ * as it arrives, with a row in `revision_results`, so a crash resumes at the scenes not yet handled;
+ * one failed scene never cancels the others. The stage advances once every scene has a result.
+ */
+export async function runRevisionStage(unit: Unit, stage: RevisionStage): Promise<void> {
+  const { deps, project } = unit;
+  const id = stage.id as StageId;
+  const { plan, prefix } = planFor(unit, stablePrefix);
+  for (const key of stage.needs) need(plan, key);
+  const run = revisionRun(unit, stage, prefix, stageContext(unit, plan));
+  if (stageRows(unit, id).length === 0) {
+    deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: stage.label });
+  }
+  await stage.work(run);
+  commit(unit, { to: { stage: nextStage(id) } });
+  deps.emit({
+    type: "stage_finished",
+    projectId: project.id,
+    stage: id,
+    label: stage.label,
+    summary: summarize(stageRows(unit, id)),
+    artifacts: [],
+    progress: progress(unit, 0),
+  });
+}
+
+function revisionRun(unit: Unit, stage: RevisionStage, prefix: string, ctx: RevisionRun["ctx"]): RevisionRun {
+  const { db, config } = unit.deps;
+  const projectId = unit.project.id;
+  const bounded = <T, R>(items: T[], task: (item: T) => Promise<R>) => {
+    const limit = pLimit(config.FOLIO_REFINE_CONCURRENCY);
+    return settleAll(items.map((item) => limit(() => task(item))));
+  };
+  const run: RevisionRun = {
+    ctx,
+    prefix,
+    scenes: () => loadRevisionScenes(unit),
+    digests: () =>
+      new Map(
+        db
+          .select({ number: scenes.number, summary: scenes.summary, facts: scenes.facts })
+          .from(scenes)
+          .where(eq(scenes.projectId, projectId))
+          .all()
+          .map((r) => [r.number, r]),
+      ),
+    reviseEach: (step, include, propose) => reviseEach(unit, stage, run, step, include, propose),
+    hasResults: (step) => resultsFor(unit, step).length > 0,
+    recall: <T>(key: string) =>
+      db
+        .select({ data: stageOutputs.data })
+        .from(stageOutputs)
+        .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, key)))
+        .orderBy(desc(stageOutputs.id))
+        .get()?.data as T | undefined,
+    remember: (key, data) => {
+      commit(unit, { write: (tx) => insertStageOutput(tx, projectId, key, data) });
+    },
+    bounded,
+  };
+  return run;
+}
+
+/**
+ * The bounded, resumable loop over scenes for one step. Scenes that already have a result for the
+ * step are skipped; the rest run `FOLIO_REFINE_CONCURRENCY` at a time; all of them are given their
+ * chance before the first failure, if any, is thrown.
+ */
+async function reviseEach(
+  unit: Unit,
+  stage: RevisionStage,
+  run: RevisionRun,
+  step: string,
+  include: (scene: RevisionScene) => boolean,
+  propose: (scene: RevisionScene) => Promise<Proposal>,
+): Promise<void> {
+  const chosen = run.scenes().filter(include);
+  const done = new Set(resultsFor(unit, step).map((r) => r.sceneNumber));
+  const todo = chosen.filter((s) => !done.has(s.number));
+  let finished = chosen.length - todo.length;
+  const started = Date.now();
+  let doneHere = 0;
+  await run.bounded(todo, async (scene) => {
+    unit.signal.throwIfAborted();
+    checkpoint(unit);
+    const proposal = await propose(scene);
+    const outcome = commitProposal(unit, step, scene, proposal);
+    finished += 1;
+    doneHere += 1;
+    const eta = Math.round(((Date.now() - started) / doneHere) * (chosen.length - finished));
+    unit.deps.emit({
+      type: "scene_revised",
+      projectId: unit.project.id,
+      stage: stage.id as StageId,
+      label: stage.label,
+      scene: scene.number,
+      outcome,
+      done: finished,
+      total: chosen.length,
+      progress: progress(unit, eta),
+    });
+  });
+}
+
+/** Judges a proposal with the rewrite guard and stores the outcome with the scene's new text, if any. */
+function commitProposal(unit: Unit, step: string, scene: RevisionScene, proposal: Proposal) {
+  const projectId = unit.project.id;
+  const verdict = "text" in proposal ? checkRewrite(scene.text, proposal.text) : undefined;
+  const outcome = !verdict ? "unchanged" : verdict.ok ? "revised" : "rejected";
+  commit(unit, {
+    write: (tx) => {
+      if ("text" in proposal && verdict?.ok) writeSceneText(tx, projectId, scene.number, step, proposal.text);
+      if ("text" in proposal && verdict && !verdict.ok) {
+        // Kept for the record, never made current: nothing the model wrote is lost.
+        tx.insert(sceneVersions)
+          .values({
+            projectId,
+            sceneNumber: scene.number,
+            stage: step,
+            text: proposal.text,
+            words: countWords(proposal.text),
+            note: `rejected: ${verdict.reason} (${verdict.detail})`,
+          })
+          .run();
+      }
+      tx.insert(revisionResults)
+        .values({
+          projectId,
+          step,
+          sceneNumber: scene.number,
+          outcome,
+          reason: verdict && !verdict.ok ? verdict.reason : null,
+          detail: proposal.detail ?? null,
+        })
+        .run();
+    },
+  });
+  return outcome;
+}
+
+/** Waits for every task, then throws the first failure: one failed scene never cancels the others. */
+async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(tasks);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failure) throw failure.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+function loadRevisionScenes(unit: Unit): RevisionScene[] {
+  return unit.deps.db
+    .select({
+      number: scenes.number,
+      chapter: scenes.chapter,
+      title: scenes.title,
+      text: scenes.text,
+      card: scenes.card,
+    })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, unit.project.id), isNotNull(scenes.text)))
+    .orderBy(asc(scenes.number))
+    .all()
+    .map((s) => ({ ...s, text: s.text!, card: s.card as SceneCard }));
+}
+
+function resultsFor(unit: Unit, step: string) {
+  return unit.deps.db
+    .select()
+    .from(revisionResults)
+    .where(and(eq(revisionResults.projectId, unit.project.id), eq(revisionResults.step, step)))
+    .all();
+}
+
+/** This stage's result rows, its steps included (`passes.dialogue`, `validate.repair-1`). */
+function stageRows(unit: Unit, stage: string) {
+  return unit.deps.db
+    .select()
+    .from(revisionResults)
+    .where(eq(revisionResults.projectId, unit.project.id))
+    .all()
+    .filter((r) => r.step === stage || r.step.startsWith(`${stage}.`));
+}
+
+function summarize(rows: { outcome: string }[]): string {
+  const count = (o: string) => rows.filter((r) => r.outcome === o).length;
+  if (rows.length === 0) return "Nothing to change.";
+  return `${count("revised")} rewrites kept, ${count("rejected")} rejected by the guards, ${count("unchanged")} left as they were.`;
+}

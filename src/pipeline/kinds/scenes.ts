@@ -1,0 +1,190 @@
+import type { Project } from "../../../db/schema";
+import type { SceneLoopStage } from "../../../stages/definition";
+import type { Outline } from "../../../stages/outline";
+import { need, type StageContext } from "../../../stages/types";
+import { countWords } from "../../text/words";
+import { buildSceneContext } from "../context";
+import {
+  firstUndraftedScene,
+  sceneSummaries,
+  sceneText,
+  setChapterSummary,
+  setSceneDigest,
+  undigestedChapters,
+  undigestedScenes,
+  writeSceneText,
+} from "../store";
+import type { Tx } from "../transition";
+import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
+import { nextStage, type StageId } from "../workflow";
+
+/** One unit of a scene loop: the next scene in order, or the scene the author asked to redraft. */
+export function runSceneUnit(unit: Unit, stage: SceneLoopStage): Promise<void> {
+  return stage.scenes === "every" ? draftNextScene(unit, stage) : redraftRequested(unit, stage);
+}
+
+/** How a failing unit of this loop is named to the author. */
+export function describeSceneUnit(db: Unit["deps"]["db"], project: Project, stage: SceneLoopStage): string {
+  if (stage.scenes === "every") {
+    const scene = firstUndraftedScene(db, project.id);
+    if (scene !== undefined) return `${stage.label}, scene ${scene}`;
+  } else if (project.redraftScene !== null) return `Redraft of scene ${project.redraftScene}`;
+  return stage.label;
+}
+
+/**
+ * One drafting unit: scene N, committed the moment it is written. Summaries and continuity facts of
+ * written scenes are produced by a digest lane running beside the drafting, so scene N+1 goes out as
+ * soon as scene N is saved. Scene N is drafted from the digests of scenes up to N-2, plus the card and
+ * the last words of scene N-1; the lane is never allowed to fall further behind than that.
+ */
+async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> {
+  const { deps, project, memory } = unit;
+  const id = stage.id as StageId;
+  throwDigestError(unit);
+  const number = firstUndraftedScene(deps.db, project.id);
+  const { plan, prefix } = planFor(unit, stage.prefix);
+  const outline = need(plan, "outline");
+  const ctx = stageContext(unit, plan);
+  if (number === undefined) return finishLoop(unit, stage, ctx);
+  if (number === 1)
+    deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: stage.label });
+  if (undigestedScenes(deps.db, project.id).some((s) => s.number < number - 1)) {
+    await awaitDigests(unit, stage, ctx);
+  }
+  memory.pace ??= { startedAt: Date.now(), scenes: 0 };
+  const context = buildSceneContext(deps.db, project.id, outline, number);
+  const text = await stage.draft(ctx, prefix, context);
+  commit(unit, { write: (tx) => writeSceneText(tx, project.id, number, id, text) });
+  startDigestLane(unit, stage, ctx);
+  memory.pace.scenes += 1;
+  const perScene = (Date.now() - memory.pace.startedAt) / memory.pace.scenes;
+  deps.emit({
+    type: "scene_drafted",
+    projectId: project.id,
+    stage: id,
+    label: stage.label,
+    scene: number,
+    title: context.scene.title,
+    sceneWords: countWords(text),
+    progress: progress(unit, Math.round(perScene * (outline.scenes.length - number))),
+  });
+}
+
+async function finishLoop(unit: Unit, stage: SceneLoopStage, ctx: StageContext): Promise<void> {
+  const id = stage.id as StageId;
+  await awaitDigests(unit, stage, ctx);
+  commit(unit, { to: { stage: nextStage(id) } });
+  unit.deps.emit({
+    type: "stage_finished",
+    projectId: unit.project.id,
+    stage: id,
+    label: stage.label,
+    summary: `${ctx.plan.outline?.scenes.length ?? 0} scenes drafted.`,
+    artifacts: [],
+    progress: progress(unit, 0),
+  });
+}
+
+/** Starts the digest lane unless it is already running; it stops by itself when nothing is left. */
+function startDigestLane(unit: Unit, stage: SceneLoopStage, ctx: StageContext): void {
+  const { memory } = unit;
+  if (memory.digests) return;
+  memory.digests = runDigestLane(unit, stage, ctx)
+    .catch((error: unknown) => {
+      memory.digestError = error;
+    })
+    .finally(() => {
+      memory.digests = undefined;
+    });
+}
+
+/** Waits until every written scene and every complete chapter has its digest, writing missing ones. */
+async function awaitDigests(unit: Unit, stage: SceneLoopStage, ctx: StageContext): Promise<void> {
+  await unit.memory.digests;
+  throwDigestError(unit);
+  await runDigestLane(unit, stage, ctx);
+}
+
+function throwDigestError(unit: Unit): void {
+  const error = unit.memory.digestError;
+  if (error === undefined) return;
+  unit.memory.digestError = undefined;
+  throw error;
+}
+
+/** Digests written scenes in order, then chapters whose scenes are all digested; each one its own commit. */
+async function runDigestLane(unit: Unit, stage: SceneLoopStage, ctx: StageContext): Promise<void> {
+  const { deps, project } = unit;
+  const outline = need(ctx.plan, "outline");
+  // A digest does not move the project; it only needs the lease to still be this worker's.
+  const store = (write: (tx: Tx) => void) => commit(unit, { write });
+  for (;;) {
+    checkpoint(unit);
+    const [scene] = undigestedScenes(deps.db, project.id);
+    if (scene) {
+      const digest = await stage.digest(ctx, scene, scene.text);
+      store((tx) => setSceneDigest(tx, project.id, scene.number, digest.summary, digest.facts));
+      continue;
+    }
+    const chapter = completeUndigestedChapter(unit, outline);
+    if (!chapter) return;
+    const summary = await stage.digestChapter(ctx, chapter.chapter, chapter.scenes);
+    store((tx) => setChapterSummary(tx, project.id, chapter.chapter.number, summary));
+  }
+}
+
+function completeUndigestedChapter(unit: Unit, outline: Outline) {
+  const { db } = unit.deps;
+  const projectId = unit.project.id;
+  const summaries = new Map(sceneSummaries(db, projectId).map((s) => [s.number, s.summary]));
+  for (const number of undigestedChapters(db, projectId)) {
+    const chapter = outline.chapters.find((c) => c.number === number);
+    const members = outline.scenes.filter((s) => s.chapter === number);
+    if (!chapter || !members.every((s) => summaries.get(s.number))) continue;
+    return {
+      chapter,
+      scenes: members.map((s) => ({ number: s.number, title: s.title, summary: summaries.get(s.number)! })),
+    };
+  }
+  return undefined;
+}
+
+/** The scene the author asked for, written again with their notes and digested in the same commit. */
+async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void> {
+  const { deps, project } = unit;
+  const id = stage.id as StageId;
+  const back = { stage: nextStage(id), redraftScene: null, revisionNotes: null };
+  const number = project.redraftScene;
+  const previousText = number === null ? null : sceneText(deps.db, project.id, number);
+  if (number === null || previousText === null) {
+    commit(unit, { to: back });
+    return;
+  }
+  const { plan, prefix } = planFor(unit, stage.prefix);
+  const ctx = stageContext(unit, plan);
+  const context = {
+    ...buildSceneContext(deps.db, project.id, need(plan, "outline"), number),
+    redraft: { notes: project.revisionNotes ?? "Improve the scene.", previousText },
+  };
+  deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: `Redrafting scene ${number}` });
+  const text = await stage.draft(ctx, prefix, context);
+  const digest = await stage.digest(ctx, context.scene, text);
+  commit(unit, {
+    to: back,
+    write: (tx) => {
+      writeSceneText(tx, project.id, number, id, text, { note: project.revisionNotes ?? undefined });
+      setSceneDigest(tx, project.id, number, digest.summary, digest.facts);
+    },
+  });
+  deps.emit({
+    type: "scene_drafted",
+    projectId: project.id,
+    stage: id,
+    label: stage.label,
+    scene: number,
+    title: context.scene.title,
+    sceneWords: countWords(text),
+    progress: progress(unit),
+  });
+}

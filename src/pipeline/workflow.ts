@@ -1,0 +1,103 @@
+import { beatSheet } from "../../stages/beats";
+import { characterProfiles } from "../../stages/characters";
+import { highConcept } from "../../stages/concept";
+import { continuityAudit } from "../../stages/continuity";
+import type { GateStage, StageDefinition, StageKind } from "../../stages/definition";
+import { delivery } from "../../stages/deliver";
+import { sceneDrafting } from "../../stages/draft";
+import { draftApproval } from "../../stages/draft-gate";
+import { motifInfusion } from "../../stages/motifs";
+import { masterOutline } from "../../stages/outline";
+import { outlineApproval } from "../../stages/outline-gate";
+import { outputValidation } from "../../stages/output-validation";
+import { humanPasses } from "../../stages/passes";
+import { sceneRedraft } from "../../stages/redraft";
+import { selfRefinement } from "../../stages/refine";
+import { humanizeVoice } from "../../stages/voice";
+import { worldModeling } from "../../stages/world";
+
+/**
+ * The novel, top to bottom. A project's `stage` column names the next unit to run; each stage moves to
+ * the one below it when its last unit commits. Gates wait for the author; side trips leave a gate and
+ * come back to it.
+ */
+export const WORKFLOW = [
+  highConcept, //        1   title, logline, style guide, motifs
+  worldModeling, //      2   setting, rules, places
+  beatSheet, //          3   story beats with tension
+  characterProfiles, //  4   the cast
+  masterOutline, //      4B  N scenes in chapters, word budgets
+  outlineApproval, //    5   gate: approve, or revise the outline with notes
+  sceneDrafting, //      6   every scene in order, each saved as written
+  draftApproval, //          gate: start revision, or redraft a scene (side trip)
+  selfRefinement, //     7   critique, then revision
+  continuityAudit, //    8   facts ledger audit, targeted fixes
+  humanPasses, //        9   dialogue, pacing, sensory detail
+  humanizeVoice, //      10  machine-prose tics rewritten where dense
+  motifInfusion, //      11  planned motifs woven in where missing
+  outputValidation, //   12  checks and bounded repair
+  delivery, //               the manuscript to its author
+] as const;
+
+/** Stages reached only from a gate, which return to it when done. */
+const SIDE_TRIPS = [sceneRedraft] as const;
+
+/** Where a project is once its book has been delivered. */
+export const FINISHED = "done";
+
+export type StageId = (typeof WORKFLOW)[number]["id"] | (typeof SIDE_TRIPS)[number]["id"] | typeof FINISHED;
+
+/** The first position of every new project. */
+export const FIRST_STAGE: StageId = WORKFLOW[0].id;
+
+const MAIN_LINE: readonly StageDefinition[] = WORKFLOW;
+const ALL: readonly StageDefinition[] = [...WORKFLOW, ...SIDE_TRIPS];
+
+export function stageOf(id: string): StageDefinition | undefined {
+  return ALL.find((s) => s.id === id);
+}
+
+export function stageLabel(id: string): string {
+  return id === FINISHED ? "Done" : (stageOf(id)?.label ?? id);
+}
+
+export function kindOf(id: string): StageKind | undefined {
+  return stageOf(id)?.kind;
+}
+
+/** The gate a project at `id` waits at, if it is one. */
+export function gateAt(id: string): GateStage | undefined {
+  const stage = stageOf(id);
+  return stage?.kind === "gate" ? stage : undefined;
+}
+
+/** The position after `id`: the next stage of the workflow, or the gate a side trip came from. */
+export function nextStage(id: StageId): StageId {
+  const from = gateOfSideTrip(id);
+  if (from) return from.id as StageId;
+  const index = MAIN_LINE.findIndex((s) => s.id === id);
+  if (index < 0) throw new Error(`no stage after ${id}`);
+  return (MAIN_LINE[index + 1]?.id ?? FINISHED) as StageId;
+}
+
+function gateOfSideTrip(id: string): GateStage | undefined {
+  return MAIN_LINE.find((s): s is GateStage => s.kind === "gate" && s.redraft?.id === id);
+}
+
+/** The gate whose Revise… reruns a plan stage, and the gate a redraft leaves from. */
+export function gateOffering(offer: "revise" | "redraft"): GateStage | undefined {
+  return MAIN_LINE.find((s): s is GateStage => s.kind === "gate" && s[offer] !== undefined);
+}
+
+/**
+ * A plan stage whose artifacts the next gate presents with its buttons, so it is not posted twice
+ * (the outline) when the project stops at that gate.
+ */
+export function presentedByNextGate(id: string): boolean {
+  const index = MAIN_LINE.findIndex((s) => s.id === id);
+  const next = MAIN_LINE[index + 1];
+  return index >= 0 && next?.kind === "gate" && next.revise?.id === id;
+}
+
+/** Every position a project can hold, in workflow order; the schema's `stage` enum. */
+export const STAGE_IDS = [...ALL.map((s) => s.id), FINISHED] as StageId[];

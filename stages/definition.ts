@@ -1,0 +1,164 @@
+import type { Outline, SceneCard } from "./outline";
+import type { RevisionScene } from "./rewrite";
+import type { Plan, StageContext } from "./types";
+
+/**
+ * What a stage file exports: one definition saying what the stage is (id, label, kind), what it needs
+ * from planning, how one unit of it runs and how its output is shown. The pipeline runs definitions by
+ * their kind; it never names a stage. Each kind gets the pipeline's help through a small interface
+ * (`RevisionRun`, `SceneLoopContext`), so stages know nothing of the database, the scheduler or Discord.
+ */
+export type StageDefinition = PlanStage | GateStage | SceneLoopStage | RevisionStage | DeliveryStage;
+export type StageKind = StageDefinition["kind"];
+export type PlanKey = keyof Plan;
+
+/** A file attached to a stage's announcement (Discord) or printed by the command line. */
+export interface Artifact {
+  name: string;
+  markdown: string;
+}
+
+/** How a finished stage is announced: a short summary and the full artifacts. */
+export interface Presentation {
+  summary: string;
+  artifacts: Artifact[];
+}
+
+interface StageBase {
+  /** The project's `stage` column while this stage's units run. */
+  id: string;
+  label: string;
+  /** Planning artifacts this stage reads; the pipeline checks they exist before running it. */
+  needs: readonly PlanKey[];
+}
+
+/** What storing a plan output changes besides the output row, in the same transaction. */
+export interface PlanEffects {
+  /** The book's title, once the concept names it. */
+  title?: string;
+  /** Scene and chapter rows are laid out anew from this outline. */
+  outline?: Outline;
+  /** The author's revision notes were used up by this run. */
+  notesUsed?: boolean;
+}
+
+/** One model call that produces a planning artifact; the whole stage is one unit. */
+export interface PlanStage extends StageBase {
+  kind: "plan";
+  produces: PlanKey;
+  run(ctx: StageContext): Promise<unknown>;
+  present(output: never): Presentation;
+  effects?(output: never): PlanEffects;
+}
+
+/** What a gate shows the author: the same words on a terminal and in a thread. */
+export interface GatePresentation {
+  /** "Outline ready for approval", "Draft complete: 50 scenes, 61,204 words". */
+  title: string;
+  icon: string;
+  summary: string;
+  /** One line per chapter (or none), for a quick read before the artifacts. */
+  lines: { label: string; detail: string }[];
+  artifacts: Artifact[];
+}
+
+export interface GateView {
+  plan: Plan;
+  scenesDone: number;
+  words: number;
+}
+
+/** Where the project waits for its author; `autoApprove` passes it. */
+export interface GateStage extends StageBase {
+  kind: "gate";
+  /** What is being approved, in the author's words ("outline", "draft"). */
+  subject: string;
+  /** What approving starts, for the confirmation ("drafting starts"). */
+  approved: string;
+  /** The plan stage that runs again with the author's notes (Revise…), when the gate offers it. */
+  revise?: PlanStage;
+  /** The side trip that redrafts one scene and returns here (Redraft a scene…), when offered. */
+  redraft?: SceneLoopStage;
+  present(view: GateView): GatePresentation;
+}
+
+/** The scene being drafted and what the writer is told about the story around it. */
+export interface SceneContext {
+  scene: SceneCard;
+  nextScene?: SceneCard;
+  sceneCount: number;
+  chapterTitle: string;
+  earlierChapters: { number: number; title: string; summary: string }[];
+  chapterScenes: { number: number; title: string; summary: string }[];
+  previousTail: string | null;
+  redraft?: { notes: string; previousText: string };
+}
+
+/**
+ * Scenes written one unit at a time. `every`: each scene in order, committed as it is written, with its
+ * digest made beside the next scene's drafting. `requested`: the one scene the author asked to redraft,
+ * then back to the gate that sent it.
+ */
+export interface SceneLoopStage extends StageBase {
+  kind: "scenes";
+  scenes: "every" | "requested";
+  prefix(plan: Plan): string;
+  draft(ctx: StageContext, prefix: string, context: SceneContext): Promise<string>;
+  digest(
+    ctx: StageContext,
+    scene: { number: number; title: string },
+    text: string,
+  ): Promise<{ summary: string; facts: string[] }>;
+  digestChapter(
+    ctx: StageContext,
+    chapter: { number: number; title: string },
+    scenes: { number: number; title: string; summary: string }[],
+  ): Promise<string>;
+}
+
+/** What a revision step proposes for one scene: a new text for the guard to judge, or no change. */
+export type Proposal =
+  | { text: string; detail?: Record<string, unknown> }
+  | { unchanged: true; detail?: Record<string, unknown> };
+
+/** The pipeline's help to a revision stage: resumable, bounded, guarded loops over the manuscript. */
+export interface RevisionRun {
+  ctx: StageContext;
+  /** The drafting prefix, so rewrites reuse the provider's prompt cache. */
+  prefix: string;
+  /** Written scenes in order, as they stand now. */
+  scenes(): RevisionScene[];
+  /** Each scene's digest from drafting (summary and continuity facts). */
+  digests(): Map<number, { summary: string | null; facts: string[] | null }>;
+  /**
+   * Runs `propose` for every chosen scene without a result for `step` yet, bounded, committing each
+   * guarded outcome as it arrives; every scene gets its chance before the first failure is thrown.
+   */
+  reviseEach(
+    step: string,
+    include: (scene: RevisionScene) => boolean,
+    propose: (scene: RevisionScene) => Promise<Proposal>,
+  ): Promise<void>;
+  hasResults(step: string): boolean;
+  /** An intermediate result stored earlier under `key` (an audit), so a resumed stage does not pay twice. */
+  recall<T>(key: string): T | undefined;
+  remember(key: string, data: unknown): void;
+  /** Runs tasks with the revision concurrency; all settle before the first failure is thrown. */
+  bounded<T, R>(items: T[], task: (item: T) => Promise<R>): Promise<R[]>;
+}
+
+/** A pass over the whole manuscript, each scene's result committed as it arrives. */
+export interface RevisionStage extends StageBase {
+  kind: "revision" | "validation";
+  work(run: RevisionRun): Promise<void>;
+}
+
+/** Hands the finished book to whoever asked for it; the host decides how (a file, a thread). */
+export interface DeliveryStage extends StageBase {
+  kind: "delivery";
+}
+
+/** Declares a stage, keeping its id's literal type so the workflow can list every valid position. */
+export function defineStage<const D extends StageDefinition>(definition: D): D {
+  return definition;
+}

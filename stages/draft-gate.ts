@@ -1,0 +1,20 @@
+import { defineStage } from "./definition";
+import { sceneRedraft } from "./redraft";
+
+/** The draft gate: the author reads the draft, redrafts scenes with notes, then starts revision. */
+export const draftApproval = defineStage({
+  id: "draft_gate",
+  label: "Draft approval",
+  kind: "gate",
+  needs: [],
+  subject: "draft",
+  approved: "revision and export start",
+  redraft: sceneRedraft,
+  present: ({ scenesDone, words }) => ({
+    icon: "📝",
+    title: `Draft complete: ${scenesDone} scenes, ${words.toLocaleString("en-US")} words`,
+    summary: "",
+    lines: [],
+    artifacts: [],
+  }),
+});

@@ -1,0 +1,30 @@
+import { defineStage } from "./definition";
+import { masterOutline, outlineMarkdown } from "./outline";
+import { need } from "./types";
+
+/** Stage 5 — Outline approval: the author approves the outline, or sends it back with notes. */
+export const outlineApproval = defineStage({
+  id: "outline_gate",
+  label: "Outline approval",
+  kind: "gate",
+  needs: ["outline"],
+  subject: "outline",
+  approved: "drafting starts",
+  revise: masterOutline,
+  present: ({ plan }) => {
+    const outline = need(plan, "outline");
+    return {
+      icon: "📜",
+      title: "Outline ready for approval",
+      summary: `${outline.scenes.length} scenes in ${outline.chapters.length} chapters`,
+      lines: outline.chapters.map((c) => ({
+        label: `${c.number}. ${c.title}`,
+        detail: outline.scenes
+          .filter((s) => s.chapter === c.number)
+          .map((s) => s.title)
+          .join(" · "),
+      })),
+      artifacts: [{ name: "outline.md", markdown: outlineMarkdown(outline) }],
+    };
+  },
+});
