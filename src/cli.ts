@@ -415,10 +415,10 @@ async function askAtTerminal(engine: Engine, id: number, stage: StageId): Promis
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const options = gate.revise ? "[y]es, [r]evise with notes, [N]o" : "[y]es, [N]o";
+    const options = gate.revises ? "[y]es, [r]evise with notes, [N]o" : "[y]es, [N]o";
     const reply = (await rl.question(`Approve the ${gate.subject}? ${options}: `)).trim().toLowerCase();
     if (/^y(es)?$/.test(reply)) return { action: "approve" };
-    if (gate.revise && /^r(evise)?$/.test(reply)) {
+    if (gate.revises && /^r(evise)?$/.test(reply)) {
       const notes = (await rl.question(`What should change in the ${gate.subject}? `)).trim();
       if (notes) return { action: "revise", notes };
     }

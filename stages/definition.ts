@@ -76,9 +76,9 @@ export interface GateStage extends StageBase {
   /** What approving starts, for the confirmation ("drafting starts"). */
   approved: string;
   /** The plan stage that runs again with the author's notes (Revise…), when the gate offers it. */
-  revise?: PlanStage;
+  revises?: PlanStage;
   /** The side trip that redrafts one scene and returns here (Redraft a scene…), when offered. */
-  redraft?: SceneLoopStage;
+  redrafts?: SceneLoopStage;
   present(view: GateView): GatePresentation;
 }
 

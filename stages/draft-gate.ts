@@ -9,7 +9,7 @@ export const draftApproval = defineStage({
   needs: [],
   subject: "draft",
   approved: "revision and export start",
-  redraft: sceneRedraft,
+  redrafts: sceneRedraft,
   present: ({ scenesDone, words }) => ({
     icon: "📝",
     title: `Draft complete: ${scenesDone} scenes, ${words.toLocaleString("en-US")} words`,

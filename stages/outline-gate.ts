@@ -10,7 +10,7 @@ export const outlineApproval = defineStage({
   needs: ["outline"],
   subject: "outline",
   approved: "drafting starts",
-  revise: masterOutline,
+  revises: masterOutline,
   present: ({ plan }) => {
     const outline = need(plan, "outline");
     return {

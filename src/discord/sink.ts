@@ -175,15 +175,15 @@ export class DiscordSink {
     // The buttons' meaning first: if the chapter list is long, it is the part that gets cut.
     const description = [
       ...(shown.summary ? [`${shown.summary}${attached}`] : []),
-      gate.revise
+      gate.revises
         ? "**Approve** to start drafting, **Revise…** to regenerate the outline with your notes, or **Cancel**."
         : "**Start revision** to run the revision stages and deliver the manuscript, **Export draft now** for the draft as it is, or **Redraft a scene…** with notes (the old version is kept).",
       ...(shown.lines.length > 0 ? ["", ...shown.lines.map((l) => `**${l.label}** — ${l.detail}`)] : []),
     ].join("\n");
     return {
-      embeds: [embed(`${shown.icon} ${shown.title}`, description, gate.revise ? undefined : COLORS.success)],
+      embeds: [embed(`${shown.icon} ${shown.title}`, description, gate.revises ? undefined : COLORS.success)],
       files: shown.artifacts.map(markdownFile),
-      components: gate.revise ? outlineGateButtons(e.projectId) : draftGateButtons(e.projectId),
+      components: gate.revises ? outlineGateButtons(e.projectId) : draftGateButtons(e.projectId),
     };
   }
 }

@@ -8,7 +8,7 @@ import {
   type SceneVersion,
   sceneVersions,
 } from "../../db/schema";
-import { getProject, hasDraftedScenes, nowMs, sceneText, writeSceneText } from "./store";
+import { getProject, hasDraftedScenes, sceneText, writeSceneText } from "./store";
 import { type ProjectChanges, transition } from "./transition";
 import { FIRST_STAGE, gateAt, gateOffering, nextStage, type StageId } from "./workflow";
 
@@ -132,7 +132,7 @@ export function approve(db: Db, id: number, expected?: StageId): ActionResult {
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** The gate that offers `offer`, and where taking it sends the project. */
-function offered(offer: "revise" | "redraft"): { gate: StageId; to: StageId } {
+function offered(offer: "revises" | "redrafts"): { gate: StageId; to: StageId } {
   const gate = gateOffering(offer);
   const to = gate?.[offer];
   if (!gate || !to) throw new Error(`no gate offers ${offer}`);
@@ -143,7 +143,7 @@ export function reviseOutline(db: Db, id: number, notes: string): ActionResult {
   const trimmed = notes.trim();
   if (trimmed.length === 0) return refuse("Say what to change in the outline: the notes are empty.");
   if (trimmed.length > 4000) return refuse("Revision notes can be at most 4000 characters.");
-  const { gate, to } = offered("revise");
+  const { gate, to } = offered("revises");
   return act(
     db,
     id,
@@ -162,7 +162,7 @@ export function requestRedraft(db: Db, id: number, scene: number, notes: string)
     return refuse(`Choose a scene from 1 to ${project.sceneCount}.`);
   }
   if (!hasDraftedScenes(db, id)) return refuse("No scene has been drafted yet.");
-  const { gate, to } = offered("redraft");
+  const { gate, to } = offered("redrafts");
   return act(
     db,
     id,
@@ -252,11 +252,10 @@ export function sceneHistory(db: Db, projectId: number, scene: number): SceneVer
 export function rollbackScene(db: Db, projectId: number, scene: number, versionId: number): ActionResult {
   const project = getProject(db, projectId);
   if (!project) return refuse(`There is no project ${projectId}.`);
-  if (project.status === "running" || (project.leaseExpiresAt ?? 0) > nowMs()) {
-    return refuse(
-      "Pause the project and let its unit in flight finish first: a running stage could overwrite the rollback.",
-    );
-  }
+  const busy = refuse(
+    "Pause the project and let its unit in flight finish first: a running stage could overwrite the rollback.",
+  );
+  if (project.status === "running") return busy;
   const version = sceneHistory(db, projectId, scene).find((v) => v.id === versionId);
   if (!version)
     return refuse(
@@ -264,14 +263,22 @@ export function rollbackScene(db: Db, projectId: number, scene: number, versionI
     );
   if (sceneText(db, projectId, scene) === version.text)
     return refuse(`Scene ${scene} already has the text of version ${versionId}.`);
-  db.transaction((tx) =>
-    writeSceneText(tx, projectId, scene, "rollback", version.text, {
-      note: `rolled back to version ${versionId}`,
-    }),
-  );
+  // Checked again in the write itself: a resume or a claim between the look and the write refuses it.
+  const moved = transition(db, projectId, {
+    from: STOPPED,
+    unleased: true,
+    write: (tx) =>
+      writeSceneText(tx, projectId, scene, "rollback", version.text, {
+        note: `rolled back to version ${versionId}`,
+      }),
+  });
+  if (!moved.ok) return busy;
   return {
     ok: true,
     message: `Scene ${scene} now has the text of version ${versionId} (${version.stage}).`,
-    project,
+    project: moved.project,
   };
 }
+
+/** Every status in which no unit runs or will start by itself. */
+const STOPPED: ProjectStatus[] = ["waiting", "paused", "needs_attention", "done", "cancelled"];

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { type Project, type ProjectStatus, projects } from "../../db/schema";
 import type { StageId } from "./workflow";
@@ -38,6 +38,8 @@ export interface Move {
   at?: readonly StageId[];
   /** The process that must hold the lease: units name it; an author's action does not. */
   lease?: string;
+  /** No process may hold a live lease (nothing in flight could overwrite what this move writes). */
+  unleased?: boolean;
   to?: ProjectChanges;
   /** The unit's output, written in the same transaction, only if the move happens. */
   write?: (tx: Tx) => void;
@@ -62,6 +64,9 @@ export function transition(db: Db, projectId: number, move: Move): MoveResult {
           inArray(projects.status, [...move.from]),
           move.at ? inArray(projects.stage, [...move.at]) : undefined,
           move.lease ? eq(projects.leaseOwner, move.lease) : undefined,
+          move.unleased
+            ? or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, Date.now()))
+            : undefined,
         ),
       )
       .returning()
@@ -72,7 +77,9 @@ export function transition(db: Db, projectId: number, move: Move): MoveResult {
     }
     const project = tx.select().from(projects).where(eq(projects.id, projectId)).get();
     if (!project) return { ok: false, why: "missing" };
-    const why = move.lease && project.leaseOwner !== move.lease ? "lease" : "status";
+    const leaseHeld = (project.leaseExpiresAt ?? 0) > Date.now();
+    const why =
+      (move.lease && project.leaseOwner !== move.lease) || (move.unleased && leaseHeld) ? "lease" : "status";
     return { ok: false, why, project };
   });
 }

@@ -40,7 +40,7 @@ export const WORKFLOW = [
 ] as const;
 
 /** Stages reached only from a gate, which return to it when done. */
-const SIDE_TRIPS = [sceneRedraft] as const;
+export const SIDE_TRIPS = [sceneRedraft] as const;
 
 /** Where a project is once its book has been delivered. */
 export const FINISHED = "done";
@@ -81,11 +81,11 @@ export function nextStage(id: StageId): StageId {
 }
 
 function gateOfSideTrip(id: string): GateStage | undefined {
-  return MAIN_LINE.find((s): s is GateStage => s.kind === "gate" && s.redraft?.id === id);
+  return MAIN_LINE.find((s): s is GateStage => s.kind === "gate" && s.redrafts?.id === id);
 }
 
 /** The gate whose Revise… reruns a plan stage, and the gate a redraft leaves from. */
-export function gateOffering(offer: "revise" | "redraft"): GateStage | undefined {
+export function gateOffering(offer: "revises" | "redrafts"): GateStage | undefined {
   return MAIN_LINE.find((s): s is GateStage => s.kind === "gate" && s[offer] !== undefined);
 }
 
@@ -96,7 +96,7 @@ export function gateOffering(offer: "revise" | "redraft"): GateStage | undefined
 export function presentedByNextGate(id: string): boolean {
   const index = MAIN_LINE.findIndex((s) => s.id === id);
   const next = MAIN_LINE[index + 1];
-  return index >= 0 && next?.kind === "gate" && next.revise?.id === id;
+  return index >= 0 && next?.kind === "gate" && next.revises?.id === id;
 }
 
 /** Every position a project can hold, in workflow order; the schema's `stage` enum. */
