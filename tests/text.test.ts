@@ -1,22 +1,9 @@
 import { describe, expect, it } from "vitest";
-import {
-  countWords,
-  describeHits,
-  editDistance,
-  endsMidSentence,
-  endsWithTerminalPunctuation,
-  findMetaText,
-  findNameVariants,
-  LINT_THRESHOLD,
-  type LintReport,
-  lastWords,
-  lintProse,
-  newMetaText,
-  splitForDiscord,
-  splitParagraphs,
-  truncate,
-  truncateWords,
-} from "../src/text";
+import { splitForDiscord, truncate } from "../src/text/discord";
+import { describeHits, LINT_THRESHOLD, type LintReport, lintProse } from "../src/text/lint";
+import { endsMidSentence, endsWithTerminalPunctuation, findMetaText, newMetaText } from "../src/text/meta";
+import { editDistance, findNameVariants } from "../src/text/names";
+import { countWords, lastWords, splitParagraphs, truncateWords } from "../src/text/words";
 
 // Ordinary narrative prose, written for these tests: some dialogue, one dash, a natural list or two.
 const CLEAN_MODERN = `The ferry was late again. Ruth sat on the bench outside the ticket office with her bag between her feet and watched the gulls work the bins by the car park. A boy in a yellow coat was feeding them chips one at a time, and his mother had given up telling him not to.

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { type ReportInput, renderReport } from "../src/export/report";
-import { countWords } from "../src/text";
 import { motifForCue, motifPresent, stem } from "../src/text/motifs";
 import {
   type CheckId,
@@ -9,6 +8,7 @@ import {
   validateManuscript,
   WORD_TOLERANCE,
 } from "../src/text/validate";
+import { countWords } from "../src/text/words";
 
 // ---------------------------------------------------------------------------------------------------
 // A deterministic prose generator: plain narrative sentences whose first words rotate, so the lint sees
