@@ -15,7 +15,7 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export function schedulerOptionsFrom(config: Config): Partial<SchedulerOptions> {
+function schedulerOptionsFrom(config: Config): Partial<SchedulerOptions> {
   return {
     maxActiveProjects: config.FOLIO_MAX_ACTIVE_PROJECTS,
     unitAttempts: config.FOLIO_UNIT_ATTEMPTS,

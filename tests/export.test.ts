@@ -13,7 +13,7 @@ import {
   cleanText,
   copyrightParagraphs,
   layoutChapters,
-  splitParagraphs,
+  cleanParagraphs as splitParagraphs,
 } from "../src/export/paragraphs.js";
 import { makeManuscript, manuscriptWords } from "./helpers/manuscript.js";
 import {

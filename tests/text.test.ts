@@ -1,22 +1,9 @@
 import { describe, expect, it } from "vitest";
-import {
-  countWords,
-  describeHits,
-  editDistance,
-  endsMidSentence,
-  endsWithTerminalPunctuation,
-  findMetaText,
-  findNameVariants,
-  LINT_THRESHOLD,
-  type LintReport,
-  lastWords,
-  lintProse,
-  newMetaText,
-  splitForDiscord,
-  splitParagraphs,
-  truncate,
-  truncateWords,
-} from "../src/text";
+import { truncate } from "../src/text/discord";
+import { describeHits, LINT_THRESHOLD, type LintReport, lintProse } from "../src/text/lint";
+import { endsMidSentence, endsWithTerminalPunctuation, findMetaText, newMetaText } from "../src/text/meta";
+import { editDistance, findNameVariants } from "../src/text/names";
+import { countWords, lastWords, splitParagraphs, truncateWords } from "../src/text/words";
 
 // Ordinary narrative prose, written for these tests: some dialogue, one dash, a natural list or two.
 const CLEAN_MODERN = `The ferry was late again. Ruth sat on the bench outside the ticket office with her bag between her feet and watched the gulls work the bins by the car park. A boy in a yellow coat was feeding them chips one at a time, and his mother had given up telling him not to.
@@ -445,132 +432,6 @@ describe("endsWithTerminalPunctuation", () => {
   ])("%j → %s", (text, expected) => {
     expect(endsWithTerminalPunctuation(text)).toBe(expected);
     expect(endsMidSentence(text)).toBe(!expected);
-  });
-});
-
-/** Deterministic PRNG so a failing case can be reproduced. */
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomText(random: () => number, withFences = false): string {
-  const words = [
-    "a",
-    "ford",
-    "river",
-    "Mara",
-    "walked",
-    "slowly",
-    "😀",
-    "naïve",
-    "extraordinarily",
-    "x".repeat(70),
-  ];
-  const separators = [" ", " ", " ", " ", ", ", ". ", "! ", "\n", "\n\n", "— "];
-  if (withFences) separators.push("\n```\n");
-  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
-  const length = Math.floor(random() * 1500);
-  let text = "";
-  for (let i = 0; i < length; i++) text += pick(words) + pick(separators);
-  return text;
-}
-
-const squash = (text: string) => text.replace(/\s+/g, "");
-
-describe("splitForDiscord", () => {
-  it("returns short text as one chunk and blank text as none", () => {
-    expect(splitForDiscord("Hello there.")).toEqual(["Hello there."]);
-    expect(splitForDiscord("  \n ")).toEqual([]);
-  });
-
-  it("prefers paragraph breaks", () => {
-    const first = "a".repeat(30);
-    const second = "b ".repeat(20).trim();
-    expect(splitForDiscord(`${first}\n\n${second}`, 50)).toEqual([first, second]);
-  });
-
-  it("falls back to sentence then word boundaries", () => {
-    const text = "One two three four five six. Seven eight nine ten eleven twelve thirteen.";
-    expect(splitForDiscord(text, 40)).toEqual([
-      "One two three four five six.",
-      "Seven eight nine ten eleven twelve",
-      "thirteen.",
-    ]);
-  });
-
-  it("does not cut at a boundary that would leave a tiny chunk", () => {
-    const text = "Hi. Four five six seven eight nine ten eleven twelve thirteen.";
-    expect(splitForDiscord(text, 40)[0]).toBe("Hi. Four five six seven eight nine ten");
-  });
-
-  it("breaks inside a word only when the word is longer than the limit", () => {
-    const chunks = splitForDiscord(`short ${"x".repeat(50)} end`, 20);
-    expect(chunks[0]).toBe("short");
-    expect(chunks.every((chunk) => chunk.length <= 20)).toBe(true);
-    expect(squash(chunks.join(""))).toBe(`short${"x".repeat(50)}end`);
-  });
-
-  it("never splits a surrogate pair", () => {
-    const chunks = splitForDiscord("😀".repeat(30), 17);
-    expect(
-      chunks.every((chunk) => chunk.length <= 17 && !/^[\udc00-\udfff]|[\ud800-\udbff]$/.test(chunk)),
-    ).toBe(true);
-    expect(chunks.join("")).toBe("😀".repeat(30));
-  });
-
-  it("keeps code fences balanced across chunks", () => {
-    const code = Array.from({ length: 40 }, (_, i) => `  const value${i} = ${i};`).join("\n");
-    const text = `Before.\n\n\`\`\`ts\n${code}\n\`\`\`\n\nAfter.`;
-    const chunks = splitForDiscord(text, 200);
-    expect(chunks.length).toBeGreaterThan(2);
-    for (const chunk of chunks) {
-      expect(chunk.length).toBeLessThanOrEqual(200);
-      expect((chunk.match(/^```/gm) ?? []).length % 2).toBe(0);
-    }
-    expect(chunks[2]!.startsWith("```ts\n  const")).toBe(true);
-    const unfenced = chunks.map((chunk) => chunk.replace(/^```\w*$/gm, "")).join("");
-    expect(squash(unfenced)).toBe(squash(text.replace(/^```\w*$/gm, "")));
-  });
-
-  it("holds its invariants over random texts", () => {
-    const random = mulberry32(42);
-    for (let round = 0; round < 300; round++) {
-      const text = randomText(random);
-      const limit = 16 + Math.floor(random() * 400);
-      const chunks = splitForDiscord(text, limit);
-      for (const chunk of chunks) {
-        expect(chunk.length).toBeLessThanOrEqual(limit);
-        expect(chunk.trim()).not.toBe("");
-      }
-      expect(squash(chunks.join(""))).toBe(squash(text));
-    }
-  });
-
-  it("keeps chunks within the limit when random texts contain fences", () => {
-    const random = mulberry32(7);
-    const unfence = (text: string) => squash(text.replaceAll("```", ""));
-    for (let round = 0; round < 200; round++) {
-      const text = randomText(random, true);
-      const limit = 16 + Math.floor(random() * 400);
-      const chunks = splitForDiscord(text, limit);
-      for (const chunk of chunks) {
-        expect(chunk.length).toBeLessThanOrEqual(limit);
-        expect(chunk.trim()).not.toBe("");
-      }
-      expect(unfence(chunks.join(""))).toBe(unfence(text));
-    }
-  });
-
-  it("splits with the default 2000 limit", () => {
-    const chunks = splitForDiscord(CLEAN_PERIOD.repeat(5));
-    expect(chunks.length).toBeGreaterThan(1);
-    expect(chunks.every((chunk) => chunk.length <= 2000)).toBe(true);
   });
 });
 

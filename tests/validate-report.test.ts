@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { type ReportInput, renderReport } from "../src/export/report";
-import { countWords } from "../src/text";
 import {
   type CheckId,
   type ValidationResult,
@@ -9,6 +8,7 @@ import {
   WORD_TOLERANCE,
 } from "../src/text/manuscript-checks";
 import { motifForCue, motifPresent, stem } from "../src/text/motifs";
+import { countWords } from "../src/text/words";
 
 // ---------------------------------------------------------------------------------------------------
 // A deterministic prose generator: plain narrative sentences whose first words rotate, so the lint sees

@@ -6,7 +6,7 @@ import { renderMarkdown } from "./markdown";
 export const EXPORT_FORMATS = ["docx", "epub", "markdown"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export const EXTENSIONS: Record<ExportFormat, string> = { docx: "docx", epub: "epub", markdown: "md" };
+const EXTENSIONS: Record<ExportFormat, string> = { docx: "docx", epub: "epub", markdown: "md" };
 
 export async function renderBook(format: ExportFormat, book: Manuscript): Promise<Buffer> {
   switch (format) {

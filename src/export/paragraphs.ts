@@ -2,6 +2,7 @@
  * Text shaping shared by every exporter, so docx, EPUB and Markdown agree on what a paragraph, a scene
  * break, a chapter heading and the front matter say.
  */
+import { splitParagraphs } from "../text/words";
 import { type Manuscript, type ManuscriptChapter, missingScenes } from "./manuscript.js";
 
 /** A chapter as exporters lay it out: written scenes only, each a list of clean paragraphs. */
@@ -29,11 +30,13 @@ export function cleanText(text: string): string {
   return text.replace(INVALID_XML_CHARS, "").replace(ASCII_WHITESPACE_RUN, " ").trim();
 }
 
-/** Paragraphs of prose separated by blank lines; a single newline inside a paragraph is a soft wrap. */
-export function splitParagraphs(text: string): string[] {
-  return text
-    .replace(/\r\n?/g, "\n")
-    .split(/\n[ \t]*\n/)
+/**
+ * The paragraphs of a scene as exports print them: split on blank lines (a single newline inside a
+ * paragraph is a soft wrap), each cleaned to one line, empty ones dropped. A lone carriage return (old Mac
+ * line endings) counts as a line break here, which the splitter itself does not do.
+ */
+export function cleanParagraphs(text: string): string[] {
+  return splitParagraphs(text.replace(/\r\n?/g, "\n"))
     .map(cleanText)
     .filter((paragraph) => paragraph.length > 0);
 }
@@ -66,7 +69,7 @@ export function layoutChapters(m: Manuscript): ChapterLayout[] {
       number: chapter.number,
       heading: chapterHeading(chapter),
       anchor: `chapter_${chapter.number}`,
-      scenes: chapter.scenes.flatMap((scene) => splitOnInlineBreaks(splitParagraphs(scene.text ?? ""))),
+      scenes: chapter.scenes.flatMap((scene) => splitOnInlineBreaks(cleanParagraphs(scene.text ?? ""))),
     }))
     .filter((chapter) => chapter.scenes.length > 0);
 }

@@ -56,6 +56,7 @@ export function paragraphSpans(text: string): Span[] {
   return spans;
 }
 
+/** The paragraphs as written, between blank lines: trimmed, line breaks inside kept, empty ones dropped. */
 export function splitParagraphs(text: string): string[] {
   return paragraphSpans(text).map((span) => text.slice(span.start, span.end));
 }
