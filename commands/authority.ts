@@ -17,3 +17,11 @@ export function requireAuthority<I extends Actor>(handler: ProjectHandler<I>): P
     return handler(i, project, deps);
   };
 }
+
+/** A handler as it runs: behind the authority check when it changes the project. */
+export function guarded<I extends Actor>(entry: {
+  mutates: boolean;
+  handle: ProjectHandler<I>;
+}): ProjectHandler<I> {
+  return entry.mutates ? requireAuthority(entry.handle) : entry.handle;
+}
