@@ -42,16 +42,16 @@ async function subcommand(i: ChatInputCommandInteraction, deps: HandlerDeps): Pr
 
 /** A button or form: its project from the custom id, then the table's handler for its action. */
 async function component(i: ButtonInteraction | ModalSubmitInteraction, deps: HandlerDeps): Promise<void> {
-  const what = i.isButton() ? "button" : "form";
+  const isButton = i.isButton();
   const parsed = parseCustomId(i.customId);
-  if (!parsed) throw new Refusal(`This ${what} is not Folio's.`);
+  if (!parsed) throw new Refusal(isButton ? "This button is not Folio's." : "This form is not Folio's.");
   const project = projectInGuild(deps, parsed.projectId, i.guildId);
   const entry: ComponentHandler = COMPONENTS[parsed.action];
   if (i.isButton() && entry.kind === "button") return guarded(entry)(i, project, deps);
   if (i.isModalSubmit() && entry.kind === "modal") return guarded(entry)(i, project, deps);
   // A button carrying a form's action, or a form a button's: refused like any change, after the check.
   return requireAuthority(async () => {
-    throw new Refusal(`This ${what} does nothing here.`);
+    throw new Refusal(isButton ? "This button does nothing here." : "This form does nothing here.");
   })(i, project, deps);
 }
 
