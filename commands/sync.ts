@@ -1,5 +1,5 @@
 import { type REST, Routes } from "discord.js";
-import { novelCommand } from "./definition";
+import { novelCommand } from "./novel/index";
 
 interface OptionLike {
   type?: number;

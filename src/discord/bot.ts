@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Client, Events, GatewayIntentBits } from "discord.js";
 import type { Logger } from "pino";
-import { NovelHandlers } from "../../commands/handlers";
+import { type HandlerDeps, routeInteraction } from "../../commands/router";
 import { syncCommands } from "../../commands/sync";
 import type { Project } from "../../db/schema";
 import { createEngine, type Engine } from "../app";
@@ -51,13 +51,13 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   });
   const sink = new DiscordSink(engine.db, poster, log, options.progressIntervalMs);
   forward = sink.sink;
-  const handlers = new NovelHandlers({
+  const deps: HandlerDeps = {
     db: engine.db,
     config,
     scheduler: engine.scheduler,
     uploadLimit: (channelId) => poster.uploadLimit(channelId),
-  });
-  client.on(Events.InteractionCreate, (interaction) => void handlers.handle(interaction));
+  };
+  client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, deps));
   client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
   const ready = once(client, Events.ClientReady);
   await client.login(config.DISCORD_TOKEN);

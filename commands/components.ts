@@ -1,0 +1,135 @@
+import type { ButtonInteraction, ModalSubmitInteraction } from "discord.js";
+import { z } from "zod";
+import type { Project } from "../db/schema";
+import {
+  type ComponentAction,
+  draftGateButtons,
+  outlineGateButtons,
+  redraftModal,
+  reviseModal,
+} from "../src/discord/views";
+import {
+  type ActionResult,
+  approve,
+  cancel,
+  describeStatus,
+  requestRedraft,
+  retry,
+  reviseOutline,
+} from "../src/pipeline/actions";
+import { getProject } from "../src/pipeline/store";
+import {
+  type HandlerDeps,
+  type ProjectHandler,
+  postExport,
+  Refusal,
+  settle,
+  stopIfCancelled,
+} from "./shared";
+
+/** The stages Folio's gate buttons belong to; the only place this module names them. */
+export const GATE = { outline: "outline_gate", draft: "draft_gate" } as const;
+type Gate = (typeof GATE)[keyof typeof GATE];
+
+/** What each gate posts, rendered again with every button disabled once one of them was used. */
+const GATE_BUTTONS = { [GATE.outline]: outlineGateButtons, [GATE.draft]: draftGateButtons };
+
+/**
+ * A button or a form (modal), and what it does. `mutates`: it changes the project, so only its owner or
+ * a member with Manage Server may use it (checked by the router before `handle` runs). Every form mutates.
+ */
+export type ComponentHandler =
+  | { kind: "button"; mutates: boolean; handle: ProjectHandler<ButtonInteraction> }
+  | { kind: "modal"; mutates: true; handle: ProjectHandler<ModalSubmitInteraction> };
+
+type Component = ButtonInteraction | ModalSubmitInteraction;
+
+/** One transition at a gate: its buttons disabled in the same response, the outcome said in public. */
+const atGate =
+  <I extends Component>(
+    gate: Gate | null,
+    action: (i: I, project: Project, deps: HandlerDeps) => ActionResult,
+  ): ProjectHandler<I> =>
+  async (i, project, deps) => {
+    const message = settle(action(i, project, deps), deps);
+    const components = gate ? GATE_BUTTONS[gate](project.id, true) : [];
+    const answered: Component = i;
+    if (answered.isButton() || answered.isFromMessage()) {
+      await answered.update({ components });
+      await answered.followUp({ content: `${message} (by ${answered.user})` });
+    } else {
+      await answered.reply({ content: message });
+    }
+  };
+
+/** A button that opens a form is refused once its gate has been passed. */
+function expectWaiting(deps: HandlerDeps, project: Project, gate: Gate): void {
+  const fresh = getProject(deps.db, project.id)!;
+  if (fresh.status !== "waiting" || fresh.stage !== gate) {
+    throw new Refusal(`That gate has already been passed: the project is ${describeStatus(fresh)}.`);
+  }
+}
+
+/** Every button and form Folio posts, by the action in its custom id (`folio:<action>:<project>`). */
+export const COMPONENTS = {
+  approve: {
+    kind: "button",
+    mutates: true,
+    handle: atGate(GATE.outline, (_i, project, deps) => approve(deps.db, project.id, GATE.outline)),
+  },
+  revise: {
+    kind: "button",
+    mutates: true,
+    handle: async (i, project, deps) => {
+      expectWaiting(deps, project, GATE.outline);
+      await i.showModal(reviseModal(project.id));
+    },
+  },
+  "revise-submit": {
+    kind: "modal",
+    mutates: true,
+    handle: atGate(GATE.outline, (i, project, deps) =>
+      reviseOutline(deps.db, project.id, i.fields.getTextInputValue("notes")),
+    ),
+  },
+  cancel: {
+    kind: "button",
+    mutates: true,
+    handle: atGate(GATE.outline, (_i, project, deps) =>
+      stopIfCancelled(cancel(deps.db, project.id, GATE.outline), project, deps),
+    ),
+  },
+  "start-revision": {
+    kind: "button",
+    mutates: true,
+    handle: atGate(GATE.draft, (_i, project, deps) => approve(deps.db, project.id, GATE.draft)),
+  },
+  "export-draft": {
+    kind: "button",
+    mutates: false,
+    handle: (i, project, deps) => postExport(i, project, "docx", deps),
+  },
+  redraft: {
+    kind: "button",
+    mutates: true,
+    handle: async (i, project, deps) => {
+      expectWaiting(deps, project, GATE.draft);
+      await i.showModal(redraftModal(project.id, project.sceneCount));
+    },
+  },
+  "redraft-submit": {
+    kind: "modal",
+    mutates: true,
+    handle: atGate(GATE.draft, (i, project, deps) => {
+      const scene = z.coerce.number().int().safeParse(i.fields.getTextInputValue("scene").trim());
+      if (!scene.success)
+        throw new Refusal(`The scene number must be a whole number from 1 to ${project.sceneCount}.`);
+      return requestRedraft(deps.db, project.id, scene.data, i.fields.getTextInputValue("notes") ?? "");
+    }),
+  },
+  retry: {
+    kind: "button",
+    mutates: true,
+    handle: atGate(null, (_i, project, deps) => retry(deps.db, project.id)),
+  },
+} satisfies Record<ComponentAction, ComponentHandler>;

@@ -1,0 +1,100 @@
+import { PermissionFlagsBits, ThreadAutoArchiveDuration } from "discord.js";
+import { statusCard, threadName, workingTitle } from "../../src/discord/views";
+import { activeProjectCount, createProject, parseNewProject } from "../../src/pipeline/actions";
+import { progressOf } from "../../src/pipeline/store";
+import { Refusal } from "../shared";
+import type { Subcommand } from "./types";
+
+const THREAD_PERMISSIONS = [
+  PermissionFlagsBits.CreatePublicThreads,
+  PermissionFlagsBits.SendMessagesInThreads,
+];
+
+export default {
+  data: (s) =>
+    s
+      .setName("start")
+      .setDescription("Start a novel from a premise, in a new thread")
+      .addStringOption((o) =>
+        o
+          .setName("premise")
+          .setDescription("What the story is about (10–4000 characters)")
+          .setRequired(true)
+          .setMinLength(10)
+          .setMaxLength(4000),
+      )
+      .addStringOption((o) => o.setName("title").setDescription("Working title").setMaxLength(200))
+      .addStringOption((o) =>
+        o.setName("genre").setDescription("Genre, e.g. literary thriller").setMaxLength(100),
+      )
+      .addStringOption((o) =>
+        o.setName("voice").setDescription("Voice and style of the prose").setMaxLength(500),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName("scenes")
+          .setDescription("Number of scenes (3–120, default 50)")
+          .setMinValue(3)
+          .setMaxValue(120),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName("words")
+          .setDescription("Length of the book in words (2,000–200,000, default 60,000)")
+          .setMinValue(2000)
+          .setMaxValue(200_000),
+      )
+      .addBooleanOption((o) => o.setName("auto_approve").setDescription("Skip both approval gates")),
+
+  async execute(i, deps) {
+    const request = parseNewProject({
+      premise: i.options.getString("premise", true),
+      title: i.options.getString("title") ?? undefined,
+      genre: i.options.getString("genre") ?? undefined,
+      voice: i.options.getString("voice") ?? undefined,
+      scenes: i.options.getInteger("scenes") ?? undefined,
+      words: i.options.getInteger("words") ?? undefined,
+      autoApprove: i.options.getBoolean("auto_approve") ?? false,
+    });
+    if (!request.ok) throw new Refusal(request.message);
+    const channel = i.channel;
+    if (!channel || channel.isThread() || !("threads" in channel)) {
+      throw new Refusal("Start a novel in a text channel: Folio opens the novel's own thread there.");
+    }
+    if (!i.appPermissions.has(THREAD_PERMISSIONS)) {
+      throw new Refusal(
+        "I cannot open a thread here: I need Create Public Threads and Send Messages in Threads in this channel.",
+      );
+    }
+    const max = deps.config.FOLIO_MAX_PROJECTS_PER_USER;
+    if (activeProjectCount(deps.db, i.user.id) >= max) {
+      throw new Refusal(
+        `You already have ${max} unfinished projects, the most allowed. Finish or cancel one first (see /novel list).`,
+      );
+    }
+    await i.deferReply();
+    const title = workingTitle(request.value.title, request.value.premise);
+    const thread = await channel.threads
+      .create({
+        name: threadName(title),
+        autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,
+        reason: "Folio novel",
+      })
+      .catch(() => {
+        throw new Refusal(
+          "I could not open a thread here: I need Create Public Threads and Send Messages in Threads in this channel.",
+        );
+      });
+    const project = createProject(deps.db, request.value, {
+      ownerId: i.user.id,
+      guildId: i.guildId,
+      channelId: channel.id,
+      threadId: thread.id,
+    });
+    await thread.send({ embeds: [statusCard(project, progressOf(deps.db, project))] });
+    await i.editReply(
+      `Started **${title}** (project #${project.id}) in ${thread}. Every stage is posted there.`,
+    );
+    deps.scheduler.wake();
+  },
+} satisfies Subcommand;
