@@ -1,13 +1,7 @@
 import type { ButtonInteraction, ModalSubmitInteraction } from "discord.js";
 import { z } from "zod";
 import type { Project } from "../db/schema";
-import {
-  type ComponentAction,
-  draftGateButtons,
-  outlineGateButtons,
-  redraftModal,
-  reviseModal,
-} from "../src/discord/views";
+import { type ComponentAction, gateButtons, redraftModal, reviseModal } from "../src/discord/views";
 import {
   type ActionResult,
   approve,
@@ -18,6 +12,8 @@ import {
   reviseOutline,
 } from "../src/pipeline/actions";
 import { getProject } from "../src/pipeline/store";
+import { gateOffering, type StageId } from "../src/pipeline/workflow";
+import type { GateStage } from "../stages/definition";
 import {
   type HandlerDeps,
   type ProjectHandler,
@@ -27,12 +23,14 @@ import {
   stopIfCancelled,
 } from "./shared";
 
-/** The stages Folio's gate buttons belong to; the only place this module names them. */
-export const GATE = { outline: "outline_gate", draft: "draft_gate" } as const;
-type Gate = (typeof GATE)[keyof typeof GATE];
-
-/** What each gate posts, rendered again with every button disabled once one of them was used. */
-const GATE_BUTTONS = { [GATE.outline]: outlineGateButtons, [GATE.draft]: draftGateButtons };
+/** The gates Folio's buttons belong to, found in the workflow by what each offers. */
+function gateThatOffers(offer: "revises" | "redrafts"): GateStage {
+  const gate = gateOffering(offer);
+  if (!gate) throw new Error(`the workflow has no gate that ${offer}`);
+  return gate;
+}
+const GATE = { outline: gateThatOffers("revises"), draft: gateThatOffers("redrafts") };
+type Gate = GateStage;
 
 /**
  * A button or a form (modal), and what it does. `mutates`: it changes the project, so only its owner or
@@ -52,7 +50,8 @@ const atGate =
   ): ProjectHandler<I> =>
   async (i, project, deps) => {
     const message = settle(action(i, project, deps), deps);
-    const components = gate ? GATE_BUTTONS[gate](project.id, true) : [];
+    // The gate's message again, with every button disabled once one of them was used.
+    const components = gate ? gateButtons(gate, project.id, true) : [];
     const answered: Component = i;
     if (answered.isButton() || answered.isFromMessage()) {
       await answered.update({ components });
@@ -65,7 +64,7 @@ const atGate =
 /** A button that opens a form is refused once its gate has been passed. */
 function expectWaiting(deps: HandlerDeps, project: Project, gate: Gate): void {
   const fresh = getProject(deps.db, project.id)!;
-  if (fresh.status !== "waiting" || fresh.stage !== gate) {
+  if (fresh.status !== "waiting" || fresh.stage !== gate.id) {
     throw new Refusal(`That gate has already been passed: the project is ${describeStatus(fresh)}.`);
   }
 }
@@ -75,7 +74,9 @@ export const COMPONENTS = {
   approve: {
     kind: "button",
     mutates: true,
-    handle: atGate(GATE.outline, (_i, project, deps) => approve(deps.db, project.id, GATE.outline)),
+    handle: atGate(GATE.outline, (_i, project, deps) =>
+      approve(deps.db, project.id, GATE.outline.id as StageId),
+    ),
   },
   revise: {
     kind: "button",
@@ -96,13 +97,13 @@ export const COMPONENTS = {
     kind: "button",
     mutates: true,
     handle: atGate(GATE.outline, (_i, project, deps) =>
-      stopIfCancelled(cancel(deps.db, project.id, GATE.outline), project, deps),
+      stopIfCancelled(cancel(deps.db, project.id, GATE.outline.id as StageId), project, deps),
     ),
   },
   "start-revision": {
     kind: "button",
     mutates: true,
-    handle: atGate(GATE.draft, (_i, project, deps) => approve(deps.db, project.id, GATE.draft)),
+    handle: atGate(GATE.draft, (_i, project, deps) => approve(deps.db, project.id, GATE.draft.id as StageId)),
   },
   "export-draft": {
     kind: "button",

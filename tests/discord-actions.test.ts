@@ -1,3 +1,5 @@
+// Over 300 lines: every author action in a thread (revise, redraft, refusals, limits, restarts), each
+// against one fake Discord and fake model started per test; splitting would only repeat that setup.
 import { afterEach, describe, expect, it } from "vitest";
 import { buttonIds, ephemeralText, startWorld, titleOf, type World, waitForMessage } from "./helpers/discord";
 

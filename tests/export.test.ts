@@ -1,3 +1,4 @@
+// Over 300 lines: each export format (docx, epub, markdown) read back by its real reader, in one place.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,4 +1,6 @@
 /**
+ * Over 300 lines: one test per Discord behaviour the fake must reproduce, so a gap shows by name.
+ *
  * Exercises the Discord fake with the real, unmodified discord.js client, so the other Discord tests can
  * trust it: if discord.js accepts these payloads, it will accept the ones the bot's tests provoke.
  */

@@ -1,4 +1,6 @@
 /**
+ * Over 300 lines: one test per fault and behaviour the fake model can show, so a gap shows by name.
+ *
  * The fake LLM server, exercised through the real `openai` client over HTTP, the same way the app uses it.
  */
 import { spawn } from "node:child_process";

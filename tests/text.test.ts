@@ -1,3 +1,4 @@
+// Over 300 lines: the deterministic text tools (words, lint, names, meta-text, motifs), one describe each.
 import { describe, expect, it } from "vitest";
 import { truncate } from "../src/text/discord";
 import { describeHits, LINT_THRESHOLD, type LintReport, lintProse } from "../src/text/lint";

@@ -1,3 +1,4 @@
+// Over 300 lines: every validation check and the report's sections, built from one prose generator.
 import { describe, expect, it } from "vitest";
 import { type ReportInput, renderReport } from "../src/export/report";
 import {

@@ -9,7 +9,7 @@ import { getProject, loadPlan, progressOf } from "../pipeline/store";
 import { gateAt, presentedByNextGate, stageOf } from "../pipeline/workflow";
 import { LiveProgress } from "./live-progress";
 import type { ThreadPoster } from "./poster";
-import { COLORS, draftGateButtons, embed, markdownFile, outlineGateButtons, retryButton } from "./views";
+import { COLORS, embed, gateButtons, markdownFile, retryButton } from "./views";
 
 /**
  * Renders pipeline events in each project's thread. Posting never blocks the pipeline: each project
@@ -183,7 +183,7 @@ export class DiscordSink {
     return {
       embeds: [embed(`${shown.icon} ${shown.title}`, description, gate.revises ? undefined : COLORS.success)],
       files: shown.artifacts.map(markdownFile),
-      components: gate.revises ? outlineGateButtons(e.projectId) : draftGateButtons(e.projectId),
+      components: gateButtons(gate, e.projectId),
     };
   }
 }

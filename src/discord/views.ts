@@ -11,6 +11,7 @@ import {
 } from "discord.js";
 import { z } from "zod";
 import type { Project } from "../../db/schema";
+import type { GateStage } from "../../stages/definition";
 import { describeStatus } from "../pipeline/actions";
 import type { Artifact, ProgressSnapshot } from "../pipeline/events";
 import type { ExportFiles } from "../pipeline/manuscript";
@@ -60,6 +61,11 @@ export function parseCustomId(id: string): { action: ComponentAction; projectId:
 
 const button = (action: ComponentAction, projectId: number, label: string, style: ButtonStyle) =>
   new ButtonBuilder().setCustomId(customId(action, projectId)).setLabel(label).setStyle(style);
+
+/** The buttons of a gate, by what it offers: Revise… at the outline, Redraft a scene… at the draft. */
+export function gateButtons(gate: GateStage, projectId: number, disabled = false) {
+  return gate.revises ? outlineGateButtons(projectId, disabled) : draftGateButtons(projectId, disabled);
+}
 
 export function outlineGateButtons(projectId: number, disabled = false) {
   return [

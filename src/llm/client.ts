@@ -1,3 +1,5 @@
+// Over 300 lines: one client class, because retries, the recording fetch, answer validation and the
+// busy clock share the state of each call; split, each part would need the others' internals.
 import { AsyncLocalStorage } from "node:async_hooks";
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";

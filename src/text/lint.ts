@@ -1,4 +1,7 @@
 /**
+ * Over 300 lines: one detector per rule (stock phrases, repeated openings, em-dashes, tricolons,
+ * "not X but Y"), each with its pattern and weight, beside the report that weighs them together.
+ *
  * Machine-prose lint (stage 10, and the density check of stage 12).
  *
  * Deterministic and cheap on purpose: it decides which scenes are worth an LLM rewrite and names the

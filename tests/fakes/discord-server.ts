@@ -1,4 +1,7 @@
 /**
+ * Over 300 lines: a whole fake of Discord (REST routes, gateway, interactions, limits, multipart
+ * parsing and recording) that discord.js talks to unmodified; its parts share one in-memory guild.
+ *
  * A local fake of Discord: the REST API (v10) and the gateway, on one HTTP server bound to 127.0.0.1.
  *
  * Why it exists: tests must run offline, yet we want the real discord.js client (its REST queue, rate-limit

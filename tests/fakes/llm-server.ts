@@ -1,4 +1,7 @@
 /**
+ * Over 300 lines: a whole fake of the Chat Completions API: schema-driven answers, prose of a requested
+ * length, usage with cached tokens, and every fault a test can ask for, sharing one request log.
+ *
  * A local fake of the OpenAI Chat Completions API, for tests and the benchmark.
  *
  * The real `openai` client talks to it over HTTP on 127.0.0.1. Structured requests (`json_schema`) are
