@@ -12,7 +12,7 @@ import {
   reviseOutline,
 } from "../src/pipeline/actions";
 import { getProject } from "../src/pipeline/store";
-import { gateOffering, type StageId } from "../src/pipeline/workflow";
+import { gateOffering, idOf } from "../src/pipeline/workflow";
 import type { GateStage } from "../stages/definition";
 import {
   type HandlerDeps,
@@ -74,9 +74,7 @@ export const COMPONENTS = {
   approve: {
     kind: "button",
     mutates: true,
-    handle: atGate(GATE.outline, (_i, project, deps) =>
-      approve(deps.db, project.id, GATE.outline.id as StageId),
-    ),
+    handle: atGate(GATE.outline, (_i, project, deps) => approve(deps.db, project.id, idOf(GATE.outline))),
   },
   revise: {
     kind: "button",
@@ -97,13 +95,13 @@ export const COMPONENTS = {
     kind: "button",
     mutates: true,
     handle: atGate(GATE.outline, (_i, project, deps) =>
-      stopIfCancelled(cancel(deps.db, project.id, GATE.outline.id as StageId), project, deps),
+      stopIfCancelled(cancel(deps.db, project.id, idOf(GATE.outline)), project, deps),
     ),
   },
   "start-revision": {
     kind: "button",
     mutates: true,
-    handle: atGate(GATE.draft, (_i, project, deps) => approve(deps.db, project.id, GATE.draft.id as StageId)),
+    handle: atGate(GATE.draft, (_i, project, deps) => approve(deps.db, project.id, idOf(GATE.draft))),
   },
   "export-draft": {
     kind: "button",

@@ -4,16 +4,15 @@ import {
   type InteractionEditReplyOptions,
   MessageFlags,
 } from "discord.js";
-import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type Project, projects } from "../db/schema";
+import type { Project } from "../db/schema";
 import type { Config } from "../src/config";
+import { projectInThread, projectInGuild as threadProjectInGuild } from "../src/discord/threads";
 import { exportAttachments } from "../src/discord/views";
 import { EXPORT_FORMATS, type ExportFormat } from "../src/export/index";
 import type { ActionResult } from "../src/pipeline/actions";
 import { renderExport } from "../src/pipeline/manuscript";
 import type { Scheduler } from "../src/pipeline/scheduler";
-import { getProject } from "../src/pipeline/store";
 
 export interface HandlerDeps {
   db: Db;
@@ -32,9 +31,8 @@ export class Refusal extends Error {}
 export const ephemeral = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
 
 export function projectInGuild(deps: HandlerDeps, id: number, guildId: string | null): Project {
-  const project = getProject(deps.db, id);
-  if (!project || project.guildId !== guildId)
-    throw new Refusal(`There is no project #${id} in this server.`);
+  const project = threadProjectInGuild(deps.db, id, guildId);
+  if (!project) throw new Refusal(`There is no project #${id} in this server.`);
   return project;
 }
 
@@ -47,9 +45,7 @@ export function resolveProject(i: ChatInputCommandInteraction, deps: HandlerDeps
       throw new Refusal(`"${option}" is not a project number; pick one from the list.`);
     return projectInGuild(deps, id, i.guildId);
   }
-  const inThread = i.channel?.isThread()
-    ? deps.db.select().from(projects).where(eq(projects.threadId, i.channelId)).get()
-    : undefined;
+  const inThread = i.channel?.isThread() ? projectInThread(deps.db, i.channelId) : undefined;
   if (!inThread)
     throw new Refusal("Which project? Use the project option, or run this in the project's thread.");
   return inThread;

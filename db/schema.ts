@@ -15,15 +15,17 @@ export const PROJECT_STATUSES = [
 ] as const;
 export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
 
+export const PROJECT_HOSTS = ["discord", "cli"] as const;
+export type ProjectHost = (typeof PROJECT_HOSTS)[number];
+
 /** The unit of scheduling: one novel, its position in the pipeline and its lease. */
 export const projects = sqliteTable(
   "projects",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     ownerId: text("owner_id").notNull(),
-    guildId: text("guild_id"),
-    channelId: text("channel_id"),
-    threadId: text("thread_id"),
+    /** Who runs the project and talks to its author: the Discord bot (in a thread) or the command line. */
+    host: text("host", { enum: PROJECT_HOSTS }).notNull().default("cli"),
     premise: text("premise").notNull(),
     title: text("title"),
     genre: text("genre"),
@@ -40,18 +42,41 @@ export const projects = sqliteTable(
     /** The scene a pending redraft applies to. */
     redraftScene: integer("redraft_scene"),
     exportPath: text("export_path"),
-    /** The Discord message showing live progress for the current stage, edited in place. */
-    progressMessageId: text("progress_message_id"),
-    progressStage: text("progress_stage"),
-    /** The gate or needs-attention message for the current state; null until it has been posted. */
-    noticeMessageId: text("notice_message_id"),
+    /** Counts changes of status, so a host can tell which state a message it posted belongs to. */
+    statusVersion: integer("status_version").notNull().default(0),
     leaseOwner: text("lease_owner"),
     leaseExpiresAt: integer("lease_expires_at"),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },
-  (t) => [index("projects_runnable").on(t.status, t.leaseExpiresAt), index("projects_owner").on(t.ownerId)],
+  (t) => [
+    index("projects_runnable").on(t.status, t.leaseExpiresAt),
+    index("projects_owner").on(t.ownerId),
+    index("projects_host").on(t.host),
+  ],
 );
+
+/** Where a Discord project lives and the messages the bot keeps editing there; one row per project. */
+export const discordThreads = sqliteTable(
+  "discord_threads",
+  {
+    projectId: integer("project_id")
+      .primaryKey()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    guildId: text("guild_id").notNull(),
+    channelId: text("channel_id").notNull(),
+    threadId: text("thread_id").notNull(),
+    /** The message showing live progress for the current stage, edited in place. */
+    progressMessageId: text("progress_message_id"),
+    progressStage: text("progress_stage"),
+    /** The gate or needs-attention message, and the project's `status_version` it was posted for. */
+    noticeMessageId: text("notice_message_id"),
+    noticeVersion: integer("notice_version"),
+  },
+  (t) => [uniqueIndex("discord_threads_thread").on(t.threadId), index("discord_threads_guild").on(t.guildId)],
+);
+
+export type DiscordThread = typeof discordThreads.$inferSelect;
 
 /** Every planning artifact ever produced; the newest row per (project, stage) is the current one. */
 export const stageOutputs = sqliteTable(

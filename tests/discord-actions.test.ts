@@ -20,6 +20,8 @@ async function startNovel(w: World, options: Record<string, string | number | bo
   });
   await start.waitForAck();
   const threadId = await w.discord.waitFor(() => w.discord.threads().at(-1)?.id);
+  // "Started …" is said once the project is stored: the next interaction may refer to it.
+  await start.waitForResponse((r) => r.kind === "edit-original");
   return { start, threadId };
 }
 
@@ -325,12 +327,15 @@ describe("Discord: resilience and safety", () => {
     const { threadId } = await startNovel(w);
     const gate = await waitForMessage(w.discord, threadId, (m) => titleOf(m).startsWith("📜 Outline ready"));
     const noticeId = () =>
-      (db(w).prepare("select notice_message_id from projects").get() as { notice_message_id: string | null })
-        .notice_message_id;
+      (
+        db(w).prepare("select notice_message_id from discord_threads").get() as {
+          notice_message_id: string | null;
+        }
+      ).notice_message_id;
     await w.discord.waitFor(() => noticeId() === gate.id);
     // As if the process had died between committing the gate and posting it:
     gate.deleted = true;
-    db(w).prepare("update projects set notice_message_id = null").run();
+    db(w).prepare("update discord_threads set notice_message_id = null").run();
     w.bot.sink.repostMissingNotices();
     const again = await waitForMessage(
       w.discord,
@@ -368,7 +373,7 @@ describe("Discord: resilience and safety", () => {
         titleOf(w.discord.messages(threadId).find((m) => m.id === second.id)!) === "Scene Drafting — done",
       30_000,
     );
-    expect(db(w).prepare("select progress_message_id from projects").get()).not.toEqual({
+    expect(db(w).prepare("select progress_message_id from discord_threads").get()).not.toEqual({
       progress_message_id: first.id,
     });
   });

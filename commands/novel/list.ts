@@ -1,5 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
-import { projects } from "../../db/schema";
+import { ownersProjects } from "../../src/discord/threads";
 import { LIMITS } from "../../src/discord/views";
 import { describeStatus } from "../../src/pipeline/actions";
 import { truncate } from "../../src/text/discord";
@@ -24,16 +23,9 @@ function fitLines(lines: string[], limit: number): string {
 export default {
   data: (s) => s.setName("list").setDescription("Your projects in this server"),
   async execute(i, deps) {
-    const mine = deps.db
-      .select()
-      .from(projects)
-      .where(and(eq(projects.ownerId, i.user.id), eq(projects.guildId, i.guildId!)))
-      .orderBy(desc(projects.id))
-      .limit(25)
-      .all();
+    const mine = ownersProjects(deps.db, i.user.id, i.guildId);
     const lines = mine.map(
-      (p) =>
-        `**#${p.id}** ${truncate(p.title ?? "Untitled", 60)} — ${describeStatus(p)}${p.threadId ? ` · <#${p.threadId}>` : ""}`,
+      (p) => `**#${p.id}** ${truncate(p.title ?? "Untitled", 60)} — ${describeStatus(p)} · <#${p.threadId}>`,
     );
     const shown = fitLines(lines, LIMITS.content);
     await i.reply(

@@ -1,4 +1,5 @@
 import { PermissionFlagsBits, ThreadAutoArchiveDuration } from "discord.js";
+import { attachThread } from "../../src/discord/threads";
 import { statusCard, threadName, workingTitle } from "../../src/discord/views";
 import { activeProjectCount, createProject, parseNewProject } from "../../src/pipeline/actions";
 import { progressOf } from "../../src/pipeline/store";
@@ -85,12 +86,9 @@ export default {
           "I could not open a thread here: I need Create Public Threads and Send Messages in Threads in this channel.",
         );
       });
-    const project = createProject(deps.db, request.value, {
-      ownerId: i.user.id,
-      guildId: i.guildId,
-      channelId: channel.id,
-      threadId: thread.id,
-    });
+    const project = createProject(deps.db, request.value, { ownerId: i.user.id, host: "discord" }, (tx, p) =>
+      attachThread(tx, p.id, { guildId: thread.guildId, channelId: channel.id, threadId: thread.id }),
+    );
     await thread.send({ embeds: [statusCard(project, progressOf(deps.db, project))] });
     await i.editReply(
       `Started **${title}** (project #${project.id}) in ${thread}. Every stage is posted there.`,

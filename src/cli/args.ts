@@ -33,7 +33,7 @@ export function wholeNumber(text: string, name: string): number {
 /** A project the command line may run: one started in Discord is run by the bot, in its thread. */
 export function commandLineProject(engine: Engine, text: string): Project {
   const project = projectId(engine, text);
-  if (project.threadId) {
+  if (project.host !== "cli") {
     throw new UsageError(
       `Project ${project.id} belongs to a Discord thread: resume it there with /novel resume.`,
     );

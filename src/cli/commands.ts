@@ -80,7 +80,7 @@ export async function resumeCommand(args: string[]): Promise<number> {
       positionals.length > 0
         ? positionals.map((p) => commandLineProject(engine, p).id)
         : unfinishedProjects(engine.db)
-            .filter((p) => p.threadId === null)
+            .filter((p) => p.host === "cli")
             .map((p) => p.id);
   } finally {
     await engine.close();

@@ -12,6 +12,7 @@ import { renderExport } from "../pipeline/manuscript";
 import type { SchedulerOptions } from "../pipeline/scheduler";
 import { ThreadPoster } from "./poster";
 import { DiscordSink } from "./sink";
+import { threadOf } from "./threads";
 import { COLORS, embed, exportAttachments } from "./views";
 
 export interface Bot {
@@ -87,19 +88,20 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
 
 /** Posts the finished manuscript and its report in the project's thread, mentioning its author (Folio's only mention). */
 async function deliver(engine: Engine, poster: ThreadPoster, project: Project): Promise<void> {
-  if (!project.threadId) throw new Error(`project ${project.id} has no thread to deliver to`);
+  const threadId = threadOf(engine.db, project.id)?.threadId;
+  if (!threadId) throw new Error(`project ${project.id} has no thread to deliver to`);
   const files = await renderExport(engine.db, project, engine.config.FOLIO_AUTHOR_NAME, "docx");
-  const attached = exportAttachments(files, await poster.uploadLimit(project.threadId), project.id);
+  const attached = exportAttachments(files, await poster.uploadLimit(threadId), project.id);
   const mention = `<@${project.ownerId}>`;
   const allowedMentions = { users: [project.ownerId] };
   if ("tooLarge" in attached) {
-    await poster.send(project.threadId, {
+    await poster.send(threadId, {
       content: `${mention} **${files.title}** is finished, but ${attached.tooLarge}`,
       allowedMentions,
     });
     return;
   }
-  await poster.send(project.threadId, {
+  await poster.send(threadId, {
     content: `${mention} your novel is ready.`,
     embeds: [
       embed(

@@ -1,10 +1,9 @@
-import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
-import { type Project, projects } from "../../db/schema";
+import type { DiscordThread } from "../../db/schema";
 import type { ProgressSnapshot } from "../pipeline/events";
-import { getProject } from "../pipeline/store";
 import type { ThreadPoster } from "./poster";
+import { setProgressMessage, threadOf } from "./threads";
 import { progressEmbed } from "./views";
 
 interface Pending {
@@ -22,7 +21,7 @@ interface State {
 
 /**
  * One progress message per stage and project, edited in place: at most one edit per `intervalMs`
- * per project, later updates replacing earlier unsent ones. The message id lives in the project row,
+ * per project, later updates replacing earlier unsent ones. The message id lives in the thread's row,
  * so a restarted bot keeps editing the same message; a deleted message is replaced by a new one.
  */
 export class LiveProgress {
@@ -85,29 +84,26 @@ export class LiveProgress {
   }
 
   private async render(projectId: number, state: State, next: Pending): Promise<void> {
-    const project = getProject(this.db, projectId);
-    if (!project?.threadId) return;
+    const thread = threadOf(this.db, projectId);
+    if (!thread) return;
     state.editing = true;
     try {
-      await this.show(project, project.threadId, next);
+      await this.show(thread, next);
     } finally {
       state.editing = false;
       state.lastEdit = Date.now();
     }
   }
 
-  private async show(project: Project, threadId: string, next: Pending): Promise<void> {
+  private async show(thread: DiscordThread, next: Pending): Promise<void> {
+    const { projectId, threadId } = thread;
     const payload = { embeds: [progressEmbed(next.label, next.snapshot, next.finished)] };
-    if (project.progressMessageId && project.progressStage === next.label) {
-      const outcome = await this.poster.edit(threadId, project.progressMessageId, payload);
+    if (thread.progressMessageId && thread.progressStage === next.label) {
+      const outcome = await this.poster.edit(threadId, thread.progressMessageId, payload);
       if (outcome === "edited") return;
-      this.log.info({ projectId: project.id }, "progress message was deleted; posting a new one");
+      this.log.info({ projectId }, "progress message was deleted; posting a new one");
     }
     const message = await this.poster.send(threadId, payload);
-    this.db
-      .update(projects)
-      .set({ progressMessageId: message.id, progressStage: next.label })
-      .where(eq(projects.id, project.id))
-      .run();
+    setProgressMessage(this.db, projectId, message.id, next.label);
   }
 }

@@ -1,14 +1,13 @@
 import type { MessageCreateOptions } from "discord.js";
-import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
-import { projects } from "../../db/schema";
 import type { GateStage } from "../../stages/definition";
 import type { ProgressEvent, ProgressSink } from "../pipeline/events";
 import { getProject, loadPlan, progressOf } from "../pipeline/store";
 import { gateAt, presentedByNextGate, stageOf } from "../pipeline/workflow";
 import { LiveProgress } from "./live-progress";
 import type { ThreadPoster } from "./poster";
+import { owedNotices, setNotice, threadOf } from "./threads";
 import { COLORS, embed, gateButtons, markdownFile, retryButton } from "./views";
 
 /**
@@ -35,7 +34,7 @@ export class DiscordSink {
   }
 
   readonly sink: ProgressSink = (event) => {
-    const threadId = getProject(this.db, event.projectId)?.threadId;
+    const threadId = threadOf(this.db, event.projectId)?.threadId;
     if (!threadId) return;
     this.render(threadId, event);
   };
@@ -62,23 +61,13 @@ export class DiscordSink {
   private postNotice(projectId: number, threadId: string, payload: MessageCreateOptions): void {
     void this.enqueue(projectId, async () => {
       const message = await this.poster.send(threadId, payload);
-      this.db.update(projects).set({ noticeMessageId: message.id }).where(eq(projects.id, projectId)).run();
+      setNotice(this.db, projectId, message.id);
     });
   }
 
   /** Posts the gate or needs-attention message of every project that waits without one. */
   repostMissingNotices(): void {
-    const owed = this.db
-      .select()
-      .from(projects)
-      .where(
-        and(
-          isNotNull(projects.threadId),
-          isNull(projects.noticeMessageId),
-          inArray(projects.status, ["waiting", "needs_attention"]),
-        ),
-      )
-      .all();
+    const owed = owedNotices(this.db);
     for (const project of owed) {
       const progress = progressOf(this.db, project);
       if (project.status === "waiting") {

@@ -3,14 +3,15 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import {
   type Project,
+  type ProjectHost,
   type ProjectStatus,
   projects,
   type SceneVersion,
   sceneVersions,
 } from "../../db/schema";
 import { getProject, hasDraftedScenes, sceneText, writeSceneText } from "./store";
-import { type ProjectChanges, transition } from "./transition";
-import { FIRST_STAGE, gateAt, gateOffering, nextStage, type StageId } from "./workflow";
+import { type ProjectChanges, type Tx, transition } from "./transition";
+import { FIRST_STAGE, gateAt, gateOffering, idOf, nextStage, type StageId } from "./workflow";
 
 /** What an author may ask for when starting a novel; the same limits for slash commands and the CLI. */
 export const NewProjectSchema = z.object({
@@ -40,9 +41,8 @@ export type NewProject = z.input<typeof NewProjectSchema>;
 
 export interface Owner {
   ownerId: string;
-  guildId?: string | null;
-  channelId?: string | null;
-  threadId?: string | null;
+  /** Who runs it: the command line unless a host says otherwise. */
+  host?: ProjectHost;
   exportPath?: string | null;
 }
 
@@ -59,26 +59,34 @@ export function parseNewProject(
   return { ok: false, message: parsed.error.issues[0]?.message ?? "Invalid request." };
 }
 
-export function createProject(db: Db, input: z.output<typeof NewProjectSchema>, owner: Owner): Project {
-  return db
-    .insert(projects)
-    .values({
-      ownerId: owner.ownerId,
-      guildId: owner.guildId ?? null,
-      channelId: owner.channelId ?? null,
-      threadId: owner.threadId ?? null,
-      exportPath: owner.exportPath ?? null,
-      premise: input.premise,
-      title: input.title ?? null,
-      genre: input.genre ?? null,
-      voice: input.voice ?? null,
-      sceneCount: input.scenes,
-      targetWords: input.words,
-      autoApprove: input.autoApprove,
-      stage: FIRST_STAGE,
-    })
-    .returning()
-    .get();
+/** Stores a new project; `attach` writes the host's own rows (a Discord thread) in the same transaction. */
+export function createProject(
+  db: Db,
+  input: z.output<typeof NewProjectSchema>,
+  owner: Owner,
+  attach: (tx: Tx, project: Project) => void = () => {},
+): Project {
+  return db.transaction((tx) => {
+    const project = tx
+      .insert(projects)
+      .values({
+        ownerId: owner.ownerId,
+        host: owner.host ?? "cli",
+        exportPath: owner.exportPath ?? null,
+        premise: input.premise,
+        title: input.title ?? null,
+        genre: input.genre ?? null,
+        voice: input.voice ?? null,
+        sceneCount: input.scenes,
+        targetWords: input.words,
+        autoApprove: input.autoApprove,
+        stage: FIRST_STAGE,
+      })
+      .returning()
+      .get();
+    attach(tx, project);
+    return project;
+  });
 }
 
 /** Unfinished projects an owner has, in every server (FOLIO_MAX_PROJECTS_PER_USER counts them all). */
@@ -136,7 +144,7 @@ function offered(offer: "revises" | "redrafts"): { gate: StageId; to: StageId } 
   const gate = gateOffering(offer);
   const to = gate?.[offer];
   if (!gate || !to) throw new Error(`no gate offers ${offer}`);
-  return { gate: gate.id as StageId, to: to.id as StageId };
+  return { gate: idOf(gate), to: idOf(to) };
 }
 
 export function reviseOutline(db: Db, id: number, notes: string): ActionResult {

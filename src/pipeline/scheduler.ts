@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { and, eq, isNotNull, isNull, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { type Project, projects } from "../../db/schema";
 import { LlmError } from "../llm/client";
 import { describeUnit, runUnit } from "./runner";
@@ -118,12 +118,7 @@ export class Scheduler {
     const free = or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, now));
     const busy = [...this.workers.keys()];
     const only = this.options.onlyProjects;
-    const host =
-      this.options.host === "discord"
-        ? isNotNull(projects.threadId)
-        : this.options.host === "cli"
-          ? isNull(projects.threadId)
-          : undefined;
+    const host = this.options.host ? eq(projects.host, this.options.host) : undefined;
     return this.deps.db.transaction(
       (tx) => {
         const candidate = tx
@@ -232,7 +227,7 @@ export class Scheduler {
     const marked = transition(this.deps.db, projectId, {
       from: ["running"],
       lease: this.owner,
-      to: { status: "needs_attention", attention, noticeMessageId: null },
+      to: { status: "needs_attention", attention },
     });
     if (marked.ok) this.deps.emit({ type: "needs_attention", projectId, unit, error });
   }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { type Project, type ProjectStatus, projects } from "../../db/schema";
 import type { StageId } from "./workflow";
@@ -23,10 +23,7 @@ export class UnitInterrupted extends Error {
 
 /** The fields of a project that a state change may set. */
 export type ProjectChanges = Partial<
-  Pick<
-    Project,
-    "status" | "stage" | "attention" | "title" | "revisionNotes" | "redraftScene" | "noticeMessageId"
-  >
+  Pick<Project, "status" | "stage" | "attention" | "title" | "revisionNotes" | "redraftScene">
 >;
 
 /**
@@ -57,7 +54,12 @@ export function transition(db: Db, projectId: number, move: Move): MoveResult {
   return db.transaction((tx): MoveResult => {
     const moved = tx
       .update(projects)
-      .set({ ...move.to, updatedAt: Date.now() })
+      .set({
+        ...move.to,
+        updatedAt: Date.now(),
+        // Each change of status is a new state, with its own gate or needs-attention message for hosts.
+        ...(move.to?.status ? { statusVersion: sql`${projects.statusVersion} + 1` } : {}),
+      })
       .where(
         and(
           eq(projects.id, projectId),

@@ -53,6 +53,18 @@ export const FIRST_STAGE: StageId = WORKFLOW[0].id;
 const MAIN_LINE: readonly StageDefinition[] = WORKFLOW;
 const ALL: readonly StageDefinition[] = [...WORKFLOW, ...SIDE_TRIPS];
 
+const IDS = new Set<string>([...ALL.map((s) => s.id), FINISHED]);
+
+function isStageId(id: string): id is StageId {
+  return IDS.has(id);
+}
+
+/** A stage's position, checked: only stages of this workflow have one. */
+export function idOf(stage: StageDefinition): StageId {
+  if (!isStageId(stage.id)) throw new Error(`stage ${stage.id} is not in the workflow`);
+  return stage.id;
+}
+
 export function stageOf(id: string): StageDefinition | undefined {
   return ALL.find((s) => s.id === id);
 }
@@ -74,10 +86,11 @@ export function gateAt(id: string): GateStage | undefined {
 /** The position after `id`: the next stage of the workflow, or the gate a side trip came from. */
 export function nextStage(id: StageId): StageId {
   const from = gateOfSideTrip(id);
-  if (from) return from.id as StageId;
+  if (from) return idOf(from);
   const index = MAIN_LINE.findIndex((s) => s.id === id);
   if (index < 0) throw new Error(`no stage after ${id}`);
-  return (MAIN_LINE[index + 1]?.id ?? FINISHED) as StageId;
+  const next = MAIN_LINE[index + 1];
+  return next ? idOf(next) : FINISHED;
 }
 
 function gateOfSideTrip(id: string): GateStage | undefined {
@@ -98,6 +111,3 @@ export function presentedByNextGate(id: string): boolean {
   const next = MAIN_LINE[index + 1];
   return index >= 0 && next?.kind === "gate" && next.revises?.id === id;
 }
-
-/** Every position a project can hold, in workflow order; the schema's `stage` enum. */
-export const STAGE_IDS = [...ALL.map((s) => s.id), FINISHED] as StageId[];

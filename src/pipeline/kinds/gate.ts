@@ -1,14 +1,14 @@
 import type { GateStage } from "../../../stages/definition";
 import { commit, progress, type Unit } from "../unit";
-import { nextStage, type StageId } from "../workflow";
+import { idOf, nextStage } from "../workflow";
 
 /** Arriving at a gate: passed at once with `autoApprove`, otherwise the project waits for its author. */
 export function arriveAtGate(unit: Unit, gate: GateStage): void {
-  const id = gate.id as StageId;
+  const id = idOf(gate);
   if (unit.project.autoApprove) {
     commit(unit, { to: { stage: nextStage(id) } });
     return;
   }
-  commit(unit, { to: { stage: id, status: "waiting", noticeMessageId: null } });
+  commit(unit, { to: { stage: id, status: "waiting" } });
   unit.deps.emit({ type: "gate", projectId: unit.project.id, stage: id, progress: progress(unit) });
 }

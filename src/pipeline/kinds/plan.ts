@@ -2,14 +2,14 @@ import type { PlanStage } from "../../../stages/definition";
 import { need, type Plan } from "../../../stages/types";
 import { insertStageOutput, loadPlan, replaceOutlineRows } from "../store";
 import { commit, progress, stageContext, type Unit } from "../unit";
-import { nextStage, type StageId } from "../workflow";
+import { idOf, nextStage } from "../workflow";
 
 /** A planning stage is one unit: one artifact, stored with the project's move to the next stage. */
 export async function runPlanStage(unit: Unit, stage: PlanStage): Promise<void> {
   const { deps, project } = unit;
   unit.memory.plan = undefined;
   unit.memory.prefix = undefined;
-  const id = stage.id as StageId;
+  const id = idOf(stage);
   deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: stage.label });
   const plan = loadPlan(deps.db, project.id);
   for (const key of stage.needs) need(plan, key);

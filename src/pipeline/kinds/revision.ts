@@ -10,7 +10,7 @@ import { countWords } from "../../text/words";
 import { checkRewrite } from "../guards";
 import { insertStageOutput, writeSceneText } from "../store";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
-import { nextStage, type StageId } from "../workflow";
+import { idOf, nextStage } from "../workflow";
 
 /**
  * Runs one revision stage over every scene with bounded concurrency. Each scene's result is committed
@@ -19,7 +19,7 @@ import { nextStage, type StageId } from "../workflow";
  */
 export async function runRevisionStage(unit: Unit, stage: RevisionStage): Promise<void> {
   const { deps, project } = unit;
-  const id = stage.id as StageId;
+  const id = idOf(stage);
   const { plan, prefix } = planFor(unit, stablePrefix);
   for (const key of stage.needs) need(plan, key);
   const run = revisionRun(unit, stage, prefix, stageContext(unit, plan));
@@ -106,7 +106,7 @@ async function reviseEach(
     unit.deps.emit({
       type: "scene_revised",
       projectId: unit.project.id,
-      stage: stage.id as StageId,
+      stage: idOf(stage),
       label: stage.label,
       scene: scene.number,
       outcome,

@@ -16,7 +16,7 @@ import {
 } from "../store";
 import type { Tx } from "../transition";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
-import { nextStage, type StageId } from "../workflow";
+import { idOf, nextStage } from "../workflow";
 
 /** One unit of a scene loop: the next scene in order, or the scene the author asked to redraft. */
 export function runSceneUnit(unit: Unit, stage: SceneLoopStage): Promise<void> {
@@ -40,7 +40,7 @@ export function describeSceneUnit(db: Unit["deps"]["db"], project: Project, stag
  */
 async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> {
   const { deps, project, memory } = unit;
-  const id = stage.id as StageId;
+  const id = idOf(stage);
   throwDigestError(unit);
   const number = firstUndraftedScene(deps.db, project.id);
   const { plan, prefix } = planFor(unit, stage.prefix);
@@ -72,7 +72,7 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
 }
 
 async function finishLoop(unit: Unit, stage: SceneLoopStage, ctx: StageContext): Promise<void> {
-  const id = stage.id as StageId;
+  const id = idOf(stage);
   await awaitDigests(unit, stage, ctx);
   commit(unit, { to: { stage: nextStage(id) } });
   unit.deps.emit({
@@ -153,7 +153,7 @@ function completeUndigestedChapter(unit: Unit, outline: Outline) {
 /** The scene the author asked for, written again with their notes and digested in the same commit. */
 async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void> {
   const { deps, project } = unit;
-  const id = stage.id as StageId;
+  const id = idOf(stage);
   const back = { stage: nextStage(id), redraftScene: null, revisionNotes: null };
   const number = project.redraftScene;
   const previousText = number === null ? null : sceneText(deps.db, project.id, number);

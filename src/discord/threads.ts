@@ -1,0 +1,107 @@
+import { and, desc, eq, inArray, isNull, like, ne, or, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { type DiscordThread, discordThreads, type Project, projects } from "../../db/schema";
+
+/** Where a project lives in Discord, written in the same transaction as the project itself. */
+export interface ThreadPlace {
+  guildId: string;
+  channelId: string;
+  threadId: string;
+}
+
+type Writer = Pick<Db, "insert">;
+
+export function attachThread(db: Writer, projectId: number, place: ThreadPlace): void {
+  db.insert(discordThreads)
+    .values({ projectId, ...place })
+    .run();
+}
+
+export function threadOf(db: Db, projectId: number): DiscordThread | undefined {
+  return db.select().from(discordThreads).where(eq(discordThreads.projectId, projectId)).get();
+}
+
+/** The project whose thread this channel is. */
+export function projectInThread(db: Db, threadId: string): Project | undefined {
+  return db
+    .select({ project: projects })
+    .from(discordThreads)
+    .innerJoin(projects, eq(projects.id, discordThreads.projectId))
+    .where(eq(discordThreads.threadId, threadId))
+    .get()?.project;
+}
+
+/** A project and its thread, when the project lives in this server. */
+export function projectInGuild(db: Db, projectId: number, guildId: string | null): Project | undefined {
+  if (!guildId) return undefined;
+  return db
+    .select({ project: projects })
+    .from(discordThreads)
+    .innerJoin(projects, eq(projects.id, discordThreads.projectId))
+    .where(and(eq(discordThreads.projectId, projectId), eq(discordThreads.guildId, guildId)))
+    .get()?.project;
+}
+
+/** An owner's projects in a server, newest first; `matching` filters by title or id as typed. */
+export function ownersProjects(
+  db: Db,
+  ownerId: string,
+  guildId: string | null,
+  matching?: string,
+): (Project & { threadId: string })[] {
+  return db
+    .select({ project: projects, threadId: discordThreads.threadId })
+    .from(discordThreads)
+    .innerJoin(projects, eq(projects.id, discordThreads.projectId))
+    .where(
+      and(
+        eq(projects.ownerId, ownerId),
+        guildId ? eq(discordThreads.guildId, guildId) : undefined,
+        matching
+          ? or(like(projects.title, `%${matching}%`), eq(projects.id, Number(matching) || -1))
+          : undefined,
+      ),
+    )
+    .orderBy(desc(projects.id))
+    .limit(25)
+    .all()
+    .map((r) => ({ ...r.project, threadId: r.threadId }));
+}
+
+export function setProgressMessage(db: Db, projectId: number, messageId: string, stage: string): void {
+  db.update(discordThreads)
+    .set({ progressMessageId: messageId, progressStage: stage })
+    .where(eq(discordThreads.projectId, projectId))
+    .run();
+}
+
+/** Records the gate or needs-attention message posted for the project's current state. */
+export function setNotice(db: Db, projectId: number, messageId: string): void {
+  db.update(discordThreads)
+    .set({
+      noticeMessageId: messageId,
+      noticeVersion: sql`(select ${projects.statusVersion} from ${projects} where ${projects.id} = ${projectId})`,
+    })
+    .where(eq(discordThreads.projectId, projectId))
+    .run();
+}
+
+/** Projects waiting at a gate or needing attention whose message for that state was never posted. */
+export function owedNotices(db: Db): Project[] {
+  return db
+    .select({ project: projects })
+    .from(discordThreads)
+    .innerJoin(projects, eq(projects.id, discordThreads.projectId))
+    .where(
+      and(
+        inArray(projects.status, ["waiting", "needs_attention"]),
+        or(
+          isNull(discordThreads.noticeMessageId),
+          isNull(discordThreads.noticeVersion),
+          ne(discordThreads.noticeVersion, projects.statusVersion),
+        ),
+      ),
+    )
+    .all()
+    .map((r) => r.project);
+}

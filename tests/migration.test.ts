@@ -1,0 +1,103 @@
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { describe, expect, it } from "vitest";
+import { closeDatabase, openDatabase } from "../db/client";
+import { owedNotices, ownersProjects, projectInThread, threadOf } from "../src/discord/threads";
+import { loadPlan } from "../src/pipeline/store";
+import { ROOT, tempDir } from "./helpers/cli";
+
+/** Migrations up to and including `lastTag`, as a folder drizzle's migrator can apply. */
+function migrationsUpTo(lastTag: string): string {
+  const folder = join(tempDir("folio-migrations-"), "migrations");
+  cpSync(join(ROOT, "db/migrations"), folder, { recursive: true });
+  const journalPath = join(folder, "meta/_journal.json");
+  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
+  const last = journal.entries.findIndex((e) => e.tag === lastTag);
+  expect(last).toBeGreaterThanOrEqual(0);
+  journal.entries = journal.entries.slice(0, last + 1);
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return folder;
+}
+
+/** A database as the previous release left it: Discord state on the project row, live work in it. */
+function previousReleaseDatabase(): string {
+  const path = join(tempDir("folio-upgrade-"), "folio.db");
+  const sqlite = new Database(path);
+  sqlite.pragma("foreign_keys = ON");
+  migrate(drizzle(sqlite), { migrationsFolder: migrationsUpTo("0003_notice_message") });
+  sqlite.exec(`
+    insert into projects (id, owner_id, guild_id, channel_id, thread_id, premise, scene_count, target_words,
+                          status, stage, progress_message_id, progress_stage, notice_message_id, title)
+    values (1, 'u1', 'g1', 'c1', 't1', 'A premise of some length.', 3, 3000, 'waiting', 'outline_gate',
+            'm-progress', 'Scene Drafting', 'm-notice', 'The Discord Book'),
+           (2, 'cli', null, null, null, 'Another premise here.', 3, 3000, 'needs_attention', 'drafting',
+            null, null, null, 'The Terminal Book'),
+           (3, 'u1', 'g1', 'c1', 't3', 'A third premise to store.', 3, 3000, 'needs_attention', 'refine',
+            null, null, null, 'Owed a Notice');
+    insert into stage_outputs (project_id, stage, data) values (1, 'concept', '{"title":"The Discord Book"}');
+    insert into chapters (project_id, number, title) values (1, 1, 'One'), (2, 1, 'One');
+    insert into scenes (project_id, number, chapter, title, card, target_words, text, words)
+      values (1, 1, 1, 'S1', '{}', 1000, 'Once.', 1), (2, 1, 1, 'S1', '{}', 1000, 'Twice.', 1);
+    insert into scene_versions (project_id, scene_number, stage, text, words) values (2, 1, 'drafting', 'Twice.', 1);
+    insert into llm_calls (project_id, stage, purpose, model, latency_ms, outcome) values (2, 'drafting', 'scene', 'm', 5, 'ok');
+    insert into revision_results (project_id, step, scene_number, outcome) values (2, 'refine', 1, 'revised');
+  `);
+  sqlite.close();
+  return path;
+}
+
+const count = (db: ReturnType<typeof openDatabase>, table: string) =>
+  (db.$client.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+
+describe("upgrading a database in place", () => {
+  it("moves Discord state to its own table, names each project's host, and keeps every row", () => {
+    const path = previousReleaseDatabase();
+    const db = openDatabase(path);
+    try {
+      const columns = (db.$client.prepare("pragma table_info(projects)").all() as { name: string }[]).map(
+        (c) => c.name,
+      );
+      expect(columns).toContain("host");
+      for (const moved of ["guild_id", "channel_id", "thread_id", "progress_message_id", "notice_message_id"])
+        expect(columns).not.toContain(moved);
+      const hosts = db.$client.prepare("select id, host from projects order by id").all();
+      expect(hosts).toEqual([
+        { id: 1, host: "discord" },
+        { id: 2, host: "cli" },
+        { id: 3, host: "discord" },
+      ]);
+      expect(threadOf(db, 1)).toMatchObject({
+        guildId: "g1",
+        channelId: "c1",
+        threadId: "t1",
+        progressMessageId: "m-progress",
+        progressStage: "Scene Drafting",
+        noticeMessageId: "m-notice",
+      });
+      expect(threadOf(db, 2)).toBeUndefined();
+      expect(projectInThread(db, "t3")?.title).toBe("Owed a Notice");
+      expect(ownersProjects(db, "u1", "g1").map((p) => p.id)).toEqual([3, 1]);
+      // The gate message already posted is not owed again; the one never posted still is.
+      expect(owedNotices(db).map((p) => p.id)).toEqual([3]);
+      // Nothing the previous release stored was lost on the way.
+      expect(loadPlan(db, 1).concept).toEqual({ title: "The Discord Book" });
+      expect([
+        count(db, "chapters"),
+        count(db, "scenes"),
+        count(db, "scene_versions"),
+        count(db, "llm_calls"),
+        count(db, "revision_results"),
+      ]).toEqual([2, 2, 1, 1, 1]);
+      expect(db.$client.pragma("foreign_key_check")).toEqual([]);
+    } finally {
+      closeDatabase(db);
+    }
+    // Opening it again applies nothing twice.
+    const again = openDatabase(path);
+    expect(count(again, "discord_threads")).toBe(2);
+    closeDatabase(again);
+  });
+});
