@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { conceptMarkdown } from "./concept";
 import { defineStage } from "./definition";
-import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
+import { askPlanner, need, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
 /** Stage 3 — Beat Sheet: the story's turning points on a named structure. */
@@ -22,25 +22,18 @@ export const BeatsSchema = z.object({
 export type Beats = z.infer<typeof BeatsSchema>;
 
 export async function runBeats(ctx: StageContext): Promise<Beats> {
-  const messages = [
-    { role: "system" as const, content: PLANNER_SYSTEM },
-    {
-      role: "user" as const,
-      content: [
-        "Write the beat sheet for this novel.",
-        premiseBlock(ctx.project),
-        conceptMarkdown(need(ctx.plan, "concept")),
-        worldMarkdown(need(ctx.plan, "world")),
-        "Choose a named story structure and list its beats in order, each with its purpose in this story,",
-        "its position in the book as a percentage, and its tension from 1 (calm) to 10 (climax).",
-      ].join("\n\n"),
-    },
-  ];
-  const { value } = await ctx.llm.structured(
+  const value = await askPlanner(
+    ctx,
+    { stage: "beats", name: "beat_sheet", purpose: "beats" },
     BeatsSchema,
-    "beat_sheet",
-    messages,
-    callFor(ctx, "beats", "plan", "beats"),
+    [
+      "Write the beat sheet for this novel.",
+      premiseBlock(ctx.project),
+      conceptMarkdown(need(ctx.plan, "concept")),
+      worldMarkdown(need(ctx.plan, "world")),
+      "Choose a named story structure and list its beats in order, each with its purpose in this story,",
+      "its position in the book as a percentage, and its tension from 1 (calm) to 10 (climax).",
+    ].join("\n\n"),
   );
   return { ...value, beats: [...value.beats].sort((a, b) => a.position - b.position) };
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { beatsMarkdown } from "./beats";
 import { conceptMarkdown } from "./concept";
 import { defineStage } from "./definition";
-import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
+import { askPlanner, need, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
 /** Stage 4 — Character Profiles: the cast, with what drives each of them and how they speak. */
@@ -27,26 +27,19 @@ export const CastSchema = z.object({
 export type Cast = z.infer<typeof CastSchema>;
 
 export async function runCharacters(ctx: StageContext): Promise<Cast> {
-  const messages = [
-    { role: "system" as const, content: PLANNER_SYSTEM },
-    {
-      role: "user" as const,
-      content: [
-        "Create the cast of this novel.",
-        premiseBlock(ctx.project),
-        conceptMarkdown(need(ctx.plan, "concept")),
-        worldMarkdown(need(ctx.plan, "world")),
-        beatsMarkdown(need(ctx.plan, "beats")),
-        "For 3–12 characters give: full name (distinct first letters where possible), role in the story,",
-        "want, need, wound, arc, voice (speech habits), look, and relationships to the others by name.",
-      ].join("\n\n"),
-    },
-  ];
-  const { value } = await ctx.llm.structured(
+  const value = await askPlanner(
+    ctx,
+    { stage: "characters", name: "cast", purpose: "cast" },
     CastSchema,
-    "cast",
-    messages,
-    callFor(ctx, "characters", "plan", "cast"),
+    [
+      "Create the cast of this novel.",
+      premiseBlock(ctx.project),
+      conceptMarkdown(need(ctx.plan, "concept")),
+      worldMarkdown(need(ctx.plan, "world")),
+      beatsMarkdown(need(ctx.plan, "beats")),
+      "For 3–12 characters give: full name (distinct first letters where possible), role in the story,",
+      "want, need, wound, arc, voice (speech habits), look, and relationships to the others by name.",
+    ].join("\n\n"),
   );
   return { characters: dedupeByName(value.characters) };
 }

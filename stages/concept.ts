@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineStage } from "./definition";
-import { callFor, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
+import { askPlanner, premiseBlock, type StageContext } from "./types";
 
 /** Stage 1 — High Concept: the book's promise, its voice and its recurring motifs. */
 export const ConceptSchema = z.object({
@@ -21,29 +21,23 @@ export const ConceptSchema = z.object({
 });
 export type Concept = z.infer<typeof ConceptSchema>;
 
-export function conceptPrompt(ctx: StageContext) {
+function conceptRequest(ctx: StageContext): string {
   return [
-    { role: "system" as const, content: PLANNER_SYSTEM },
-    {
-      role: "user" as const,
-      content: [
-        "Develop the high concept for this novel.",
-        premiseBlock(ctx.project),
-        "Give a title (keep the author's working title if one is given), a one-sentence logline, the genre,",
-        "2–4 comparable published titles, themes, tone, point of view and tense, a style guide of 5–12 concrete",
-        "rules for the prose (sentence rhythm, diction, what to avoid), 3–5 motifs (an image, object or phrase",
-        "and what it means in this story), and the direction of the ending.",
-      ].join("\n"),
-    },
-  ];
+    "Develop the high concept for this novel.",
+    premiseBlock(ctx.project),
+    "Give a title (keep the author's working title if one is given), a one-sentence logline, the genre,",
+    "2–4 comparable published titles, themes, tone, point of view and tense, a style guide of 5–12 concrete",
+    "rules for the prose (sentence rhythm, diction, what to avoid), 3–5 motifs (an image, object or phrase",
+    "and what it means in this story), and the direction of the ending.",
+  ].join("\n");
 }
 
 export async function runConcept(ctx: StageContext): Promise<Concept> {
-  const { value } = await ctx.llm.structured(
+  const value = await askPlanner(
+    ctx,
+    { stage: "concept", name: "high_concept", purpose: "concept" },
     ConceptSchema,
-    "high_concept",
-    conceptPrompt(ctx),
-    callFor(ctx, "concept", "plan", "concept"),
+    conceptRequest(ctx),
   );
   // Titles name threads, files and messages: a runaway one is cut to a sane length.
   const title = (ctx.project.title ?? value.title).replace(/\s+/g, " ").trim().slice(0, 120);

@@ -174,15 +174,20 @@ export async function digestChapter(
 
 const DIGEST_SYSTEM = "You are a meticulous continuity editor. Answer only with JSON.";
 
+/** A loop of scene drafts: the writing, the digests and the cached prefix are the same for every one. */
+export function sceneLoop<const Id extends string>(id: Id, label: string, scenes: "every" | "requested") {
+  return defineStage({
+    id,
+    label,
+    kind: "scenes",
+    needs: ["concept", "world", "characters", "outline"],
+    scenes,
+    prefix: stablePrefix,
+    draft: draftScene,
+    digest: (ctx, scene, text) => digestScene(ctx, scene, text, id),
+    digestChapter,
+  });
+}
+
 /** Stage 6 — every scene in order, each saved the moment it is written. */
-export const sceneDrafting = defineStage({
-  id: "drafting",
-  label: "Scene Drafting",
-  kind: "scenes",
-  needs: ["concept", "world", "characters", "outline"],
-  scenes: "every",
-  prefix: stablePrefix,
-  draft: draftScene,
-  digest: (ctx, scene, text) => digestScene(ctx, scene, text, "drafting"),
-  digestChapter,
-});
+export const sceneDrafting = sceneLoop("drafting", "Scene Drafting", "every");

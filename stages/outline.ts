@@ -3,7 +3,7 @@ import { beatsMarkdown } from "./beats";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
 import { defineStage } from "./definition";
-import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
+import { askPlanner, need, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
 /** Stage 4B — Master Outline: every scene of the book, grouped into chapters, with its word budget. */
@@ -42,16 +42,17 @@ const MAX_SCENES_PER_CHAPTER = 8;
 export async function runOutline(ctx: StageContext): Promise<Outline> {
   const { project } = ctx;
   const schema = rawOutlineSchema(project.sceneCount);
-  const { value } = await ctx.llm.structured(
+  const purpose = project.revisionNotes ? "outline-revision" : "outline";
+  const value = await askPlanner(
+    ctx,
+    { stage: "outline", name: "master_outline", purpose },
     schema,
-    "master_outline",
-    outlinePrompt(ctx),
-    callFor(ctx, "outline", "plan", project.revisionNotes ? "outline-revision" : "outline"),
+    outlineRequest(ctx),
   );
   return normalizeOutline(value.scenes, project.targetWords);
 }
 
-function outlinePrompt(ctx: StageContext) {
+function outlineRequest(ctx: StageContext): string {
   const { project, plan } = ctx;
   const average = Math.round(project.targetWords / project.sceneCount);
   const parts = [
@@ -76,10 +77,7 @@ function outlinePrompt(ctx: StageContext) {
       `Revise it following the author's notes:\n${project.revisionNotes}`,
     );
   }
-  return [
-    { role: "system" as const, content: PLANNER_SYSTEM },
-    { role: "user" as const, content: parts.join("\n\n") },
-  ];
+  return parts.join("\n\n");
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { CallOptions, Model, ModelRole } from "../src/llm/types";
+import type { z } from "zod";
+import type { CallOptions, Messages, Model, ModelRole } from "../src/llm/types";
 import type { Beats } from "./beats";
 import type { Cast } from "./characters";
 import type { Concept } from "./concept";
@@ -63,6 +64,26 @@ export const PLANNER_SYSTEM =
   "You are a senior novelist and story architect planning a commercial novel with its author. " +
   "Be specific and concrete: named people, places and objects, not abstractions. " +
   "Answer only with JSON that matches the requested schema.";
+
+/** One planning call: the planner's standing instructions, the request, and an answer checked by `schema`. */
+export async function askPlanner<S extends z.ZodType>(
+  ctx: StageContext,
+  call: { stage: string; name: string; purpose: string },
+  schema: S,
+  request: string,
+): Promise<z.output<S>> {
+  const messages: Messages = [
+    { role: "system", content: PLANNER_SYSTEM },
+    { role: "user", content: request },
+  ];
+  const { value } = await ctx.llm.structured(
+    schema,
+    call.name,
+    messages,
+    callFor(ctx, call.stage, "plan", call.purpose),
+  );
+  return value;
+}
 
 export function premiseBlock(project: ProjectBrief): string {
   const lines = [`Premise: ${project.premise}`];

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { conceptMarkdown } from "./concept";
 import { defineStage } from "./definition";
-import { callFor, need, PLANNER_SYSTEM, premiseBlock, type StageContext } from "./types";
+import { askPlanner, need, premiseBlock, type StageContext } from "./types";
 
 /** Stage 2 — World Modeling: where the story happens and the rules it cannot break. */
 export const WorldSchema = z.object({
@@ -19,25 +19,18 @@ export type World = z.infer<typeof WorldSchema>;
 
 export async function runWorld(ctx: StageContext): Promise<World> {
   const concept = need(ctx.plan, "concept");
-  const messages = [
-    { role: "system" as const, content: PLANNER_SYSTEM },
-    {
-      role: "user" as const,
-      content: [
-        "Build the world of this novel.",
-        premiseBlock(ctx.project),
-        conceptMarkdown(concept),
-        "Describe the setting, the rules of the world (what is possible, what it costs), its history,",
-        "3–10 named places each with a concrete sensory detail (sound, smell, texture), the social",
-        "structures, and a short glossary of terms the story uses.",
-      ].join("\n\n"),
-    },
-  ];
-  const { value } = await ctx.llm.structured(
+  const value = await askPlanner(
+    ctx,
+    { stage: "world", name: "world", purpose: "world" },
     WorldSchema,
-    "world",
-    messages,
-    callFor(ctx, "world", "plan", "world"),
+    [
+      "Build the world of this novel.",
+      premiseBlock(ctx.project),
+      conceptMarkdown(concept),
+      "Describe the setting, the rules of the world (what is possible, what it costs), its history,",
+      "3–10 named places each with a concrete sensory detail (sound, smell, texture), the social",
+      "structures, and a short glossary of terms the story uses.",
+    ].join("\n\n"),
   );
   return value;
 }

@@ -67,25 +67,29 @@ export function gateButtons(gate: GateStage, projectId: number, disabled = false
   return gate.revises ? outlineGateButtons(projectId, disabled) : draftGateButtons(projectId, disabled);
 }
 
-export function outlineGateButtons(projectId: number, disabled = false) {
+type ButtonSpec = [action: ComponentAction, label: string, style: ButtonStyle];
+
+function buttonRow(projectId: number, disabled: boolean, specs: ButtonSpec[]) {
   return [
     new ActionRowBuilder<ButtonBuilder>().addComponents(
-      button("approve", projectId, "Approve", ButtonStyle.Success).setDisabled(disabled),
-      button("revise", projectId, "Revise…", ButtonStyle.Primary).setDisabled(disabled),
-      button("cancel", projectId, "Cancel", ButtonStyle.Danger).setDisabled(disabled),
+      specs.map(([action, label, style]) => button(action, projectId, label, style).setDisabled(disabled)),
     ),
   ];
 }
 
-export function draftGateButtons(projectId: number, disabled = false) {
-  return [
-    new ActionRowBuilder<ButtonBuilder>().addComponents(
-      button("start-revision", projectId, "Start revision", ButtonStyle.Success).setDisabled(disabled),
-      button("export-draft", projectId, "Export draft now", ButtonStyle.Secondary).setDisabled(disabled),
-      button("redraft", projectId, "Redraft a scene…", ButtonStyle.Primary).setDisabled(disabled),
-    ),
-  ];
-}
+export const outlineGateButtons = (projectId: number, disabled = false) =>
+  buttonRow(projectId, disabled, [
+    ["approve", "Approve", ButtonStyle.Success],
+    ["revise", "Revise…", ButtonStyle.Primary],
+    ["cancel", "Cancel", ButtonStyle.Danger],
+  ]);
+
+export const draftGateButtons = (projectId: number, disabled = false) =>
+  buttonRow(projectId, disabled, [
+    ["start-revision", "Start revision", ButtonStyle.Success],
+    ["export-draft", "Export draft now", ButtonStyle.Secondary],
+    ["redraft", "Redraft a scene…", ButtonStyle.Primary],
+  ]);
 
 export function retryButton(projectId: number) {
   return [

@@ -101,15 +101,16 @@ export function activeProjectCount(db: Db, ownerId: string): number {
 }
 
 /** An author's action: one conditional move, or a refusal that says why it does not apply. */
-function act(
-  db: Db,
-  id: number,
-  from: { status: ProjectStatus[]; stage?: StageId[] },
-  to: ProjectChanges,
-  success: string,
-  refusal: (p: Project) => string,
-): ActionResult {
-  const result = transition(db, id, { from: from.status, at: from.stage, to });
+interface Rule {
+  from: ProjectStatus[];
+  at?: StageId[];
+  to: ProjectChanges;
+  success: string;
+  refusal: (p: Project) => string;
+}
+
+function act(db: Db, id: number, { from, at, to, success, refusal }: Rule): ActionResult {
+  const result = transition(db, id, { from, at, to });
   if (result.ok) return { ok: true, message: success, project: result.project };
   return result.project ? refuse(refusal(result.project)) : refuse(`There is no project ${id}.`);
 }
@@ -127,14 +128,13 @@ export function approve(db: Db, id: number, expected?: StageId): ActionResult {
   if (project.status !== "waiting" || !gate) return refuse(nothingWaits(project));
   if (expected && project.stage !== expected)
     return refuse(`That gate has already been passed: the project is ${describeStatus(project)}.`);
-  return act(
-    db,
-    id,
-    { status: ["waiting"], stage: [project.stage] },
-    { status: "running", stage: nextStage(project.stage), attention: null },
-    `${capitalize(gate.subject)} approved: ${gate.approved}.`,
-    nothingWaits,
-  );
+  return act(db, id, {
+    from: ["waiting"],
+    at: [project.stage],
+    to: { status: "running", stage: nextStage(project.stage), attention: null },
+    success: `${capitalize(gate.subject)} approved: ${gate.approved}.`,
+    refusal: nothingWaits,
+  });
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
@@ -152,15 +152,14 @@ export function reviseOutline(db: Db, id: number, notes: string): ActionResult {
   if (trimmed.length === 0) return refuse("Say what to change in the outline: the notes are empty.");
   if (trimmed.length > 4000) return refuse("Revision notes can be at most 4000 characters.");
   const { gate, to } = offered("revises");
-  return act(
-    db,
-    id,
-    { status: ["waiting"], stage: [gate] },
-    { status: "running", stage: to, revisionNotes: trimmed },
-    "Revising the outline with your notes; earlier stages are kept.",
-    (p) =>
+  return act(db, id, {
+    from: ["waiting"],
+    at: [gate],
+    to: { status: "running", stage: to, revisionNotes: trimmed },
+    success: "Revising the outline with your notes; earlier stages are kept.",
+    refusal: (p) =>
       `The outline can only be revised while it waits for approval; the project is ${describeStatus(p)}.`,
-  );
+  });
 }
 
 export function requestRedraft(db: Db, id: number, scene: number, notes: string): ActionResult {
@@ -171,66 +170,56 @@ export function requestRedraft(db: Db, id: number, scene: number, notes: string)
   }
   if (!hasDraftedScenes(db, id)) return refuse("No scene has been drafted yet.");
   const { gate, to } = offered("redrafts");
-  return act(
-    db,
-    id,
-    { status: ["waiting"], stage: [gate] },
-    { status: "running", stage: to, redraftScene: scene, revisionNotes: notes.trim() || null },
-    `Redrafting scene ${scene}; the current version is kept.`,
+  return act(db, id, {
+    from: ["waiting"],
+    at: [gate],
+    to: { status: "running", stage: to, redraftScene: scene, revisionNotes: notes.trim() || null },
+    success: `Redrafting scene ${scene}; the current version is kept.`,
     // Before revision, so every scene of the delivered book has been through the same stages.
-    (p) =>
+    refusal: (p) =>
       `A scene can be redrafted at the draft gate, before revision; the project is ${describeStatus(p)}.`,
-  );
+  });
 }
 
-export function pause(db: Db, id: number): ActionResult {
-  return act(
-    db,
-    id,
-    { status: ["running"] },
-    { status: "paused" },
-    "Paused: the unit in flight finishes, then the project waits for resume.",
-    (p) => `Only a running project can be paused; this one is ${describeStatus(p)}.`,
-  );
-}
+/** The author's stop and go: each one move from one status, or a refusal saying what the project is. */
+const STOP_AND_GO = {
+  pause: {
+    from: ["running"],
+    to: { status: "paused" },
+    success: "Paused: the unit in flight finishes, then the project waits for resume.",
+    refusal: (p) => `Only a running project can be paused; this one is ${describeStatus(p)}.`,
+  },
+  resume: {
+    from: ["paused"],
+    to: { status: "running", attention: null },
+    success: "Resumed.",
+    refusal: (p) => `Only a paused project can be resumed; this one is ${describeStatus(p)}.`,
+  },
+  retry: {
+    from: ["needs_attention"],
+    to: { status: "running", attention: null },
+    success: "Retrying the unit that failed.",
+    refusal: (p) => `Nothing failed: the project is ${describeStatus(p)}.`,
+  },
+} satisfies Record<string, Rule>;
 
-export function resume(db: Db, id: number): ActionResult {
-  return act(
-    db,
-    id,
-    { status: ["paused"] },
-    { status: "running", attention: null },
-    "Resumed.",
-    (p) => `Only a paused project can be resumed; this one is ${describeStatus(p)}.`,
-  );
-}
-
-export function retry(db: Db, id: number): ActionResult {
-  return act(
-    db,
-    id,
-    { status: ["needs_attention"] },
-    { status: "running", attention: null },
-    "Retrying the unit that failed.",
-    (p) => `Nothing failed: the project is ${describeStatus(p)}.`,
-  );
-}
+export const pause = (db: Db, id: number) => act(db, id, STOP_AND_GO.pause);
+export const resume = (db: Db, id: number) => act(db, id, STOP_AND_GO.resume);
+export const retry = (db: Db, id: number) => act(db, id, STOP_AND_GO.retry);
 
 /** Cancels the project; with `atGate`, only while it waits there (a gate's Cancel button). */
 export function cancel(db: Db, id: number, atGate?: StageId): ActionResult {
-  return act(
-    db,
-    id,
-    atGate
-      ? { status: ["waiting"], stage: [atGate] }
-      : { status: ["running", "waiting", "paused", "needs_attention"] },
-    { status: "cancelled" },
-    "Cancelled. Everything written so far is kept and can still be exported.",
-    (p) =>
+  return act(db, id, {
+    ...(atGate
+      ? { from: ["waiting"], at: [atGate] }
+      : { from: ["running", "waiting", "paused", "needs_attention"] }),
+    to: { status: "cancelled" },
+    success: "Cancelled. Everything written so far is kept and can still be exported.",
+    refusal: (p) =>
       atGate
         ? `That gate has already been passed: the project is ${describeStatus(p)}.`
         : `The project is already ${describeStatus(p)}.`,
-  );
+  });
 }
 
 export function describeStatus(p: Pick<Project, "status" | "stage">): string {

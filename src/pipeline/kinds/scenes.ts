@@ -59,15 +59,25 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
   startDigestLane(unit, stage, ctx);
   memory.pace.scenes += 1;
   const perScene = (Date.now() - memory.pace.startedAt) / memory.pace.scenes;
-  deps.emit({
+  announceScene(unit, stage, context.scene, text, Math.round(perScene * (outline.scenes.length - number)));
+}
+
+function announceScene(
+  unit: Unit,
+  stage: SceneLoopStage,
+  scene: { number: number; title: string },
+  text: string,
+  etaMs: number | null,
+): void {
+  unit.deps.emit({
     type: "scene_drafted",
-    projectId: project.id,
-    stage: id,
+    projectId: unit.project.id,
+    stage: idOf(stage),
     label: stage.label,
-    scene: number,
-    title: context.scene.title,
+    scene: scene.number,
+    title: scene.title,
     sceneWords: countWords(text),
-    progress: progress(unit, Math.round(perScene * (outline.scenes.length - number))),
+    progress: progress(unit, etaMs),
   });
 }
 
@@ -177,14 +187,5 @@ async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void
       setSceneDigest(tx, project.id, number, digest.summary, digest.facts);
     },
   });
-  deps.emit({
-    type: "scene_drafted",
-    projectId: project.id,
-    stage: id,
-    label: stage.label,
-    scene: number,
-    title: context.scene.title,
-    sceneWords: countWords(text),
-    progress: progress(unit),
-  });
+  announceScene(unit, stage, context.scene, text, null);
 }
