@@ -99,22 +99,23 @@ export function retryButton(projectId: number) {
   ];
 }
 
+/** The author's notes for a revision or a redraft, up to Discord's 4000 characters. */
+function notesField({ required }: { required: boolean }): LabelBuilder {
+  const input = new TextInputBuilder()
+    .setCustomId("notes")
+    .setStyle(TextInputStyle.Paragraph)
+    .setMaxLength(4000)
+    .setRequired(required);
+  return new LabelBuilder()
+    .setLabel("What should change?")
+    .setTextInputComponent(required ? input.setMinLength(1) : input);
+}
+
 export function reviseModal(projectId: number): ModalBuilder {
   return new ModalBuilder()
     .setCustomId(customId("revise-submit", projectId))
     .setTitle("Revise the outline")
-    .addLabelComponents(
-      new LabelBuilder()
-        .setLabel("What should change?")
-        .setTextInputComponent(
-          new TextInputBuilder()
-            .setCustomId("notes")
-            .setStyle(TextInputStyle.Paragraph)
-            .setMinLength(1)
-            .setMaxLength(4000)
-            .setRequired(true),
-        ),
-    );
+    .addLabelComponents(notesField({ required: true }));
 }
 
 export function redraftModal(projectId: number, sceneCount: number): ModalBuilder {
@@ -131,15 +132,7 @@ export function redraftModal(projectId: number, sceneCount: number): ModalBuilde
             .setMaxLength(3)
             .setRequired(true),
         ),
-      new LabelBuilder()
-        .setLabel("What should change?")
-        .setTextInputComponent(
-          new TextInputBuilder()
-            .setCustomId("notes")
-            .setStyle(TextInputStyle.Paragraph)
-            .setMaxLength(4000)
-            .setRequired(false),
-        ),
+      notesField({ required: false }),
     );
 }
 

@@ -3,20 +3,21 @@ import { renderEpub } from "./epub";
 import type { Manuscript } from "./manuscript";
 import { renderMarkdown } from "./markdown";
 
-export const EXPORT_FORMATS = ["docx", "epub", "markdown"] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Every format a book can be exported in: its file extension and its renderer. One entry per format. */
+const FORMATS = {
+  docx: { extension: "docx", render: (book: Manuscript) => renderDocx(book) },
+  epub: { extension: "epub", render: (book: Manuscript) => renderEpub(book) },
+  markdown: {
+    extension: "md",
+    render: async (book: Manuscript) => Buffer.from(renderMarkdown(book), "utf8"),
+  },
+} satisfies Record<string, { extension: string; render: (book: Manuscript) => Promise<Buffer> }>;
 
-const EXTENSIONS: Record<ExportFormat, string> = { docx: "docx", epub: "epub", markdown: "md" };
+export type ExportFormat = keyof typeof FORMATS;
+export const EXPORT_FORMATS = Object.keys(FORMATS) as ExportFormat[];
 
-export async function renderBook(format: ExportFormat, book: Manuscript): Promise<Buffer> {
-  switch (format) {
-    case "docx":
-      return renderDocx(book);
-    case "epub":
-      return renderEpub(book);
-    case "markdown":
-      return Buffer.from(renderMarkdown(book), "utf8");
-  }
+export function renderBook(format: ExportFormat, book: Manuscript): Promise<Buffer> {
+  return FORMATS[format].render(book);
 }
 
 /** A file name derived from the title: lower case, ASCII letters and digits joined by dashes. */
@@ -28,5 +29,5 @@ export function fileNameFor(title: string, format: ExportFormat): string {
     .toLowerCase()
     .replace(/[\s_-]+/g, "-")
     .slice(0, 60);
-  return `${slug || "novel"}.${EXTENSIONS[format]}`;
+  return `${slug || "novel"}.${FORMATS[format].extension}`;
 }
