@@ -30,7 +30,6 @@ function gateThatOffers(offer: "revises" | "redrafts"): GateStage {
   return gate;
 }
 const GATE = { outline: gateThatOffers("revises"), draft: gateThatOffers("redrafts") };
-type Gate = GateStage;
 
 /**
  * A button or a form (modal), and what it does. `mutates`: it changes the project, so only its owner or
@@ -42,10 +41,13 @@ export type ComponentHandler =
 
 type Component = ButtonInteraction | ModalSubmitInteraction;
 
-/** One transition at a gate: its buttons disabled in the same response, the outcome said in public. */
-const atGate =
+/**
+ * One move from a button or form: at a gate, its buttons disabled in the same response (Retry's row
+ * simply goes); the outcome said in public.
+ */
+const moveAndAnswer =
   <I extends Component>(
-    gate: Gate | null,
+    gate: GateStage | null,
     action: (i: I, project: Project, deps: HandlerDeps) => ActionResult,
   ): ProjectHandler<I> =>
   async (i, project, deps) => {
@@ -62,7 +64,7 @@ const atGate =
   };
 
 /** A button that opens a form is refused once its gate has been passed. */
-function expectWaiting(deps: HandlerDeps, project: Project, gate: Gate): void {
+function expectWaiting(deps: HandlerDeps, project: Project, gate: GateStage): void {
   const fresh = getProject(deps.db, project.id)!;
   if (fresh.status !== "waiting" || fresh.stage !== gate.id) {
     throw new Refusal(`That gate has already been passed: the project is ${describeStatus(fresh)}.`);
@@ -74,7 +76,9 @@ export const COMPONENTS = {
   approve: {
     kind: "button",
     mutates: true,
-    handle: atGate(GATE.outline, (_i, project, deps) => approve(deps.db, project.id, idOf(GATE.outline))),
+    handle: moveAndAnswer(GATE.outline, (_i, project, deps) =>
+      approve(deps.db, project.id, idOf(GATE.outline)),
+    ),
   },
   revise: {
     kind: "button",
@@ -87,21 +91,21 @@ export const COMPONENTS = {
   "revise-submit": {
     kind: "modal",
     mutates: true,
-    handle: atGate(GATE.outline, (i, project, deps) =>
+    handle: moveAndAnswer(GATE.outline, (i, project, deps) =>
       reviseOutline(deps.db, project.id, i.fields.getTextInputValue("notes")),
     ),
   },
   cancel: {
     kind: "button",
     mutates: true,
-    handle: atGate(GATE.outline, (_i, project, deps) =>
+    handle: moveAndAnswer(GATE.outline, (_i, project, deps) =>
       stopIfCancelled(cancel(deps.db, project.id, idOf(GATE.outline)), project, deps),
     ),
   },
   "start-revision": {
     kind: "button",
     mutates: true,
-    handle: atGate(GATE.draft, (_i, project, deps) => approve(deps.db, project.id, idOf(GATE.draft))),
+    handle: moveAndAnswer(GATE.draft, (_i, project, deps) => approve(deps.db, project.id, idOf(GATE.draft))),
   },
   "export-draft": {
     kind: "button",
@@ -119,7 +123,7 @@ export const COMPONENTS = {
   "redraft-submit": {
     kind: "modal",
     mutates: true,
-    handle: atGate(GATE.draft, (i, project, deps) => {
+    handle: moveAndAnswer(GATE.draft, (i, project, deps) => {
       const scene = z.coerce.number().int().safeParse(i.fields.getTextInputValue("scene").trim());
       if (!scene.success)
         throw new Refusal(`The scene number must be a whole number from 1 to ${project.sceneCount}.`);
@@ -129,6 +133,6 @@ export const COMPONENTS = {
   retry: {
     kind: "button",
     mutates: true,
-    handle: atGate(null, (_i, project, deps) => retry(deps.db, project.id)),
+    handle: moveAndAnswer(null, (_i, project, deps) => retry(deps.db, project.id)),
   },
 } satisfies Record<ComponentAction, ComponentHandler>;

@@ -7,7 +7,7 @@ import {
 import type { Db } from "../db/client";
 import type { Project } from "../db/schema";
 import type { Config } from "../src/config";
-import { projectInThread, projectInGuild as threadProjectInGuild } from "../src/discord/threads";
+import { guildProject, projectInThread } from "../src/discord/threads";
 import { exportAttachments } from "../src/discord/views";
 import { EXPORT_FORMATS, type ExportFormat } from "../src/export/index";
 import type { ActionResult } from "../src/pipeline/actions";
@@ -31,7 +31,7 @@ export class Refusal extends Error {}
 export const ephemeral = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
 
 export function projectInGuild(deps: HandlerDeps, id: number, guildId: string | null): Project {
-  const project = threadProjectInGuild(deps.db, id, guildId);
+  const project = guildProject(deps.db, id, guildId);
   if (!project) throw new Refusal(`There is no project #${id} in this server.`);
   return project;
 }

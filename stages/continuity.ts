@@ -163,7 +163,7 @@ export const continuityAudit = defineStage({
     const byScene = new Map<number, ContinuityIssue[]>();
     for (const issue of issues) byScene.set(issue.scene, [...(byScene.get(issue.scene) ?? []), issue]);
     await run.reviseEach(
-      "continuity",
+      run.stage,
       (s) => byScene.has(s.number),
       async (s) => {
         const mine = byScene.get(s.number) ?? [];

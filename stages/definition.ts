@@ -5,8 +5,8 @@ import type { Plan, StageContext } from "./types";
 /**
  * What a stage file exports: one definition saying what the stage is (id, label, kind), what it needs
  * from planning, how one unit of it runs and how its output is shown. The pipeline runs definitions by
- * their kind; it never names a stage. Each kind gets the pipeline's help through a small interface
- * (`RevisionRun`, `SceneLoopContext`), so stages know nothing of the database, the scheduler or Discord.
+ * their kind and finds them in the workflow's list; stages get its help through small interfaces
+ * (`StageContext`, `RevisionRun`), so they know nothing of the database, the scheduler or Discord.
  */
 export type StageDefinition = PlanStage | GateStage | SceneLoopStage | RevisionStage | DeliveryStage;
 export type StageKind = StageDefinition["kind"];
@@ -82,7 +82,10 @@ export interface GateStage extends StageBase {
   present(view: GateView): GatePresentation;
 }
 
-/** The scene being drafted and what the writer is told about the story around it. */
+/**
+ * The variable part of a scene prompt: the scene being drafted and what the writer is told of the story
+ * around it, built from summaries, never from the manuscript itself, so its size stays flat.
+ */
 export interface SceneContext {
   scene: SceneCard;
   nextScene?: SceneCard;
@@ -123,6 +126,8 @@ export type Proposal =
 
 /** The pipeline's help to a revision stage: resumable, bounded, guarded loops over the manuscript. */
 export interface RevisionRun {
+  /** The stage's own id: the name of its step, and the prefix of its sub-steps (`passes.dialogue`). */
+  stage: string;
   ctx: StageContext;
   /** The drafting prefix, so rewrites reuse the provider's prompt cache. */
   prefix: string;
@@ -147,7 +152,10 @@ export interface RevisionRun {
   bounded<T, R>(items: T[], task: (item: T) => Promise<R>): Promise<R[]>;
 }
 
-/** A pass over the whole manuscript, each scene's result committed as it arrives. */
+/**
+ * A pass over the whole manuscript, each scene's result committed as it arrives. `validation` is the
+ * last pass: it judges the book against its checks and repairs what fails, and the report reads it.
+ */
 export interface RevisionStage extends StageBase {
   kind: "revision" | "validation";
   work(run: RevisionRun): Promise<void>;

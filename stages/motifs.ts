@@ -35,7 +35,7 @@ export const motifInfusion = defineStage({
   work: (run) => {
     const motifs = need(run.ctx.plan, "concept").motifs.map((m) => m.name);
     return run.reviseEach(
-      "motifs",
+      run.stage,
       () => true,
       async (s) => {
         const missing = missingMotifs(s, motifs);

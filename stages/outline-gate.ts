@@ -1,6 +1,5 @@
 import { defineStage } from "./definition";
 import { masterOutline, outlineMarkdown } from "./outline";
-import { need } from "./types";
 
 /** Stage 5 — Outline approval: the author approves the outline, or sends it back with notes. */
 export const outlineApproval = defineStage({
@@ -12,7 +11,7 @@ export const outlineApproval = defineStage({
   approved: "drafting starts",
   revises: masterOutline,
   present: ({ plan }) => {
-    const outline = need(plan, "outline");
+    const outline = plan.outline ?? { chapters: [], scenes: [] };
     return {
       icon: "📜",
       title: "Outline ready for approval",
@@ -24,7 +23,7 @@ export const outlineApproval = defineStage({
           .map((s) => s.title)
           .join(" · "),
       })),
-      artifacts: [{ name: "outline.md", markdown: outlineMarkdown(outline) }],
+      artifacts: plan.outline ? [{ name: "outline.md", markdown: outlineMarkdown(outline) }] : [],
     };
   },
 });

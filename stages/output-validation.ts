@@ -76,7 +76,7 @@ export const outputValidation = defineStage({
         cast,
         motifs,
       });
-      const step = `validate.repair-${round}`;
+      const step = `${run.stage}.repair-${round}`;
       if (result.failing.size === 0 && !run.hasResults(step)) return;
       await run.reviseEach(
         step,

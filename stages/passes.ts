@@ -48,7 +48,7 @@ export const humanPasses = defineStage({
   work: async (run) => {
     for (const pass of EDITOR_PASSES) {
       await run.reviseEach(
-        `passes.${pass}`,
+        `${run.stage}.${pass}`,
         () => true,
         (s) => editorPass(run.ctx, run.prefix, s, pass).then((text) => ({ text })),
       );

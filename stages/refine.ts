@@ -53,7 +53,7 @@ export const selfRefinement = defineStage({
   needs: ["concept", "world", "characters", "outline"],
   work: (run) =>
     run.reviseEach(
-      "refine",
+      run.stage,
       () => true,
       (s) => refineScene(run.ctx, run.prefix, s).then((text) => ({ text })),
     ),

@@ -24,7 +24,7 @@ export const humanizeVoice = defineStage({
   needs: ["concept", "world", "characters", "outline"],
   work: (run) =>
     run.reviseEach(
-      "voice",
+      run.stage,
       () => true,
       async (s) => {
         const lint = lintProse(s.text);

@@ -5,8 +5,17 @@ import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../db/client";
-import { owedNotices, ownersProjects, projectInThread, threadOf } from "../src/discord/threads";
+import {
+  attachThread,
+  owedNotices,
+  ownersProjects,
+  projectInThread,
+  setNotice,
+  threadOf,
+} from "../src/discord/threads";
+import { createProject, parseNewProject } from "../src/pipeline/actions";
 import { loadPlan } from "../src/pipeline/store";
+import { transition } from "../src/pipeline/transition";
 import { ROOT, tempDir } from "./helpers/cli";
 
 /** Migrations up to and including `lastTag`, as a folder drizzle's migrator can apply. */
@@ -99,5 +108,38 @@ describe("upgrading a database in place", () => {
     const again = openDatabase(path);
     expect(count(again, "discord_threads")).toBe(2);
     closeDatabase(again);
+  });
+});
+
+describe("the messages a Discord project is owed", () => {
+  it("owes a gate message per state, and a late post for an older state never covers a newer one", () => {
+    const db = openDatabase(join(tempDir("folio-notices-"), "folio.db"));
+    try {
+      const request = parseNewProject({ premise: "A premise long enough to start with." });
+      if (!request.ok) throw new Error(request.message);
+      const { id } = createProject(db, request.value, { ownerId: "u1", host: "discord" }, (tx, p) =>
+        attachThread(tx, p.id, { guildId: "g1", channelId: "c1", threadId: "t1" }),
+      );
+      const move = (from: "running" | "waiting", to: "running" | "waiting") => {
+        const moved = transition(db, id, { from: [from], to: { status: to } });
+        if (!moved.ok) throw new Error(`no move from ${from}`);
+        return moved.project.statusVersion;
+      };
+      const first = move("running", "waiting");
+      expect(owedNotices(db).map((p) => p.id)).toEqual([id]);
+      setNotice(db, id, "m-first", first);
+      expect(owedNotices(db)).toEqual([]);
+      move("waiting", "running");
+      const second = move("running", "waiting");
+      expect(second).toBeGreaterThan(first);
+      expect(owedNotices(db).map((p) => p.id)).toEqual([id]);
+      setNotice(db, id, "m-second", second);
+      // The first gate's post finishing late must not take the second one's place.
+      setNotice(db, id, "m-first-again", first);
+      expect(threadOf(db, id)).toMatchObject({ noticeMessageId: "m-second", noticeVersion: second });
+      expect(owedNotices(db)).toEqual([]);
+    } finally {
+      closeDatabase(db);
+    }
   });
 });

@@ -1,8 +1,9 @@
 import type { MessageCreateOptions } from "discord.js";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
+import type { Project } from "../../db/schema";
 import type { GateStage } from "../../stages/definition";
-import type { ProgressEvent, ProgressSink } from "../pipeline/events";
+import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
 import { getProject, loadPlan, progressOf } from "../pipeline/store";
 import { gateAt, presentedByNextGate, stageOf } from "../pipeline/workflow";
 import { LiveProgress } from "./live-progress";
@@ -55,13 +56,15 @@ export class DiscordSink {
   }
 
   /**
-   * A gate or needs-attention message: its id is stored on the project, so a bot that died before
-   * posting it can tell, after a restart, that it is still owed (see `repostMissingNotices`).
+   * A gate or needs-attention message: its id is stored with the state it was made for (the project's
+   * status version when the event arrived, right after the commit), so a bot that died before posting it
+   * can tell after a restart that it is still owed, and a late post never covers a newer state.
    */
   private postNotice(projectId: number, threadId: string, payload: MessageCreateOptions): void {
+    const version = getProject(this.db, projectId)?.statusVersion ?? 0;
     void this.enqueue(projectId, async () => {
       const message = await this.poster.send(threadId, payload);
-      setNotice(this.db, projectId, message.id);
+      setNotice(this.db, projectId, message.id, version);
     });
   }
 
@@ -69,19 +72,11 @@ export class DiscordSink {
   repostMissingNotices(): void {
     const owed = owedNotices(this.db);
     for (const project of owed) {
-      const progress = progressOf(this.db, project);
-      if (project.status === "waiting") {
-        this.sink({ type: "gate", projectId: project.id, stage: project.stage, progress });
-      } else {
-        const [unit, ...rest] = (project.attention ?? "The last unit failed: unknown error").split(
-          " failed: ",
-        );
-        this.sink({
-          type: "needs_attention",
-          projectId: project.id,
-          unit: unit ?? "The last unit",
-          error: rest.join(" failed: "),
-        });
+      try {
+        this.sink(owedEvent(project, progressOf(this.db, project)));
+      } catch (error) {
+        // One project's unreadable state must not keep the bot from starting for everyone else.
+        this.log.error({ err: error, projectId: project.id }, "could not post the message a project is owed");
       }
     }
   }
@@ -97,7 +92,7 @@ export class DiscordSink {
       case "stage_started": {
         const stage = stageOf(e.stage);
         // A loop over every scene shows its progress from the start; a single redraft, once written.
-        if (stage?.kind === "scenes" && stage.scenes === "every")
+        if (stage?.kind === "scenes" && !redraftsOne(e.stage))
           this.progress.update(e.projectId, e.label, progressOf(this.db, getProject(this.db, e.projectId)!));
         return;
       }
@@ -118,7 +113,8 @@ export class DiscordSink {
         return;
       }
       case "scene_drafted":
-        this.progress.update(e.projectId, e.label, e.progress);
+        // A redraft is one scene: its card is finished as soon as it is written.
+        this.progress.update(e.projectId, e.label, e.progress, redraftsOne(e.stage));
         return;
       case "scene_revised":
         this.progress.update(e.projectId, e.label, {
@@ -175,4 +171,23 @@ export class DiscordSink {
       components: gateButtons(gate, e.projectId),
     };
   }
+}
+
+/** A scene loop that writes the one scene the author asked for, rather than every scene in order. */
+function redraftsOne(stageId: string): boolean {
+  const stage = stageOf(stageId);
+  return stage?.kind === "scenes" && stage.scenes === "requested";
+}
+
+/** The event whose message a waiting or stopped project is still owed. */
+function owedEvent(project: Project, progress: ProgressSnapshot): ProgressEvent {
+  if (project.status === "waiting")
+    return { type: "gate", projectId: project.id, stage: project.stage, progress };
+  const [unit, ...rest] = (project.attention ?? "The last unit failed: unknown error").split(" failed: ");
+  return {
+    type: "needs_attention",
+    projectId: project.id,
+    unit: unit ?? "The last unit",
+    error: rest.join(" failed: "),
+  };
 }

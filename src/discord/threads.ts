@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, like, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, like, lte, ne, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { type DiscordThread, discordThreads, type Project, projects } from "../../db/schema";
 
@@ -32,7 +32,7 @@ export function projectInThread(db: Db, threadId: string): Project | undefined {
 }
 
 /** A project and its thread, when the project lives in this server. */
-export function projectInGuild(db: Db, projectId: number, guildId: string | null): Project | undefined {
+export function guildProject(db: Db, projectId: number, guildId: string | null): Project | undefined {
   if (!guildId) return undefined;
   return db
     .select({ project: projects })
@@ -75,14 +75,19 @@ export function setProgressMessage(db: Db, projectId: number, messageId: string,
     .run();
 }
 
-/** Records the gate or needs-attention message posted for the project's current state. */
-export function setNotice(db: Db, projectId: number, messageId: string): void {
+/**
+ * Records the gate or needs-attention message posted for the state at `version`, unless a message for a
+ * newer state is recorded already (a slow post finishing after a quicker, later one).
+ */
+export function setNotice(db: Db, projectId: number, messageId: string, version: number): void {
   db.update(discordThreads)
-    .set({
-      noticeMessageId: messageId,
-      noticeVersion: sql`(select ${projects.statusVersion} from ${projects} where ${projects.id} = ${projectId})`,
-    })
-    .where(eq(discordThreads.projectId, projectId))
+    .set({ noticeMessageId: messageId, noticeVersion: version })
+    .where(
+      and(
+        eq(discordThreads.projectId, projectId),
+        or(isNull(discordThreads.noticeVersion), lte(discordThreads.noticeVersion, version)),
+      ),
+    )
     .run();
 }
 

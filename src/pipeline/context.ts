@@ -1,32 +1,12 @@
 import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { chapters, scenes } from "../../db/schema";
-import type { Outline, SceneCard } from "../../stages/outline";
+import type { SceneContext } from "../../stages/definition";
+import type { Outline } from "../../stages/outline";
 import { lastWords } from "../text/words";
 
 /** Words of the previous scene given verbatim, so the new scene picks up its rhythm and moment. */
 export const PREVIOUS_TAIL_WORDS = 400;
-
-interface Summary {
-  number: number;
-  title: string;
-  summary: string;
-}
-
-/**
- * The variable part of a scene prompt. It is built from summaries, never from the manuscript itself,
- * so its size stays flat from the first scene to the last.
- */
-export interface SceneContext {
-  scene: SceneCard;
-  nextScene?: SceneCard;
-  sceneCount: number;
-  chapterTitle: string;
-  earlierChapters: Summary[];
-  chapterScenes: Summary[];
-  previousTail: string | null;
-  redraft?: { notes: string; previousText: string };
-}
 
 /**
  * Earlier scenes are represented by their digests; a scene whose digest is still being written (the

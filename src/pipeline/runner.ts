@@ -27,7 +27,9 @@ const KINDS: {
  */
 export async function runUnit(unit: Unit): Promise<void> {
   const stage = stageOf(unit.project.stage);
-  if (!stage) return; // finished: nothing left to run
+  // A running project at no stage of this workflow is a fault to report, not a unit to skip forever.
+  if (!stage)
+    throw new Error(`project ${unit.project.id} is at "${unit.project.stage}", which is not a stage`);
   // A delivery costs nothing: the budget never holds back a finished book.
   if (stage.kind !== "delivery") checkpoint(unit);
   await (KINDS[stage.kind] as (unit: Unit, stage: StageDefinition) => Promise<void>)(unit, stage);

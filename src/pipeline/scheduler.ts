@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
-import { type Project, projects } from "../../db/schema";
+import { type Project, type ProjectHost, projects } from "../../db/schema";
 import { LlmError } from "../llm/client";
 import { describeUnit, runUnit } from "./runner";
 import { getProject, nowMs } from "./store";
@@ -22,10 +22,10 @@ export interface SchedulerOptions {
   /** Work only on these projects (the CLI's `write` and `resume ID`); all runnable ones otherwise. */
   onlyProjects?: number[];
   /**
-   * Whose projects these are: the bot runs only projects with a Discord thread, the command line only
-   * projects without one, so neither finishes the other's book where its author cannot see it.
+   * Whose projects these are (`projects.host`): the bot runs the Discord ones, the command line its
+   * own, so neither finishes the other's book where its author cannot see it.
    */
-  host?: "discord" | "cli";
+  host?: ProjectHost;
 }
 
 /** After aborting at shutdown, how long to wait for units to notice before leaving anyway. */

@@ -45,7 +45,8 @@ export interface Unit {
 
 /**
  * Commits the unit's output, and any change of position, while this process holds the lease. Output
- * is saved even if the author paused or cancelled meanwhile; a change of status only from `running`.
+ * is saved even if the author paused or cancelled meanwhile; a change of status only from `running`
+ * (delivery, which finishes a project, says its own statuses).
  */
 export function commit(unit: Unit, move: Omit<Move, "from" | "lease"> = {}): Project {
   const changesStatus = move.to?.status !== undefined;
@@ -64,7 +65,10 @@ export function progress(unit: Unit, etaMs: number | null = null): ProgressSnaps
   return progressOf(unit.deps.db, unit.project, etaMs);
 }
 
-/** The plan, and the drafting prefix built from it, kept for the worker's next units. */
+/**
+ * The plan, and the drafting prefix built from it, kept for the worker's next units. There is one
+ * prefix per book: the scene loops and the rewrites share it, so it is built once.
+ */
 export function planFor(unit: Unit, prefix: (plan: Plan) => string): { plan: Plan; prefix: string } {
   const { memory } = unit;
   memory.plan ??= loadPlan(unit.deps.db, unit.project.id);

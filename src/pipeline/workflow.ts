@@ -2,7 +2,7 @@ import { beatSheet } from "../../stages/beats";
 import { characterProfiles } from "../../stages/characters";
 import { highConcept } from "../../stages/concept";
 import { continuityAudit } from "../../stages/continuity";
-import type { GateStage, StageDefinition, StageKind } from "../../stages/definition";
+import type { GateStage, SceneLoopStage, StageDefinition } from "../../stages/definition";
 import { delivery } from "../../stages/deliver";
 import { sceneDrafting } from "../../stages/draft";
 import { draftApproval } from "../../stages/draft-gate";
@@ -13,6 +13,7 @@ import { outputValidation } from "../../stages/output-validation";
 import { humanPasses } from "../../stages/passes";
 import { sceneRedraft } from "../../stages/redraft";
 import { selfRefinement } from "../../stages/refine";
+import type { Plan } from "../../stages/types";
 import { humanizeVoice } from "../../stages/voice";
 import { worldModeling } from "../../stages/world";
 
@@ -73,8 +74,11 @@ export function stageLabel(id: string): string {
   return id === FINISHED ? "Done" : (stageOf(id)?.label ?? id);
 }
 
-export function kindOf(id: string): StageKind | undefined {
-  return stageOf(id)?.kind;
+/** The drafting prompt's cached opening, which every rewrite reuses. */
+export function draftingPrefix(plan: Plan): string {
+  const loop = MAIN_LINE.find((s): s is SceneLoopStage => s.kind === "scenes");
+  if (!loop) throw new Error("the workflow has no scene loop");
+  return loop.prefix(plan);
 }
 
 /** The gate a project at `id` waits at, if it is one. */

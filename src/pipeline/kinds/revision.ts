@@ -2,7 +2,6 @@ import { and, asc, desc, eq, isNotNull } from "drizzle-orm";
 import pLimit from "p-limit";
 import { revisionResults, scenes, sceneVersions, stageOutputs } from "../../../db/schema";
 import type { Proposal, RevisionRun, RevisionStage } from "../../../stages/definition";
-import { stablePrefix } from "../../../stages/draft";
 import type { SceneCard } from "../../../stages/outline";
 import type { RevisionScene } from "../../../stages/rewrite";
 import { need } from "../../../stages/types";
@@ -10,7 +9,7 @@ import { countWords } from "../../text/words";
 import { checkRewrite } from "../guards";
 import { insertStageOutput, writeSceneText } from "../store";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
-import { idOf, nextStage } from "../workflow";
+import { draftingPrefix, idOf, nextStage } from "../workflow";
 
 /**
  * Runs one revision stage over every scene with bounded concurrency. Each scene's result is committed
@@ -20,7 +19,8 @@ import { idOf, nextStage } from "../workflow";
 export async function runRevisionStage(unit: Unit, stage: RevisionStage): Promise<void> {
   const { deps, project } = unit;
   const id = idOf(stage);
-  const { plan, prefix } = planFor(unit, stablePrefix);
+  // Rewrites open with the drafting prefix, so the provider's prompt cache serves them too.
+  const { plan, prefix } = planFor(unit, draftingPrefix);
   for (const key of stage.needs) need(plan, key);
   const run = revisionRun(unit, stage, prefix, stageContext(unit, plan));
   if (stageRows(unit, id).length === 0) {
@@ -47,6 +47,7 @@ function revisionRun(unit: Unit, stage: RevisionStage, prefix: string, ctx: Revi
     return settleAll(items.map((item) => limit(() => task(item))));
   };
   const run: RevisionRun = {
+    stage: stage.id,
     ctx,
     prefix,
     scenes: () => loadRevisionScenes(unit),
