@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { findNameVariants } from "../src/text/names";
-import { defineStage, type RevisionRun } from "./definition";
+import { defineStage, MANUSCRIPT_NEEDS, type RevisionRun } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import { callFor, need, type StageContext } from "./types";
 
@@ -156,7 +156,7 @@ export const continuityAudit = defineStage({
   id: "continuity",
   label: "Continuity Audit",
   kind: "revision",
-  needs: ["concept", "world", "characters", "outline"],
+  needs: MANUSCRIPT_NEEDS,
   work: async (run) => {
     const issues = await auditBook(run);
     const cast = need(run.ctx.plan, "characters").characters.map((c) => c.name);

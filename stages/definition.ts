@@ -166,6 +166,18 @@ export interface DeliveryStage extends StageBase {
   kind: "delivery";
 }
 
+/** What scene drafting and every revision read: the drafting prefix is made of these. */
+export const MANUSCRIPT_NEEDS = ["concept", "world", "characters", "outline"] as const satisfies PlanKey[];
+
+/** A revision pass that proposes a new text (or none) for every written scene. */
+export const everyScene =
+  (propose: (run: RevisionRun, scene: RevisionScene) => Promise<Proposal>) => (run: RevisionRun) =>
+    run.reviseEach(
+      run.stage,
+      () => true,
+      (scene) => propose(run, scene),
+    );
+
 /** Declares a stage, keeping its id's literal type so the workflow can list every valid position. */
 export function defineStage<const D extends StageDefinition>(definition: D): D {
   return definition;

@@ -3,7 +3,7 @@ import type { Messages } from "../src/llm/types";
 import { countWords } from "../src/text/words";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
-import { defineStage, type SceneContext } from "./definition";
+import { defineStage, MANUSCRIPT_NEEDS, type SceneContext } from "./definition";
 import { outlineMarkdown, sceneCardMarkdown } from "./outline";
 import { callFor, need, type Plan, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
@@ -180,7 +180,7 @@ export function sceneLoop<const Id extends string>(id: Id, label: string, scenes
     id,
     label,
     kind: "scenes",
-    needs: ["concept", "world", "characters", "outline"],
+    needs: MANUSCRIPT_NEEDS,
     scenes,
     prefix: stablePrefix,
     draft: draftScene,

@@ -1,5 +1,5 @@
 import { motifForCue, motifPresent } from "../src/text/motifs";
-import { defineStage } from "./definition";
+import { defineStage, MANUSCRIPT_NEEDS } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import { need, type StageContext } from "./types";
 
@@ -31,7 +31,7 @@ export const motifInfusion = defineStage({
   id: "motifs",
   label: "Motif Infusion",
   kind: "revision",
-  needs: ["concept", "world", "characters", "outline"],
+  needs: MANUSCRIPT_NEEDS,
   work: (run) => {
     const motifs = need(run.ctx.plan, "concept").motifs.map((m) => m.name);
     return run.reviseEach(

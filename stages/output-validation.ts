@@ -1,7 +1,7 @@
 import { type CheckId, validateManuscript } from "../src/text/manuscript-checks";
 import { countWords } from "../src/text/words";
 import { correctNames } from "./continuity";
-import { defineStage } from "./definition";
+import { defineStage, MANUSCRIPT_NEEDS } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import { need, type StageContext } from "./types";
 
@@ -57,7 +57,7 @@ export const outputValidation = defineStage({
   id: "validate",
   label: "Output Validation",
   kind: "validation",
-  needs: ["concept", "world", "characters", "outline"],
+  needs: MANUSCRIPT_NEEDS,
   work: async (run) => {
     const plan = run.ctx.plan;
     const cast = need(plan, "characters").characters.map((c) => c.name);

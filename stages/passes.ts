@@ -1,4 +1,4 @@
-import { defineStage } from "./definition";
+import { defineStage, MANUSCRIPT_NEEDS } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import type { StageContext } from "./types";
 
@@ -44,7 +44,7 @@ export const humanPasses = defineStage({
   id: "passes",
   label: "Human Passes",
   kind: "revision",
-  needs: ["concept", "world", "characters", "outline"],
+  needs: MANUSCRIPT_NEEDS,
   work: async (run) => {
     for (const pass of EDITOR_PASSES) {
       await run.reviseEach(

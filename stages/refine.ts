@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineStage } from "./definition";
+import { defineStage, everyScene, MANUSCRIPT_NEEDS } from "./definition";
 import { sceneCardMarkdown } from "./outline";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import { callFor, need, type StageContext } from "./types";
@@ -50,11 +50,6 @@ export const selfRefinement = defineStage({
   id: "refine",
   label: "Self-Refinement",
   kind: "revision",
-  needs: ["concept", "world", "characters", "outline"],
-  work: (run) =>
-    run.reviseEach(
-      run.stage,
-      () => true,
-      (s) => refineScene(run.ctx, run.prefix, s).then((text) => ({ text })),
-    ),
+  needs: MANUSCRIPT_NEEDS,
+  work: everyScene(async (run, s) => ({ text: await refineScene(run.ctx, run.prefix, s) })),
 });

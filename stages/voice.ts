@@ -1,5 +1,5 @@
 import { describeHits, LINT_THRESHOLD, type LintReport, lintProse } from "../src/text/lint";
-import { defineStage } from "./definition";
+import { defineStage, everyScene, MANUSCRIPT_NEEDS } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
 import type { StageContext } from "./types";
 
@@ -21,18 +21,13 @@ export const humanizeVoice = defineStage({
   id: "voice",
   label: "Humanize Voice",
   kind: "revision",
-  needs: ["concept", "world", "characters", "outline"],
-  work: (run) =>
-    run.reviseEach(
-      run.stage,
-      () => true,
-      async (s) => {
-        const lint = lintProse(s.text);
-        const before = { densityBefore: lint.density, words: lint.words };
-        if (lint.density < LINT_THRESHOLD)
-          return { unchanged: true, detail: { ...before, densityAfter: lint.density } };
-        const text = await humanizeScene(run.ctx, run.prefix, s, lint);
-        return { text, detail: { ...before, densityAfter: lintProse(text).density } };
-      },
-    ),
+  needs: MANUSCRIPT_NEEDS,
+  work: everyScene(async (run, s) => {
+    const lint = lintProse(s.text);
+    const before = { densityBefore: lint.density, words: lint.words };
+    if (lint.density < LINT_THRESHOLD)
+      return { unchanged: true, detail: { ...before, densityAfter: lint.density } };
+    const text = await humanizeScene(run.ctx, run.prefix, s, lint);
+    return { text, detail: { ...before, densityAfter: lintProse(text).density } };
+  }),
 });
