@@ -159,7 +159,7 @@ export const llmCalls = sqliteTable(
     cachedTokens: integer("cached_tokens").notNull().default(0),
     completionTokens: integer("completion_tokens").notNull().default(0),
     latencyMs: integer("latency_ms").notNull(),
-    /** ok | http_<status> | network | timeout | aborted | invalid_json | schema_mismatch | truncated | empty */
+    /** ok | http_<status> | network | timeout | aborted | invalid_json | schema_mismatch | truncated | empty | refusal | content_filter */
     outcome: text("outcome").notNull(),
     error: text("error"),
     costUsd: real("cost_usd").notNull().default(0),

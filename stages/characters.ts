@@ -2,7 +2,7 @@ import { z } from "zod";
 import { beatsMarkdown } from "./beats";
 import { conceptMarkdown } from "./concept";
 import { defineStage } from "./definition";
-import { askPlanner, need, premiseBlock, type StageContext } from "./types";
+import { askPlanner, need, nonEmpty, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
 /** Stage 4 — Character Profiles: the cast, with what drives each of them and how they speak. */
@@ -10,7 +10,7 @@ export const CastSchema = z.object({
   characters: z
     .array(
       z.object({
-        name: z.string().min(1),
+        name: nonEmpty(),
         role: z.string(),
         want: z.string(),
         need: z.string(),

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import { defineStage } from "./definition";
-import { askPlanner, premiseBlock, type StageContext } from "./types";
+import { askPlanner, nonEmpty, premiseBlock, type StageContext } from "./types";
 
 /** Stage 1 — High Concept: the book's promise, its voice and its recurring motifs. */
 export const ConceptSchema = z.object({
-  title: z.string().min(1),
-  logline: z.string().min(1),
-  genre: z.string().min(1),
+  title: nonEmpty(),
+  logline: nonEmpty(),
+  genre: nonEmpty(),
   comparableTitles: z.array(z.string()).min(2).max(4),
   themes: z.array(z.string()).min(2).max(5),
   tone: z.string(),

@@ -2,14 +2,19 @@ import { z } from "zod";
 import { findNameVariants } from "../src/text/names";
 import { defineStage, MANUSCRIPT_NEEDS, type RevisionRun } from "./definition";
 import { type RevisionScene, rewriteScene } from "./rewrite";
-import { callFor, need, type StageContext } from "./types";
+import { callFor, MAX_SCENES, need, type StageContext } from "./types";
 
 /** Stage 8 — Continuity Audit: contradictions across the book, then fixes only where they are. */
 export const AuditSchema = z.object({
   issues: z
     .array(
       z.object({
-        scene: z.number().int().describe("the scene that contradicts what was established earlier"),
+        scene: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_SCENES)
+          .describe("the scene that contradicts what was established earlier"),
         problem: z.string(),
         fix: z.string(),
       }),

@@ -3,12 +3,12 @@ import { beatsMarkdown } from "./beats";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
 import { defineStage } from "./definition";
-import { askPlanner, need, premiseBlock, type StageContext } from "./types";
+import { askPlanner, MAX_SCENES, need, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
 /** Stage 4B — Master Outline: every scene of the book, grouped into chapters, with its word budget. */
 const RawSceneSchema = z.object({
-  chapter: z.number().int(),
+  chapter: z.number().int().min(1).max(MAX_SCENES),
   chapterTitle: z.string(),
   title: z.string(),
   pov: z.string(),
@@ -21,7 +21,8 @@ const RawSceneSchema = z.object({
   summary: z.string(),
   motifCues: z.array(z.string()).max(3),
   tension: z.number().int().min(1).max(10),
-  targetWords: z.number().int(),
+  // The wish is rebalanced to the book's target (see distributeWords); the bound only keeps it a number.
+  targetWords: z.number().int().min(0).max(200_000),
 });
 type RawScene = z.infer<typeof RawSceneSchema>;
 

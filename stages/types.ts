@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import type { CallOptions, Messages, Model, ModelRole } from "../src/llm/types";
 import type { Beats } from "./beats";
 import type { Cast } from "./characters";
@@ -58,6 +58,15 @@ export function need<K extends keyof Plan>(plan: Plan, key: K): NonNullable<Plan
   if (value === undefined) throw new Error(`planning artifact "${key}" is missing`);
   return value as NonNullable<Plan[K]>;
 }
+
+/** The most scenes a book may have; numbers the model writes about scenes and chapters stay within it. */
+export const MAX_SCENES = 120;
+
+/**
+ * A string that must say something. Checked after the answer arrives rather than with `minLength`,
+ * which strict structured outputs do not accept from every model.
+ */
+export const nonEmpty = () => z.string().refine((text) => text.trim().length > 0, "must not be empty");
 
 /** Shared opening of every planning prompt. */
 export const PLANNER_SYSTEM =

@@ -39,6 +39,28 @@ export class LlmError extends Error {
   }
 }
 
+/**
+ * A refusal (`message.refusal`) or a content filter's stop. Asking the same thing again rarely changes
+ * the answer and costs each time, so it stops the unit at once and the author decides what to change.
+ */
+function declineOf(
+  choice: ChatCompletion["choices"][number] | undefined,
+): { outcome: string; text: string; error: LlmError } | undefined {
+  if (!choice) return undefined;
+  const advice = "Change what the card or the premise asks for, or choose another model, then retry.";
+  if (choice.message.refusal) {
+    const text = choice.message.refusal.trim();
+    return { outcome: "refusal", text, error: new LlmError(`The model refused: "${text}" ${advice}`, true) };
+  }
+  if (choice.finish_reason !== "content_filter") return undefined;
+  const partial = (choice.message.content ?? "").trim();
+  return {
+    outcome: "content_filter",
+    text: `stopped by the content filter${partial ? ` after: ${partial.slice(0, 300)}` : ""}`,
+    error: new LlmError(`The provider's content filter stopped the answer. ${advice}`, true),
+  };
+}
+
 /** Malformed JSON, a schema mismatch, empty or truncated prose: worth asking again a few times. */
 class UnusableAnswer extends Error {
   constructor(
@@ -129,6 +151,11 @@ export class LlmClient implements Model {
     );
     const usage = usageOf(completion, this.prices);
     const choice = completion.choices[0];
+    const declined = declineOf(choice);
+    if (declined) {
+      this.insertCall(opts, body.model, started, declined.outcome, { usage, error: declined.text });
+      throw declined.error;
+    }
     try {
       const value = accept(choice?.message.content ?? "", choice?.finish_reason ?? "stop");
       this.insertCall(opts, body.model, started, "ok", { usage });

@@ -18,6 +18,7 @@ import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { encode } from "gpt-tokenizer";
+import { strictSchemaProblems } from "./strict-schema";
 
 export interface FakeLlmFaults {
   /** Probability 0..1 that a request gets HTTP 500 (OpenAI error JSON body). */
@@ -39,6 +40,12 @@ export interface FakeLlmFaults {
    * the requested words, `cut` stops mid-sentence, `meta` opens with "Here is the revised scene:".
    */
   spoilProse?: { match: string; kind: "half" | "cut" | "meta" }[];
+  /**
+   * Requests whose last user message contains `match` are declined: `refusal` answers with
+   * `message.refusal` set and no content (as OpenAI's safety refusals do); `content_filter` stops the
+   * answer early with `finish_reason: "content_filter"`.
+   */
+  decline?: { match: string; kind: "refusal" | "content_filter" }[];
 }
 
 export interface FakeLlmOptions {
@@ -52,9 +59,27 @@ export interface FakeLlmOptions {
   faults?: FakeLlmFaults;
   /** Append each log entry (without `prompt`) as a JSON line. */
   logFile?: string;
+  /**
+   * Refuse a `strict: true` json_schema that OpenAI's strict mode would refuse, with a 400 (default).
+   * `false` answers any schema, as servers without strict mode do.
+   */
+  strictSchemas?: boolean;
 }
 
-export type FakeLlmOutcome = "ok" | "500" | "429" | "hang" | "truncated" | "short" | "401";
+export type FakeLlmOutcome =
+  | "ok"
+  | "500"
+  | "429"
+  | "hang"
+  | "truncated"
+  | "short"
+  | "401"
+  | "invalid_schema"
+  | "refusal"
+  | "content_filter";
+
+/** What the fake says when it declines, in the words OpenAI's models use. */
+export const FAKE_REFUSAL = "I'm sorry, but I can't help with that request.";
 
 export interface FakeLlmLogEntry {
   seq: number;
@@ -596,7 +621,7 @@ interface ChatRequest {
   model?: string;
   messages?: ChatMessage[];
   stream?: boolean;
-  response_format?: { type?: string; json_schema?: { name?: string; schema?: Schema } };
+  response_format?: { type?: string; json_schema?: { name?: string; strict?: boolean; schema?: Schema } };
 }
 
 function textOf(content: ChatMessage["content"]): string {
@@ -661,6 +686,14 @@ function sendJson(
     ...headers,
   });
   res.end(text);
+}
+
+/** OpenAI's answer to a strict `json_schema` it cannot accept, or null when the request is fine. */
+function strictProblem(body: ChatRequest): string | null {
+  const format = body.response_format;
+  if (format?.type !== "json_schema" || format.json_schema?.strict !== true) return null;
+  const [first] = strictSchemaProblems(format.json_schema.schema);
+  return first ? `Invalid schema for response_format '${format.json_schema.name ?? ""}': ${first}` : null;
 }
 
 function errorBody(message: string, type: string, code: string | null = null) {
@@ -843,6 +876,16 @@ class FakeLlmServer {
       this.finishEntry(entry, ex);
       return this.reply(ex, 401, problem);
     }
+    const schemaProblem = this.opts.strictSchemas === false ? null : strictProblem(body);
+    if (schemaProblem) {
+      // As OpenAI does: a schema strict mode cannot compile is refused before anything is generated.
+      entry.outcome = "invalid_schema";
+      this.log.push(entry);
+      this.finishEntry(entry, ex);
+      return this.reply(ex, 400, {
+        error: { ...errorBody(schemaProblem, "invalid_request_error").error, param: "response_format" },
+      });
+    }
     entry.cachedTokens = this.cache.lookupAndStore(parsed.model, parsed.prompt);
     entry.outcome = this.decide(seq, parsed);
     // Logged now so the log stays in request order; durationMs and completionTokens are filled in later.
@@ -877,6 +920,8 @@ class FakeLlmServer {
     const rng = rngFor(this.seed, seq, 1);
     const hit = (rate: number | undefined) => rng() < (rate ?? 0);
     if (f.failWhenPromptIncludes?.some((s) => p.prompt.includes(s))) return "500";
+    const declined = f.decline?.find((d) => p.userText.includes(d.match));
+    if (declined) return declined.kind;
     if (hit(f.rate429)) return "429";
     if (hit(f.rate500)) return "500";
     if (hit(f.rateHang)) return "hang";
@@ -897,11 +942,18 @@ class FakeLlmServer {
         500,
         errorBody("The server had an error while processing your request.", "server_error"),
       );
+    } else if (entry.outcome === "refusal") {
+      entry.completionTokens = encode(FAKE_REFUSAL).length;
+      this.finishEntry(entry, ex);
+      this.reply(ex, 200, completionBody(seq, p.model, null, entry, { refusal: FAKE_REFUSAL }));
     } else {
-      const content = this.content(entry.outcome, p, seq);
+      const whole = this.content(entry.outcome, p, seq);
+      // A content filter stops the answer where it tripped: here, after its first sentence.
+      const content = entry.outcome === "content_filter" ? (whole.match(/^[^.!?]*[.!?]/)?.[0] ?? "") : whole;
       entry.completionTokens = encode(content).length;
       this.finishEntry(entry, ex);
-      this.reply(ex, 200, completionBody(seq, p.model, content, entry));
+      const finish = entry.outcome === "content_filter" ? "content_filter" : "stop";
+      this.reply(ex, 200, completionBody(seq, p.model, content, entry, { finish }));
     }
   }
 
@@ -945,7 +997,13 @@ class FakeLlmServer {
   }
 }
 
-function completionBody(seq: number, model: string, content: string, entry: FakeLlmLogEntry) {
+function completionBody(
+  seq: number,
+  model: string,
+  content: string | null,
+  entry: FakeLlmLogEntry,
+  end: { finish?: string; refusal?: string } = {},
+) {
   return {
     id: `chatcmpl-fake-${seq}`,
     object: "chat.completion",
@@ -954,8 +1012,8 @@ function completionBody(seq: number, model: string, content: string, entry: Fake
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content, refusal: null },
-        finish_reason: "stop",
+        message: { role: "assistant", content, refusal: end.refusal ?? null },
+        finish_reason: end.finish ?? "stop",
         logprobs: null,
       },
     ],
