@@ -162,6 +162,8 @@ export const llmCalls = sqliteTable(
     /** ok | http_<status> | network | timeout | aborted | invalid_json | schema_mismatch | truncated | empty | refusal | content_filter */
     outcome: text("outcome").notNull(),
     error: text("error"),
+    /** Chatter cut from the answer before it was used ("Certainly! Here is the scene:"), a line each. */
+    cleaned: text("cleaned"),
     costUsd: real("cost_usd").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
   },

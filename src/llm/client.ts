@@ -10,6 +10,7 @@ import type { z } from "zod";
 import type { Db } from "../../db/client";
 import { llmCalls } from "../../db/schema";
 import { type Config, modelFor } from "../config";
+import { stripChatter } from "../text/chatter";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
 import { costOf, type Prices, pricesFrom } from "./cost";
@@ -116,16 +117,20 @@ export class LlmClient implements Model {
             `answer does not match ${name}: ${checked.error.message}`,
           );
         }
-        return checked.data as z.output<S>;
+        return { value: checked.data as z.output<S> };
       }),
     );
   }
 
-  /** Free text. Empty, cut-off (`finish_reason: length`, no closing punctuation) or too-short answers are asked again. */
+  /**
+   * Free text, without the line of chatter a model may wrap it in (cut here, so the guards judge the
+   * prose itself, and recorded). Empty, cut-off (`finish_reason: length`, no closing punctuation) or
+   * too-short answers are asked again.
+   */
   async prose(messages: Messages, opts: ProseOptions) {
     return this.withRetries(opts, (model) =>
       this.complete({ model, messages }, opts, (content, finish) => {
-        const text = content.trim();
+        const { text, removed } = stripChatter(content);
         if (text === "") throw new UnusableAnswer("empty", "the model returned no text");
         if (!opts.acceptIncomplete && (finish === "length" || !endsWithTerminalPunctuation(text))) {
           throw new UnusableAnswer("truncated", "the model's text stops mid-sentence");
@@ -134,7 +139,7 @@ export class LlmClient implements Model {
         if (opts.minWords !== undefined && words < opts.minWords) {
           throw new UnusableAnswer("short", `the model wrote ${words} words, fewer than ${opts.minWords}`);
         }
-        return text;
+        return { value: text, cleaned: removed };
       }),
     );
   }
@@ -143,7 +148,7 @@ export class LlmClient implements Model {
   private async complete<T>(
     body: OpenAI.ChatCompletionCreateParamsNonStreaming,
     opts: CallOptions,
-    accept: (content: string, finish: string) => T,
+    accept: (content: string, finish: string) => { value: T; cleaned?: string[] },
   ): Promise<{ value: T; usage: Usage }> {
     const started = performance.now();
     const completion = await withLinkedSignal(opts.signal, (signal) =>
@@ -157,8 +162,8 @@ export class LlmClient implements Model {
       throw declined.error;
     }
     try {
-      const value = accept(choice?.message.content ?? "", choice?.finish_reason ?? "stop");
-      this.insertCall(opts, body.model, started, "ok", { usage });
+      const { value, cleaned } = accept(choice?.message.content ?? "", choice?.finish_reason ?? "stop");
+      this.insertCall(opts, body.model, started, "ok", { usage, cleaned });
       return { value, usage };
     } catch (error) {
       if (error instanceof UnusableAnswer) {
@@ -229,7 +234,7 @@ export class LlmClient implements Model {
     model: string,
     started: number,
     outcome: string,
-    extra: { usage?: Usage; error?: string },
+    extra: { usage?: Usage; error?: string; cleaned?: string[] },
   ): void {
     this.db
       .insert(llmCalls)
@@ -246,6 +251,7 @@ export class LlmClient implements Model {
         latencyMs: Math.round(performance.now() - started),
         outcome,
         error: extra.error ?? null,
+        cleaned: extra.cleaned?.length ? extra.cleaned.join("\n") : null,
       })
       .run();
   }

@@ -37,7 +37,8 @@ export interface FakeLlmFaults {
   failWhenPromptIncludes?: string[];
   /**
    * Prose requests whose last user message contains `match` get a spoiled answer: `half` writes half
-   * the requested words, `cut` stops mid-sentence, `meta` opens with "Here is the revised scene:".
+   * the requested words, `cut` stops mid-sentence, `meta` breaks the prose with "Here is the revised
+   * scene:" halfway (inside the text, where no chatter cleaning may take it away).
    */
   spoilProse?: { match: string; kind: "half" | "cut" | "meta" }[];
   /**
@@ -46,6 +47,8 @@ export interface FakeLlmFaults {
    * answer early with `finish_reason: "content_filter"`.
    */
   decline?: { match: string; kind: "refusal" | "content_filter" }[];
+  /** Prose requests only: probability that the answer is wrapped in a line of assistant chatter each side. */
+  rateChatter?: number;
 }
 
 export interface FakeLlmOptions {
@@ -77,6 +80,18 @@ export type FakeLlmOutcome =
   | "invalid_schema"
   | "refusal"
   | "content_filter";
+
+/** Lines real chat models wrap prose in. */
+export const CHATTER_OPENINGS = [
+  "Certainly! Here is the scene:",
+  "Sure, here's the revised scene:",
+  "Here is the scene you asked for:\n\n---",
+] as const;
+export const CHATTER_CLOSINGS = [
+  "Let me know if you'd like any changes!",
+  "I hope this captures the mood you were looking for.",
+  "---\n\nWould you like me to adjust the pacing?",
+] as const;
 
 /** What the fake says when it declines, in the words OpenAI's models use. */
 export const FAKE_REFUSAL = "I'm sorry, but I can't help with that request.";
@@ -980,8 +995,14 @@ class FakeLlmServer {
         .prose(words)
         .replace(/[.!?]+\s*$/, "")
         .replace(/\s+\S+$/, " and then the");
-    if (spoil?.kind === "meta") return `Here is the revised scene:\n\n${text.prose(words)}`;
-    return text.prose(outcome === "short" ? Math.max(1, Math.round(words * 0.3)) : words);
+    if (spoil?.kind === "meta") {
+      const half = Math.max(1, Math.round(words / 2));
+      return `${text.prose(half)}\n\nHere is the revised scene:\n\n${text.prose(words - half)}`;
+    }
+    const prose = text.prose(outcome === "short" ? Math.max(1, Math.round(words * 0.3)) : words);
+    if (rngFor(this.seed, seq, 3)() >= (this.faults.rateChatter ?? 0)) return prose;
+    const pick = <T>(items: readonly T[]) => items[Math.floor(rng() * items.length)]!;
+    return `${pick(CHATTER_OPENINGS)}\n\n${prose}\n\n${pick(CHATTER_CLOSINGS)}`;
   }
 
   /** Stamps the duration and writes the file line before the client can see the answer. */
