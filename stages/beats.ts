@@ -24,7 +24,7 @@ export type Beats = z.infer<typeof BeatsSchema>;
 export async function runBeats(ctx: StageContext): Promise<Beats> {
   const value = await askPlanner(
     ctx,
-    { stage: "beats", name: "beat_sheet", purpose: "beats" },
+    { stage: "beats", name: "beat_sheet", purpose: "beats", outputTokens: 2_000 },
     BeatsSchema,
     [
       "Write the beat sheet for this novel.",

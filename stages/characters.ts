@@ -29,7 +29,7 @@ export type Cast = z.infer<typeof CastSchema>;
 export async function runCharacters(ctx: StageContext): Promise<Cast> {
   const value = await askPlanner(
     ctx,
-    { stage: "characters", name: "cast", purpose: "cast" },
+    { stage: "characters", name: "cast", purpose: "cast", outputTokens: 4_000 },
     CastSchema,
     [
       "Create the cast of this novel.",

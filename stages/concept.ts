@@ -35,7 +35,7 @@ function conceptRequest(ctx: StageContext): string {
 export async function runConcept(ctx: StageContext): Promise<Concept> {
   const value = await askPlanner(
     ctx,
-    { stage: "concept", name: "high_concept", purpose: "concept" },
+    { stage: "concept", name: "high_concept", purpose: "concept", outputTokens: 2_000 },
     ConceptSchema,
     conceptRequest(ctx),
   );

@@ -65,7 +65,7 @@ export async function auditWindow(ctx: StageContext, window: AuditWindow): Promi
           .join("\n\n"),
       },
     ],
-    callFor(ctx, "continuity", "edit", "audit"),
+    { ...callFor(ctx, "continuity", "edit", "audit"), outputTokens: 2_000 },
   );
   return value.issues
     .filter((i) => numbers.has(i.scene))

@@ -104,13 +104,16 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
   const { scene } = context;
   const stage = context.redraft ? "redraft" : "drafting";
   const call = (purpose: string) => callFor(ctx, stage, "draft", purpose, scene.number);
-  let { value: text } = await ctx.llm.prose(draftPrompt(prefix, context), call("scene"));
+  let { value: text } = await ctx.llm.prose(draftPrompt(prefix, context), {
+    ...call("scene"),
+    expectedWords: scene.targetWords,
+  });
   for (let i = 0; i < MAX_EXTENSIONS && countWords(text) < MIN_SHARE_OF_TARGET * scene.targetWords; i++) {
     const missing = scene.targetWords - countWords(text);
-    const { value: more } = await ctx.llm.prose(
-      extensionPrompt(prefix, context, text, missing),
-      call("extend"),
-    );
+    const { value: more } = await ctx.llm.prose(extensionPrompt(prefix, context, text, missing), {
+      ...call("extend"),
+      expectedWords: missing,
+    });
     text = `${text}\n\n${more}`;
   }
   const words = countWords(text);
@@ -144,7 +147,7 @@ export async function digestScene(
         ].join("\n\n"),
       },
     ],
-    callFor(ctx, stage, "edit", "digest", scene.number),
+    { ...callFor(ctx, stage, "edit", "digest", scene.number), outputTokens: 800 },
   );
   return value;
 }
@@ -167,7 +170,7 @@ export async function digestChapter(
         ].join("\n\n"),
       },
     ],
-    callFor(ctx, "drafting", "edit", "chapter-digest", scenes.at(-1)?.number),
+    { ...callFor(ctx, "drafting", "edit", "chapter-digest", scenes.at(-1)?.number), outputTokens: 500 },
   );
   return value.summary;
 }

@@ -46,7 +46,8 @@ export async function runOutline(ctx: StageContext): Promise<Outline> {
   const purpose = project.revisionNotes ? "outline-revision" : "outline";
   const value = await askPlanner(
     ctx,
-    { stage: "outline", name: "master_outline", purpose },
+    // A scene card is some 150–250 tokens of JSON.
+    { stage: "outline", name: "master_outline", purpose, outputTokens: project.sceneCount * 250 },
     schema,
     outlineRequest(ctx),
   );

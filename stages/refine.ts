@@ -32,7 +32,7 @@ export async function critiqueScene(ctx: StageContext, scene: RevisionScene): Pr
         ].join("\n\n"),
       },
     ],
-    callFor(ctx, "refine", "edit", "critique", scene.number),
+    { ...callFor(ctx, "refine", "edit", "critique", scene.number), outputTokens: 1_200 },
   );
   return value;
 }

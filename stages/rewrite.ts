@@ -52,6 +52,7 @@ export async function rewriteScene(
 ): Promise<string> {
   const { value } = await ctx.llm.prose(rewritePrompt(prefix, scene, task, instructions, targetWords), {
     ...callFor(ctx, stage, "edit", "rewrite", scene.number),
+    expectedWords: targetWords ?? countWords(scene.text),
     acceptIncomplete: true,
   });
   return value;

@@ -77,7 +77,7 @@ export const PLANNER_SYSTEM =
 /** One planning call: the planner's standing instructions, the request, and an answer checked by `schema`. */
 export async function askPlanner<S extends z.ZodType>(
   ctx: StageContext,
-  call: { stage: string; name: string; purpose: string },
+  call: { stage: string; name: string; purpose: string; outputTokens: number },
   schema: S,
   request: string,
 ): Promise<z.output<S>> {
@@ -85,12 +85,10 @@ export async function askPlanner<S extends z.ZodType>(
     { role: "system", content: PLANNER_SYSTEM },
     { role: "user", content: request },
   ];
-  const { value } = await ctx.llm.structured(
-    schema,
-    call.name,
-    messages,
-    callFor(ctx, call.stage, "plan", call.purpose),
-  );
+  const { value } = await ctx.llm.structured(schema, call.name, messages, {
+    ...callFor(ctx, call.stage, "plan", call.purpose),
+    outputTokens: call.outputTokens,
+  });
   return value;
 }
 

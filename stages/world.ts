@@ -21,7 +21,7 @@ export async function runWorld(ctx: StageContext): Promise<World> {
   const concept = need(ctx.plan, "concept");
   const value = await askPlanner(
     ctx,
-    { stage: "world", name: "world", purpose: "world" },
+    { stage: "world", name: "world", purpose: "world", outputTokens: 3_000 },
     WorldSchema,
     [
       "Build the world of this novel.",

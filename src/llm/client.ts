@@ -14,6 +14,17 @@ import { stripChatter } from "../text/chatter";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
 import { costOf, type Prices, pricesFrom } from "./cost";
+import {
+  continuationMessages,
+  joinParts,
+  keepWholeSentences,
+  largerBudget,
+  MAX_CONTINUATIONS,
+  opensParagraph,
+  outputBudget,
+  tokensForWords,
+  wordsStillWanted,
+} from "./length";
 import type { CallOptions, CallTag, Messages, Model, ModelRole, ProseOptions } from "./types";
 
 export type { CallOptions, CallTag, Messages, ModelRole, ProseOptions };
@@ -105,50 +116,96 @@ export class LlmClient implements Model {
     return this.openai.baseURL;
   }
 
-  /** A JSON answer validated by `schema` (structured outputs, `json_schema`, strict). */
+  /**
+   * A JSON answer validated by `schema` (structured outputs, `json_schema`, strict). An answer cut off
+   * at its token budget is asked again with twice the room, up to `FOLIO_MAX_OUTPUT_TOKENS`.
+   */
   async structured<S extends z.ZodType>(schema: S, name: string, messages: Messages, opts: CallOptions) {
     const responseFormat = zodResponseFormat(schema, name);
-    return this.withRetries(opts, (model) =>
-      this.complete({ model, messages, response_format: responseFormat }, opts, (content, finish) => {
-        const checked = schema.safeParse(parseJson(content, finish));
-        if (!checked.success) {
-          throw new UnusableAnswer(
-            "schema_mismatch",
-            `answer does not match ${name}: ${checked.error.message}`,
+    const ceiling = this.config.FOLIO_MAX_OUTPUT_TOKENS;
+    let budget = outputBudget(opts.outputTokens, ceiling);
+    return this.withRetries(opts, async (model) => {
+      for (;;) {
+        const body = { model, messages, response_format: responseFormat, max_completion_tokens: budget };
+        const answer = await this.complete(body, opts, (content, finish) => {
+          if (finish === "length") return { value: undefined, outcome: "length" };
+          const checked = schema.safeParse(parseJson(content));
+          if (!checked.success) {
+            throw new UnusableAnswer(
+              "schema_mismatch",
+              `answer does not match ${name}: ${checked.error.message}`,
+            );
+          }
+          return { value: checked.data as z.output<S> };
+        });
+        if (answer.value !== undefined) return answer as { value: z.output<S>; usage: Usage };
+        const larger = largerBudget(budget, ceiling);
+        if (larger === undefined) {
+          throw new LlmError(
+            `The answer for ${name} needs more than ${ceiling} output tokens: raise FOLIO_MAX_OUTPUT_TOKENS if the model can write more, or use a model that can.`,
+            true,
           );
         }
-        return { value: checked.data as z.output<S> };
-      }),
-    );
+        budget = larger;
+      }
+    });
   }
 
   /**
    * Free text, without the line of chatter a model may wrap it in (cut here, so the guards judge the
-   * prose itself, and recorded). Empty, cut-off (`finish_reason: length`, no closing punctuation) or
-   * too-short answers are asked again.
+   * prose itself, and recorded). An answer that stops at its token budget is continued from its last
+   * whole sentence. Empty, unfinished or too-short answers are asked again.
    */
   async prose(messages: Messages, opts: ProseOptions) {
-    return this.withRetries(opts, (model) =>
-      this.complete({ model, messages }, opts, (content, finish) => {
-        const { text, removed } = stripChatter(content);
-        if (text === "") throw new UnusableAnswer("empty", "the model returned no text");
-        if (!opts.acceptIncomplete && (finish === "length" || !endsWithTerminalPunctuation(text))) {
-          throw new UnusableAnswer("truncated", "the model's text stops mid-sentence");
-        }
-        const words = countWords(text);
-        if (opts.minWords !== undefined && words < opts.minWords) {
-          throw new UnusableAnswer("short", `the model wrote ${words} words, fewer than ${opts.minWords}`);
-        }
-        return { value: text, cleaned: removed };
-      }),
-    );
+    const ceiling = this.config.FOLIO_MAX_OUTPUT_TOKENS;
+    return this.withRetries(opts, async (model) => {
+      const parts: { text: string; newParagraph: boolean }[] = [];
+      const usage: Usage = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
+      let asked = messages;
+      let words = opts.expectedWords;
+      for (let round = 0; ; round++) {
+        const budget = outputBudget(words === undefined ? opts.outputTokens : tokensForWords(words), ceiling);
+        const part = await this.complete(
+          { model, messages: asked, max_completion_tokens: budget },
+          opts,
+          (content, finish) => {
+            const { text, removed } = stripChatter(content);
+            parts.push({ text, newParagraph: round > 0 && opensParagraph(content) });
+            if (finish === "length" && round < MAX_CONTINUATIONS)
+              return { value: undefined, outcome: "length", cleaned: removed };
+            const whole = finish === "length" ? keepWholeSentences(joinParts(parts)) : joinParts(parts);
+            return { value: this.usableProse(whole, opts), cleaned: removed };
+          },
+        );
+        addUsage(usage, part.usage);
+        if (part.value !== undefined) return { value: part.value, usage };
+        // Cut off: the whole sentences so far stay, the rest is written from there.
+        const last = parts.at(-1)!;
+        last.text = keepWholeSentences(last.text);
+        const soFar = joinParts(parts);
+        words = wordsStillWanted(soFar, opts.expectedWords);
+        asked = continuationMessages(messages, soFar, words);
+      }
+    });
+  }
+
+  private usableProse(text: string, opts: ProseOptions): string {
+    if (text === "") throw new UnusableAnswer("empty", "the model returned no text");
+    if (!opts.acceptIncomplete && !endsWithTerminalPunctuation(text)) {
+      throw new UnusableAnswer("truncated", "the model's text stops mid-sentence");
+    }
+    const words = countWords(text);
+    if (opts.minWords !== undefined && words < opts.minWords) {
+      throw new UnusableAnswer("short", `the model wrote ${words} words, fewer than ${opts.minWords}`);
+    }
+    return text;
   }
 
   /** One request, its answer checked by `accept`; the attempt is recorded once with its usage and verdict. */
   private async complete<T>(
     body: OpenAI.ChatCompletionCreateParamsNonStreaming,
     opts: CallOptions,
-    accept: (content: string, finish: string) => { value: T; cleaned?: string[] },
+    accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
   ): Promise<{ value: T; usage: Usage }> {
     const started = performance.now();
     const completion = await withLinkedSignal(opts.signal, (signal) =>
@@ -162,8 +219,11 @@ export class LlmClient implements Model {
       throw declined.error;
     }
     try {
-      const { value, cleaned } = accept(choice?.message.content ?? "", choice?.finish_reason ?? "stop");
-      this.insertCall(opts, body.model, started, "ok", { usage, cleaned });
+      const { value, cleaned, outcome } = accept(
+        choice?.message.content ?? "",
+        choice?.finish_reason ?? "stop",
+      );
+      this.insertCall(opts, body.model, started, outcome ?? "ok", { usage, cleaned });
       return { value, usage };
     } catch (error) {
       if (error instanceof UnusableAnswer) {
@@ -301,13 +361,19 @@ export class LlmClient implements Model {
   }
 }
 
-function parseJson(content: string, finish: string): unknown {
-  if (finish === "length") throw new UnusableAnswer("truncated", "the JSON answer was cut off");
+function parseJson(content: string): unknown {
   try {
     return JSON.parse(content);
   } catch {
     throw new UnusableAnswer("invalid_json", "the answer is not valid JSON");
   }
+}
+
+function addUsage(total: Usage, more: Usage): void {
+  total.promptTokens += more.promptTokens;
+  total.cachedTokens += more.cachedTokens;
+  total.completionTokens += more.completionTokens;
+  total.costUsd += more.costUsd;
 }
 
 function usageOf(completion: ChatCompletion, prices: Prices): Usage {

@@ -16,9 +16,13 @@ export interface CallTag {
 export interface CallOptions extends CallTag {
   role: ModelRole;
   signal?: AbortSignal;
+  /** About how many tokens the answer takes: it is asked for with some room to spare (`max_completion_tokens`). */
+  outputTokens?: number;
 }
 
 export interface ProseOptions extends CallOptions {
+  /** About how many words the answer should have: sizes its token budget and any continuation. */
+  expectedWords?: number;
   /** Below this many words the answer is treated as unusable and asked again. */
   minWords?: number;
   /**

@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { encode } from "gpt-tokenizer";
+import { decode, encode } from "gpt-tokenizer";
 import { strictSchemaProblems } from "./strict-schema";
 
 export interface FakeLlmFaults {
@@ -67,6 +67,11 @@ export interface FakeLlmOptions {
    * `false` answers any schema, as servers without strict mode do.
    */
   strictSchemas?: boolean;
+  /**
+   * The most tokens the model writes in one answer, whatever it is asked (a local model's output cap).
+   * An answer is also cut at the request's `max_completion_tokens`; either way `finish_reason: "length"`.
+   */
+  outputCap?: number;
 }
 
 export type FakeLlmOutcome =
@@ -79,7 +84,8 @@ export type FakeLlmOutcome =
   | "401"
   | "invalid_schema"
   | "refusal"
-  | "content_filter";
+  | "content_filter"
+  | "length";
 
 /** Lines real chat models wrap prose in. */
 export const CHATTER_OPENINGS = [
@@ -112,6 +118,8 @@ export interface FakeLlmLogEntry {
   durationMs: number;
   /** full concatenated prompt text (all message contents joined with "\n") */
   prompt: string;
+  /** The request's `max_completion_tokens` (or `max_tokens`), if it set one. */
+  maxTokens: number | null;
 }
 
 export interface FakeLlm {
@@ -636,6 +644,8 @@ interface ChatRequest {
   model?: string;
   messages?: ChatMessage[];
   stream?: boolean;
+  max_completion_tokens?: number;
+  max_tokens?: number;
   response_format?: { type?: string; json_schema?: { name?: string; strict?: boolean; schema?: Schema } };
 }
 
@@ -926,6 +936,7 @@ class FakeLlmServer {
       completionTokens: 0,
       durationMs: 0,
       prompt: p.prompt,
+      maxTokens: p.body.max_completion_tokens ?? p.body.max_tokens ?? null,
     };
   }
 
@@ -964,12 +975,26 @@ class FakeLlmServer {
     } else {
       const whole = this.content(entry.outcome, p, seq);
       // A content filter stops the answer where it tripped: here, after its first sentence.
-      const content = entry.outcome === "content_filter" ? (whole.match(/^[^.!?]*[.!?]/)?.[0] ?? "") : whole;
+      const filtered = entry.outcome === "content_filter" ? (whole.match(/^[^.!?]*[.!?]/)?.[0] ?? "") : whole;
+      const { content, cut } = this.capped(filtered, p.body);
       entry.completionTokens = encode(content).length;
+      if (cut) entry.outcome = "length";
       this.finishEntry(entry, ex);
-      const finish = entry.outcome === "content_filter" ? "content_filter" : "stop";
+      const finish = cut ? "length" : entry.outcome === "content_filter" ? "content_filter" : "stop";
       this.reply(ex, 200, completionBody(seq, p.model, content, entry, { finish }));
     }
+  }
+
+  /** The answer as a model with an output cap writes it: cut at the cap, mid-word if need be. */
+  private capped(text: string, body: ChatRequest): { content: string; cut: boolean } {
+    const limits = [this.opts.outputCap, body.max_completion_tokens, body.max_tokens].filter(
+      (n): n is number => typeof n === "number" && n > 0,
+    );
+    if (limits.length === 0) return { content: text, cut: false };
+    const tokens = encode(text);
+    const limit = Math.min(...limits);
+    if (tokens.length <= limit) return { content: text, cut: false };
+    return { content: decode(tokens.slice(0, limit)), cut: true };
   }
 
   private retryHeaders(): Record<string, string> {
