@@ -21,6 +21,22 @@ const optionalText = z
   .transform((v) => (v === "" ? undefined : v))
   .optional();
 const optionalUrl = optionalText.pipe(z.url().optional());
+/** A JSON object given as text, e.g. `{"provider":{"require_parameters":true}}`. */
+const jsonObject = optionalText.transform((text, ctx) => {
+  if (text === undefined) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({
+    code: "custom",
+    message: 'must be a JSON object, e.g. {"provider":{"require_parameters":true}}',
+  });
+  return z.NEVER;
+});
 
 const envSchema = z.object({
   DISCORD_TOKEN: optionalText,
@@ -40,6 +56,9 @@ const envSchema = z.object({
   FOLIO_LLM_TIMEOUT_MS: intFrom(100, 3_600_000, 180_000),
   FOLIO_LLM_MAX_RETRIES: intFrom(0, 10, 4),
   FOLIO_MAX_OUTPUT_TOKENS: intFrom(256, 1_000_000, 16_384),
+  FOLIO_REASONING_EFFORT: z.preprocess(blankAsUnset, z.enum(["minimal", "low", "medium", "high"]).optional()),
+  FOLIO_STRUCTURED: z.preprocess(blankAsUnset, z.enum(["json_schema", "json_object"]).default("json_schema")),
+  FOLIO_EXTRA_BODY: jsonObject,
   FOLIO_UNIT_ATTEMPTS: intFrom(1, 10, 3),
   FOLIO_RETRY_BASE_MS: intFrom(0, 600_000, 2_000),
   FOLIO_LEASE_MS: intFrom(500, 3_600_000, 30_000),

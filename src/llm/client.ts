@@ -14,6 +14,7 @@ import { stripChatter } from "../text/chatter";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
 import { costOf, type Prices, pricesFrom } from "./cost";
+import { repairMessages, withSchemaInPrompt } from "./json-mode";
 import {
   continuationMessages,
   joinParts,
@@ -78,6 +79,8 @@ class UnusableAnswer extends Error {
   constructor(
     readonly outcome: string,
     message: string,
+    /** What the model answered, for a repair round. */
+    readonly answer?: string,
   ) {
     super(message);
   }
@@ -121,23 +124,37 @@ export class LlmClient implements Model {
    * at its token budget is asked again with twice the room, up to `FOLIO_MAX_OUTPUT_TOKENS`.
    */
   async structured<S extends z.ZodType>(schema: S, name: string, messages: Messages, opts: CallOptions) {
-    const responseFormat = zodResponseFormat(schema, name);
+    const format = zodResponseFormat(schema, name);
+    const inPrompt = this.config.FOLIO_STRUCTURED === "json_object";
+    // Without schema support the schema goes in the prompt, and a wrong answer gets one repair round.
+    const asked = inPrompt ? withSchemaInPrompt(messages, format.json_schema.schema) : messages;
+    const responseFormat = inPrompt ? { type: "json_object" as const } : format;
     const ceiling = this.config.FOLIO_MAX_OUTPUT_TOKENS;
     let budget = outputBudget(opts.outputTokens, ceiling);
     return this.withRetries(opts, async (model) => {
-      for (;;) {
-        const body = { model, messages, response_format: responseFormat, max_completion_tokens: budget };
+      let request = asked;
+      for (let repaired = !inPrompt; ; ) {
+        const body = {
+          model,
+          messages: request,
+          response_format: responseFormat,
+          max_completion_tokens: budget,
+        };
         const answer = await this.complete(body, opts, (content, finish) => {
           if (finish === "length") return { value: undefined, outcome: "length" };
           const checked = schema.safeParse(parseJson(content));
           if (!checked.success) {
-            throw new UnusableAnswer(
-              "schema_mismatch",
-              `answer does not match ${name}: ${checked.error.message}`,
-            );
+            const problem = `answer does not match ${name}: ${checked.error.message}`;
+            throw new UnusableAnswer("schema_mismatch", problem, content);
           }
           return { value: checked.data as z.output<S> };
+        }).catch((error: unknown) => {
+          if (repaired || !(error instanceof UnusableAnswer) || error.answer === undefined) throw error;
+          repaired = true;
+          request = repairMessages(asked, error.answer, error.message, format.json_schema.schema);
+          return undefined;
         });
+        if (answer === undefined) continue;
         if (answer.value !== undefined) return answer as { value: z.output<S>; usage: Usage };
         const larger = largerBudget(budget, ceiling);
         if (larger === undefined) {
@@ -189,6 +206,21 @@ export class LlmClient implements Model {
     });
   }
 
+  /**
+   * The request as this endpoint wants it: `FOLIO_EXTRA_BODY` merged in (provider options), and
+   * `reasoning_effort` only when configured, since models without reasoning refuse it.
+   */
+  private withSettings(
+    body: OpenAI.ChatCompletionCreateParamsNonStreaming,
+  ): OpenAI.ChatCompletionCreateParamsNonStreaming {
+    const effort = this.config.FOLIO_REASONING_EFFORT;
+    return {
+      ...this.config.FOLIO_EXTRA_BODY,
+      ...body,
+      ...(effort ? { reasoning_effort: effort } : {}),
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming;
+  }
+
   private usableProse(text: string, opts: ProseOptions): string {
     if (text === "") throw new UnusableAnswer("empty", "the model returned no text");
     if (!opts.acceptIncomplete && !endsWithTerminalPunctuation(text)) {
@@ -208,8 +240,9 @@ export class LlmClient implements Model {
     accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
   ): Promise<{ value: T; usage: Usage }> {
     const started = performance.now();
+    const sent = this.withSettings(body);
     const completion = await withLinkedSignal(opts.signal, (signal) =>
-      this.openai.chat.completions.create(body, { signal }),
+      this.openai.chat.completions.create(sent, { signal }),
     );
     const usage = usageOf(completion, this.prices);
     const choice = completion.choices[0];
@@ -365,7 +398,7 @@ function parseJson(content: string): unknown {
   try {
     return JSON.parse(content);
   } catch {
-    throw new UnusableAnswer("invalid_json", "the answer is not valid JSON");
+    throw new UnusableAnswer("invalid_json", "the answer is not valid JSON", content);
   }
 }
 

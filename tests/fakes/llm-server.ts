@@ -49,6 +49,11 @@ export interface FakeLlmFaults {
   decline?: { match: string; kind: "refusal" | "content_filter" }[];
   /** Prose requests only: probability that the answer is wrapped in a line of assistant chatter each side. */
   rateChatter?: number;
+  /**
+   * JSON-mode requests only: probability that the answer leaves out a required field, as models
+   * without schema support do; a request that says its last answer "does not match" is answered right.
+   */
+  rateSchemaMismatch?: number;
 }
 
 export interface FakeLlmOptions {
@@ -120,6 +125,8 @@ export interface FakeLlmLogEntry {
   prompt: string;
   /** The request's `max_completion_tokens` (or `max_tokens`), if it set one. */
   maxTokens: number | null;
+  /** Everything the request sent besides its messages. */
+  params: Record<string, unknown>;
 }
 
 export interface FakeLlm {
@@ -669,8 +676,23 @@ function targetWords(userText: string): number {
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_PROSE_WORDS;
 }
 
+/**
+ * JSON mode (`response_format: json_object`) has no schema field: a client puts the schema in its
+ * prompt, after a sentence ending "JSON Schema:", and the fake answers that schema.
+ */
+function schemaInPrompt(userText: string): Schema {
+  const at = userText.lastIndexOf("JSON Schema:");
+  if (at < 0) return {};
+  try {
+    return JSON.parse(userText.slice(at + "JSON Schema:".length).trim()) as Schema;
+  } catch {
+    return {};
+  }
+}
+
 /** What we know about a chat request before deciding how to answer it. */
 interface Parsed {
+  schema: Schema;
   body: ChatRequest;
   model: string;
   kind: "structured" | "prose";
@@ -681,13 +703,17 @@ interface Parsed {
 
 function parseChat(body: ChatRequest): Parsed {
   const messages = Array.isArray(body.messages) ? body.messages : [];
-  const structured = body.response_format?.type === "json_schema";
+  const structured =
+    body.response_format?.type === "json_schema" || body.response_format?.type === "json_object";
   const userText = lastUserText(messages);
   return {
     body,
     model: typeof body.model === "string" ? body.model : "fake-model",
     kind: structured ? "structured" : "prose",
-    schemaName: structured ? (body.response_format?.json_schema?.name ?? null) : null,
+    schemaName: structured
+      ? (body.response_format?.json_schema?.name ?? body.response_format?.type ?? null)
+      : null,
+    schema: body.response_format?.json_schema?.schema ?? schemaInPrompt(userText),
     prompt: messages.map((m) => textOf(m.content)).join("\n"),
     userText,
   };
@@ -937,6 +963,7 @@ class FakeLlmServer {
       durationMs: 0,
       prompt: p.prompt,
       maxTokens: p.body.max_completion_tokens ?? p.body.max_tokens ?? null,
+      params: Object.fromEntries(Object.entries(p.body).filter(([key]) => key !== "messages")),
     };
   }
 
@@ -1008,8 +1035,15 @@ class FakeLlmServer {
     const rng = rngFor(this.seed, seq, 2);
     const text = new TextGen(rng);
     if (p.kind === "structured") {
-      const schema = p.body.response_format?.json_schema?.schema ?? {};
-      const json = JSON.stringify(new SchemaFaker(schema, text, rng).value(schema));
+      const schema = p.schema;
+      const value = new SchemaFaker(schema, text, rng).value(schema);
+      const repair = p.userText.includes("does not match the schema");
+      const inPromptOnly = p.body.response_format?.type === "json_object";
+      if (inPromptOnly && !repair && rngFor(this.seed, seq, 4)() < (this.faults.rateSchemaMismatch ?? 0)) {
+        const [first] = Object.keys(value as object);
+        if (first) delete (value as Record<string, unknown>)[first];
+      }
+      const json = JSON.stringify(value);
       return outcome === "truncated" ? json.slice(0, Math.floor(json.length / 2)) : json;
     }
     const words = targetWords(p.userText);
