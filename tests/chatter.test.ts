@@ -1,11 +1,11 @@
 import { and, eq, isNotNull } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { llmCalls, revisionResults, sceneVersions } from "../db/schema";
 import { stripChatter } from "../src/text/chatter";
 import { findMetaText } from "../src/text/meta";
-import { CHATTER_CLOSINGS, CHATTER_OPENINGS, type FakeLlm, startFakeLlm } from "./fakes/llm-server";
+import { CHATTER_CLOSINGS, CHATTER_OPENINGS } from "./fakes/llm-server";
 import { eventually } from "./helpers/cli";
-import { startTestEngine, type TestEngine } from "./helpers/engine";
+import { perTest } from "./helpers/engine";
 
 const PROSE = "Mara lifted the lantern. The salt on the glass caught the light.\n\nShe waited for the tide.";
 
@@ -33,20 +33,11 @@ describe("stripping a model's chatter", () => {
   });
 });
 
-let fake: FakeLlm | undefined;
-let engine: TestEngine | undefined;
-afterEach(async () => {
-  await engine?.close();
-  await fake?.close();
-  engine = undefined;
-  fake = undefined;
-});
+const world = perTest();
 
 describe("a model that chatters around every answer", () => {
   it("writes and revises a novel with no chatter in it, every cut recorded, no rewrite lost to it", async () => {
-    fake = await startFakeLlm({ seed: 11, faults: { rateChatter: 1 } });
-    engine = startTestEngine(fake.url);
-    const e = engine;
+    const { fake, engine: e } = await world.start({ seed: 11, faults: { rateChatter: 1 } });
     const id = e.create({
       premise: "A lighthouse keeper finds a map that redraws itself every night.",
       scenes: 4,

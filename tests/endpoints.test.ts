@@ -1,26 +1,16 @@
 import { and, asc, eq } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { llmCalls } from "../db/schema";
 import { ConfigError, loadConfig } from "../src/config";
-import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { eventually } from "./helpers/cli";
-import { startTestEngine, type TestEngine } from "./helpers/engine";
+import { perTest } from "./helpers/engine";
 
-let fake: FakeLlm | undefined;
-let engine: TestEngine | undefined;
-afterEach(async () => {
-  await engine?.close();
-  await fake?.close();
-  engine = undefined;
-  fake = undefined;
-});
+const world = perTest();
 
 const PREMISE = "A bell-founder's daughter casts a bell that rings only when someone lies.";
 
 async function novel(env: Record<string, string>, faults = {}) {
-  fake = await startFakeLlm({ seed: 9, faults });
-  engine = startTestEngine(fake.url, env);
-  const e = engine;
+  const { fake, engine: e } = await world.start({ seed: 9, faults }, env);
   const id = e.create({ premise: PREMISE, scenes: 3, words: 3000, autoApprove: true });
   await eventually(() => e.events.some((x) => x.type === "done" && x.projectId === id), 90_000);
   return { id, e, log: fake.log };
@@ -62,8 +52,6 @@ describe("provider options", () => {
       expect(entry.params).not.toHaveProperty("max_tokens");
       expect(entry.params.max_completion_tokens).toEqual(expect.any(Number));
     }
-    await engine?.close();
-    await fake?.close();
     const plain = await novel({});
     for (const entry of plain.log) {
       expect(Object.keys(entry.params).sort()).toEqual(

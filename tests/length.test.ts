@@ -1,32 +1,26 @@
 import { join } from "node:path";
 import { and, asc, eq } from "drizzle-orm";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
 import { closeDatabase, openDatabase } from "../db/client";
 import { llmCalls, scenes } from "../db/schema";
 import { loadConfig } from "../src/config";
 import { LlmClient } from "../src/llm/client";
 import { endsWithTerminalPunctuation } from "../src/text/meta";
-import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
+import { startFakeLlm } from "./fakes/llm-server";
 import { eventually, tempDir } from "./helpers/cli";
-import { startTestEngine, type TestEngine } from "./helpers/engine";
+import { perTest } from "./helpers/engine";
 
-let fake: FakeLlm | undefined;
-let engine: TestEngine | undefined;
-afterEach(async () => {
-  await engine?.close();
-  await fake?.close();
-  engine = undefined;
-  fake = undefined;
-});
+const world = perTest();
 
 describe("answers cut off at the output limit", () => {
   it("continues cut-off scenes from their last whole sentence and never sends a request twice", async () => {
     // Room for every planning answer, not for a 1,500-word scene in one go.
-    fake = await startFakeLlm({ seed: 21, outputCap: 800 });
-    engine = startTestEngine(fake.url, { FOLIO_MAX_OUTPUT_TOKENS: "4096" });
-    const e = engine;
+    const { fake, engine: e } = await world.start(
+      { seed: 21, outputCap: 800 },
+      { FOLIO_MAX_OUTPUT_TOKENS: "4096" },
+    );
     const id = e.create({
       premise: "A cartographer's apprentice maps a city that rearranges its streets at dawn.",
       scenes: 3,
@@ -65,7 +59,8 @@ describe("answers cut off at the output limit", () => {
   });
 
   it("asks a cut-off JSON answer again with twice the room, and stops at the ceiling with what to change", async () => {
-    fake = await startFakeLlm({ seed: 4 });
+    const fake = await startFakeLlm({ seed: 4 });
+    onTestFinished(() => fake.close());
     const dir = tempDir("folio-length-");
     const config = loadConfig(
       {

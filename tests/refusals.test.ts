@@ -1,27 +1,20 @@
 import { and, eq } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { llmCalls } from "../db/schema";
 import { getProject } from "../src/pipeline/store";
-import { FAKE_REFUSAL, type FakeLlm, startFakeLlm } from "./fakes/llm-server";
+import { FAKE_REFUSAL } from "./fakes/llm-server";
 import { eventually } from "./helpers/cli";
-import { startTestEngine, type TestEngine } from "./helpers/engine";
+import { perTest } from "./helpers/engine";
 
-let fake: FakeLlm | undefined;
-let engine: TestEngine | undefined;
-
-afterEach(async () => {
-  await engine?.close();
-  await fake?.close();
-  engine = undefined;
-  fake = undefined;
-});
+const world = perTest();
 
 const PREMISE = "A night-ferry pilot smuggles letters between two cities that have stopped speaking.";
 
 async function runUntilAttention(kind: "refusal" | "content_filter", match: string) {
-  fake = await startFakeLlm({ seed: 5, faults: { decline: [{ match, kind }] } });
-  engine = startTestEngine(fake.url, { FOLIO_UNIT_ATTEMPTS: "3", FOLIO_LLM_MAX_RETRIES: "2" });
-  const e = engine;
+  const { fake, engine: e } = await world.start(
+    { seed: 5, faults: { decline: [{ match, kind }] } },
+    { FOLIO_UNIT_ATTEMPTS: "3", FOLIO_LLM_MAX_RETRIES: "2" },
+  );
   const id = e.create({ premise: PREMISE, scenes: 4, words: 4000, autoApprove: true });
   const attention = await eventually(() =>
     e.events.find((x) => x.type === "needs_attention" && x.projectId === id),

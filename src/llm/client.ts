@@ -1,7 +1,8 @@
-// Over 300 lines: one client class, because retries, the recording fetch, answer validation and the
-// busy clock share the state of each call; split, each part would need the others' internals.
+// Over 300 lines: one client class, because each call's request, its recording (the SDK's own retries
+// included) and the checks of its kind of answer — JSON with budgets and repair, prose with
+// continuations — share that call's state; errors, budgets and JSON mode live in their own modules.
 import { AsyncLocalStorage } from "node:async_hooks";
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
 import type { ChatCompletion } from "openai/resources/chat/completions";
 import pLimit, { type LimitFunction } from "p-limit";
@@ -13,7 +14,9 @@ import { type Config, modelFor } from "../config";
 import { stripChatter } from "../text/chatter";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
+import { BusyClock, isAbort, withLinkedSignal } from "./calls";
 import { costOf, type Prices, pricesFrom } from "./cost";
+import { declineOf, explain, LlmError } from "./errors";
 import { repairMessages, withSchemaInPrompt } from "./json-mode";
 import {
   continuationMessages,
@@ -35,43 +38,6 @@ export interface Usage {
   cachedTokens: number;
   completionTokens: number;
   costUsd: number;
-}
-
-/**
- * Why a call finally failed. `fatal` errors (bad key, unreachable endpoint, unknown model) will not
- * get better by trying again, so the scheduler stops at once instead of spending its attempts.
- */
-export class LlmError extends Error {
-  constructor(
-    message: string,
-    readonly fatal: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "LlmError";
-  }
-}
-
-/**
- * A refusal (`message.refusal`) or a content filter's stop. Asking the same thing again rarely changes
- * the answer and costs each time, so it stops the unit at once and the author decides what to change.
- */
-function declineOf(
-  choice: ChatCompletion["choices"][number] | undefined,
-): { outcome: string; text: string; error: LlmError } | undefined {
-  if (!choice) return undefined;
-  const advice = "Change what the card or the premise asks for, or choose another model, then retry.";
-  if (choice.message.refusal) {
-    const text = choice.message.refusal.trim();
-    return { outcome: "refusal", text, error: new LlmError(`The model refused: "${text}" ${advice}`, true) };
-  }
-  if (choice.finish_reason !== "content_filter") return undefined;
-  const partial = (choice.message.content ?? "").trim();
-  return {
-    outcome: "content_filter",
-    text: `stopped by the content filter${partial ? ` after: ${partial.slice(0, 300)}` : ""}`,
-    error: new LlmError(`The provider's content filter stopped the answer. ${advice}`, true),
-  };
 }
 
 /** Malformed JSON, a schema mismatch, empty or truncated prose: worth asking again a few times. */
@@ -288,7 +254,7 @@ export class LlmClient implements Model {
       try {
         return await this.limit(() => this.tags.run({ ...opts, model }, () => attempt(model)));
       } catch (error) {
-        if (!(error instanceof UnusableAnswer)) throw this.explain(error);
+        if (!(error instanceof UnusableAnswer)) throw explain(error, this.openai.baseURL);
         lastProblem = error;
         this.log.warn({ stage: opts.stage, scene: opts.sceneNumber, attempt: i }, error.message);
       }
@@ -348,50 +314,6 @@ export class LlmClient implements Model {
       })
       .run();
   }
-
-  /** Turns SDK errors into one plain sentence an author or operator can act on. */
-  private explain(error: unknown): Error {
-    if (error instanceof LlmError) return error;
-    const where = this.openai.baseURL;
-    if (error instanceof APIUserAbortError)
-      return new LlmError("The call was cancelled.", true, { cause: error });
-    if (error instanceof APIConnectionTimeoutError) {
-      return new LlmError(`The model endpoint ${where} did not answer in time.`, false, { cause: error });
-    }
-    if (error instanceof APIConnectionError) {
-      // Not fatal: a local server loading a model or restarting comes back; the unit's attempts wait for it.
-      return new LlmError(`Cannot reach the model endpoint ${where}: check OPENAI_BASE_URL.`, false, {
-        cause: error,
-      });
-    }
-    if (error instanceof APIError) {
-      const detail = error.message.replace(/\s+/g, " ").slice(0, 200);
-      if (error.status === 401 || error.status === 403) {
-        return new LlmError(
-          `The model endpoint rejected the API key (${error.status}): check OPENAI_API_KEY.`,
-          true,
-          {
-            cause: error,
-          },
-        );
-      }
-      if (error.status === 404) {
-        return new LlmError(
-          `The model endpoint does not know this model (404): check FOLIO_MODEL. ${detail}`,
-          true,
-          {
-            cause: error,
-          },
-        );
-      }
-      if (error.status === 400)
-        return new LlmError(`The model endpoint refused the request: ${detail}`, true);
-      return new LlmError(`The model endpoint failed (${error.status ?? "no status"}): ${detail}`, false, {
-        cause: error,
-      });
-    }
-    return error instanceof Error ? error : new Error(String(error));
-  }
 }
 
 function parseJson(content: string): unknown {
@@ -420,46 +342,4 @@ function usageOf(completion: ChatCompletion, prices: Prices): Usage {
     completionTokens,
     costUsd: costOf(prices, promptTokens, cachedTokens, completionTokens),
   };
-}
-
-export class BusyClock {
-  private inFlight = 0;
-  private since = 0;
-  private total = 0;
-
-  begin(): void {
-    if (this.inFlight++ === 0) this.since = performance.now();
-  }
-
-  end(): void {
-    if (--this.inFlight === 0) this.total += performance.now() - this.since;
-  }
-
-  /** Milliseconds with at least one request in flight so far. */
-  get busyMs(): number {
-    return this.total + (this.inFlight > 0 ? performance.now() - this.since : 0);
-  }
-}
-
-/**
- * The SDK adds an abort listener to the signal it is given and never removes it; a project's signal
- * lives for hundreds of calls, so each call gets its own child signal, unlinked when the call ends.
- */
-async function withLinkedSignal<T>(
-  parent: AbortSignal | undefined,
-  run: (signal: AbortSignal) => Promise<T>,
-) {
-  const child = new AbortController();
-  const forward = () => child.abort(parent?.reason);
-  if (parent?.aborted) forward();
-  parent?.addEventListener("abort", forward, { once: true });
-  try {
-    return await run(child.signal);
-  } finally {
-    parent?.removeEventListener("abort", forward);
-  }
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
 }

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { type Project, type ProjectHost, projects } from "../../db/schema";
-import { LlmError } from "../llm/client";
+import { LlmError } from "../llm/errors";
 import { describeUnit, runUnit } from "./runner";
 import { getProject, nowMs } from "./store";
 import { LeaseLost, transition, UnitInterrupted } from "./transition";

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import pino from "pino";
+import { afterEach } from "vitest";
 import { createEngine, type Engine } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { renderBook } from "../../src/export/index";
@@ -7,6 +8,7 @@ import { createProject, type NewProject, parseNewProject } from "../../src/pipel
 import type { ProgressEvent } from "../../src/pipeline/events";
 import { loadManuscript } from "../../src/pipeline/manuscript";
 import type { SchedulerOptions } from "../../src/pipeline/scheduler";
+import { type FakeLlm, type FakeLlmOptions, startFakeLlm } from "../fakes/llm-server";
 import { tempDir } from "./cli";
 
 export interface TestEngine extends Engine {
@@ -55,4 +57,25 @@ export function startTestEngine(
       return project.id;
     },
   });
+}
+
+/** A fake model and an engine wired to it, for one test at a time: both are closed after each test. */
+export function perTest() {
+  let fake: FakeLlm | undefined;
+  let engine: TestEngine | undefined;
+  afterEach(async () => {
+    await engine?.close();
+    await fake?.close();
+    engine = undefined;
+    fake = undefined;
+  });
+  return {
+    async start(options: FakeLlmOptions, env: Record<string, string> = {}) {
+      await engine?.close();
+      await fake?.close();
+      fake = await startFakeLlm(options);
+      engine = startTestEngine(fake.url, env);
+      return { fake, engine };
+    },
+  };
 }
