@@ -15,6 +15,7 @@ import { stripChatter } from "../text/chatter";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
 import { BusyClock, isAbort, withLinkedSignal } from "./calls";
+import { promptTokens, silentlyTruncated, truncationAdvice } from "./context";
 import { costOf, type Prices, pricesFrom } from "./cost";
 import { declineOf, explain, LlmError } from "./errors";
 import { repairMessages, withSchemaInPrompt } from "./json-mode";
@@ -212,6 +213,12 @@ export class LlmClient implements Model {
     );
     const usage = usageOf(completion, this.prices);
     const choice = completion.choices[0];
+    const sentTokens = promptTokens(body.messages);
+    if (silentlyTruncated(sentTokens, usage.promptTokens)) {
+      const advice = truncationAdvice(sentTokens, usage.promptTokens);
+      this.insertCall(opts, body.model, started, "context_truncated", { usage, error: advice });
+      throw new LlmError(advice, true);
+    }
     const declined = declineOf(choice);
     if (declined) {
       this.insertCall(opts, body.model, started, declined.outcome, { usage, error: declined.text });

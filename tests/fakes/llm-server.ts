@@ -77,6 +77,11 @@ export interface FakeLlmOptions {
    * An answer is also cut at the request's `max_completion_tokens`; either way `finish_reason: "length"`.
    */
   outputCap?: number;
+  /**
+   * The model's context window in tokens. A longer prompt loses its beginning without a word, and the
+   * usage reports only what was kept (as Ollama does with its default context length).
+   */
+  contextWindow?: number;
 }
 
 export type FakeLlmOutcome =
@@ -937,7 +942,7 @@ class FakeLlmServer {
         error: { ...errorBody(schemaProblem, "invalid_request_error").error, param: "response_format" },
       });
     }
-    entry.cachedTokens = this.cache.lookupAndStore(parsed.model, parsed.prompt);
+    entry.cachedTokens = Math.min(entry.promptTokens, this.cache.lookupAndStore(parsed.model, parsed.prompt));
     entry.outcome = this.decide(seq, parsed);
     // Logged now so the log stays in request order; durationMs and completionTokens are filled in later.
     this.log.push(entry);
@@ -957,7 +962,7 @@ class FakeLlmServer {
       schemaName: p.schemaName,
       firstLine: p.userText.split("\n", 1)[0] ?? "",
       outcome: "ok",
-      promptTokens: encode(p.prompt).length,
+      promptTokens: Math.min(encode(p.prompt).length, this.opts.contextWindow ?? Number.POSITIVE_INFINITY),
       cachedTokens: 0,
       completionTokens: 0,
       durationMs: 0,

@@ -1,0 +1,44 @@
+import { encode } from "gpt-tokenizer";
+import type { Messages } from "./types";
+
+/** The chat format's own tokens around each message. */
+const PER_MESSAGE = 4;
+
+/** About how many tokens a prompt is, counted the way OpenAI's tokenizer counts them. */
+export function promptTokens(messages: Messages): number {
+  let total = 3;
+  for (const message of messages) {
+    const content = message.content;
+    const text =
+      typeof content === "string"
+        ? content
+        : Array.isArray(content)
+          ? content.map((part) => ("text" in part ? part.text : "")).join("")
+          : "";
+    total += PER_MESSAGE + encode(text).length;
+  }
+  return total;
+}
+
+/** Below this, a prompt is too short for a lost start to be told from a different tokenizer. */
+const MEASURABLE = 1_000;
+/** Other tokenizers count English within about a fifth of OpenAI's; far below that, text was dropped. */
+const READ_SHARE = 0.7;
+
+/**
+ * True when the server says it read far fewer prompt tokens than were sent: it cut the prompt to fit
+ * a small context window without saying so (Ollama does this by default), and the answer is built on
+ * a prompt without its beginning.
+ */
+export function silentlyTruncated(sent: number, reported: number): boolean {
+  return sent >= MEASURABLE && reported > 0 && reported < sent * READ_SHARE;
+}
+
+export function truncationAdvice(sent: number, reported: number): string {
+  return [
+    `The model endpoint read only ${reported} of the about ${sent} prompt tokens it was sent: its context`,
+    "window is smaller than Folio's prompts, and it dropped their beginning without saying so. Give the",
+    "model a larger context (Ollama: OLLAMA_CONTEXT_LENGTH=32768 in the server's environment, or num_ctx),",
+    "or use a model with a larger window, then retry.",
+  ].join(" ");
+}

@@ -1,0 +1,52 @@
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { llmCalls } from "../db/schema";
+import { silentlyTruncated } from "../src/llm/context";
+import { getProject } from "../src/pipeline/store";
+import { eventually } from "./helpers/cli";
+import { perTest } from "./helpers/engine";
+
+const world = perTest();
+
+describe("a server whose context window is smaller than the prompts", () => {
+  it("is caught at the first cut prompt and stops the project with the setting that fixes it", async () => {
+    // Planning prompts fit, or nearly (a small loss is within what another tokenizer would count);
+    // the drafting prompt, with the concept, world, cast and outline first, does not.
+    const { fake, engine: e } = await world.start({ seed: 8, contextWindow: 1_500 });
+    const id = e.create({
+      premise: "A lock-keeper on a drowned canal keeps the last map of the old town.",
+      scenes: 6,
+      words: 6000,
+      autoApprove: true,
+    });
+    const attention = await eventually(() =>
+      e.events.find((x) => x.type === "needs_attention" && x.projectId === id),
+    );
+    await eventually(() => getProject(e.db, id)?.leaseOwner === null);
+    // The first scene's prompt lost most of its beginning: asked once, reported, not retried.
+    const drafts = fake.log.filter((entry) => entry.firstLine.startsWith("Draft scene 1 of 6"));
+    expect(drafts).toHaveLength(1);
+    expect(drafts[0]!.promptTokens).toBe(1_500);
+    expect(fake.log.at(-1)).toBe(drafts[0]);
+    expect(attention).toMatchObject({ unit: "Scene Drafting, scene 1" });
+    const project = getProject(e.db, id)!;
+    expect(project.status).toBe("needs_attention");
+    expect(project.attention).toContain("read only 1500 of the about");
+    expect(project.attention).toContain("OLLAMA_CONTEXT_LENGTH");
+    const recorded = e.db
+      .select()
+      .from(llmCalls)
+      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.outcome, "context_truncated")))
+      .all();
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]!.sceneNumber).toBe(1);
+  });
+
+  it("tells a lost beginning from another tokenizer's count", () => {
+    expect(silentlyTruncated(9_000, 2_048)).toBe(true);
+    expect(silentlyTruncated(9_000, 8_100)).toBe(false);
+    expect(silentlyTruncated(9_000, 10_500)).toBe(false);
+    expect(silentlyTruncated(600, 100)).toBe(false);
+    expect(silentlyTruncated(9_000, 0)).toBe(false);
+  });
+});
