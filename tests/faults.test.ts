@@ -1,21 +1,12 @@
 import { eq } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { llmCalls, projects, scenes } from "../db/schema";
 import type { ProgressEvent } from "../src/pipeline/events";
 import { getProject } from "../src/pipeline/store";
-import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { eventually } from "./helpers/cli";
-import { startTestEngine, type TestEngine } from "./helpers/engine";
+import { perTest, type TestEngine } from "./helpers/engine";
 
-let fake: FakeLlm | undefined;
-let engine: TestEngine | undefined;
-
-afterEach(async () => {
-  await engine?.close();
-  await fake?.close();
-  engine = undefined;
-  fake = undefined;
-});
+const world = perTest();
 
 const ended = (e: TestEngine, id: number) =>
   e.events.find(
@@ -25,15 +16,23 @@ const ended = (e: TestEngine, id: number) =>
 
 describe("fault tolerance", () => {
   it("completes a novel through 500s, 429s with Retry-After, hangs and truncated JSON", async () => {
-    fake = await startFakeLlm({
-      seed: 3,
-      faults: { rate500: 0.2, rate429: 0.1, retryAfterSeconds: 0.1, rateHang: 0.05, rateTruncatedJson: 0.05 },
-    });
-    engine = startTestEngine(fake.url, {
-      FOLIO_LLM_TIMEOUT_MS: "800",
-      FOLIO_LLM_MAX_RETRIES: "6",
-      FOLIO_UNIT_ATTEMPTS: "5",
-    });
+    const { fake, engine } = await world.start(
+      {
+        seed: 3,
+        faults: {
+          rate500: 0.2,
+          rate429: 0.1,
+          retryAfterSeconds: 0.1,
+          rateHang: 0.05,
+          rateTruncatedJson: 0.05,
+        },
+      },
+      {
+        FOLIO_LLM_TIMEOUT_MS: "800",
+        FOLIO_LLM_MAX_RETRIES: "6",
+        FOLIO_UNIT_ATTEMPTS: "5",
+      },
+    );
     const id = engine.create({
       premise: "A ferryman who cannot lie carries a smuggler across a border river.",
       scenes: 30,
@@ -41,7 +40,7 @@ describe("fault tolerance", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    const end = await eventually(() => ended(engine!, id), 240_000, 50);
+    const end = await eventually(() => ended(engine, id), 240_000, 50);
     expect(end.type).toBe("done");
     const drafted = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
     expect(drafted).toHaveLength(30);
@@ -68,8 +67,10 @@ describe("fault tolerance", () => {
   }, 300_000);
 
   it("puts a project whose calls always fail in needs attention while another one finishes", async () => {
-    fake = await startFakeLlm({ seed: 4, faults: { failWhenPromptIncludes: ["DOOMED-PREMISE"] } });
-    engine = startTestEngine(fake.url, { FOLIO_LLM_MAX_RETRIES: "1", FOLIO_MAX_ACTIVE_PROJECTS: "2" });
+    const { fake, engine } = await world.start(
+      { seed: 4, faults: { failWhenPromptIncludes: ["DOOMED-PREMISE"] } },
+      { FOLIO_LLM_MAX_RETRIES: "1", FOLIO_MAX_ACTIVE_PROJECTS: "2" },
+    );
     const doomed = engine.create({
       premise: "DOOMED-PREMISE: a story the endpoint refuses to hear.",
       scenes: 4,
@@ -83,8 +84,8 @@ describe("fault tolerance", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    const doomedEnd = await eventually(() => ended(engine!, doomed), 60_000);
-    const healthyEnd = await eventually(() => ended(engine!, healthy), 60_000);
+    const doomedEnd = await eventually(() => ended(engine, doomed), 60_000);
+    const healthyEnd = await eventually(() => ended(engine, healthy), 60_000);
     expect(doomedEnd.type).toBe("needs_attention");
     expect(healthyEnd.type).toBe("done");
     const row = getProject(engine.db, doomed)!;
@@ -96,12 +97,14 @@ describe("fault tolerance", () => {
   }, 120_000);
 
   it("never lets one project's failing scene call cancel another project's calls", async () => {
-    fake = await startFakeLlm({
-      seed: 5,
-      latencyMs: 30,
-      faults: { failWhenPromptIncludes: ["Draft scene 3 of 8:"] },
-    });
-    engine = startTestEngine(fake.url, { FOLIO_LLM_MAX_RETRIES: "0", FOLIO_MAX_ACTIVE_PROJECTS: "2" });
+    const { fake, engine } = await world.start(
+      {
+        seed: 5,
+        latencyMs: 30,
+        faults: { failWhenPromptIncludes: ["Draft scene 3 of 8:"] },
+      },
+      { FOLIO_LLM_MAX_RETRIES: "0", FOLIO_MAX_ACTIVE_PROJECTS: "2" },
+    );
     const failing = engine.create({
       premise: "An archivist keeps a ledger of every lie told in her town.",
       scenes: 8,
@@ -115,8 +118,8 @@ describe("fault tolerance", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    expect((await eventually(() => ended(engine!, failing), 60_000)).type).toBe("needs_attention");
-    expect((await eventually(() => ended(engine!, other), 60_000)).type).toBe("done");
+    expect((await eventually(() => ended(engine, failing), 60_000)).type).toBe("needs_attention");
+    expect((await eventually(() => ended(engine, other), 60_000)).type).toBe("done");
 
     const failingScenes = engine.db.select().from(scenes).where(eq(scenes.projectId, failing)).all();
     expect(failingScenes.filter((s) => s.text).map((s) => s.number)).toEqual([1, 2]);

@@ -1,15 +1,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { and, asc, eq } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { revisionResults, scenes, sceneVersions } from "../db/schema";
 import { pause } from "../src/pipeline/actions";
 import { checkRewrite } from "../src/pipeline/guards";
 import { renderExport } from "../src/pipeline/manuscript";
 import { getProject } from "../src/pipeline/store";
-import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { eventually } from "./helpers/cli";
-import { startTestEngine, type TestEngine } from "./helpers/engine";
+import { perTest } from "./helpers/engine";
 import { readDocxWithPandoc } from "./helpers/pandoc";
 
 const prose = (words: number) =>
@@ -36,19 +35,11 @@ describe("rewrite guard", () => {
   });
 });
 
-let fake: FakeLlm | undefined;
-let engine: TestEngine | undefined;
-afterEach(async () => {
-  await engine?.close();
-  await fake?.close();
-  engine = undefined;
-  fake = undefined;
-});
+const world = perTest();
 
 describe("partial manuscript", () => {
   it("names the missing scenes on the title page and in the report", async () => {
-    fake = await startFakeLlm({ seed: 12, latencyMs: 40 });
-    engine = startTestEngine(fake.url);
+    const { fake, engine } = await world.start({ seed: 12, latencyMs: 40 });
     const id = engine.create({
       premise: "A clock repairer finds a minute missing from every clock in town.",
       scenes: 6,
@@ -56,9 +47,9 @@ describe("partial manuscript", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    await eventually(() => engine!.events.some((e) => e.type === "scene_drafted" && e.scene === 2));
+    await eventually(() => engine.events.some((e) => e.type === "scene_drafted" && e.scene === 2));
     expect(pause(engine.db, id).ok).toBe(true);
-    await eventually(() => engine!.scheduler.activeProjects.length === 0);
+    await eventually(() => engine.scheduler.activeProjects.length === 0);
     const project = getProject(engine.db, id)!;
     const drafted = engine.db
       .select()
@@ -85,7 +76,7 @@ describe("partial manuscript", () => {
 
 describe("revision stages", () => {
   it("rejects a half-length, a cut-off and a meta-text revision and keeps the previous text", async () => {
-    fake = await startFakeLlm({
+    const { fake, engine } = await world.start({
       seed: 9,
       faults: {
         spoilProse: [
@@ -95,7 +86,6 @@ describe("revision stages", () => {
         ],
       },
     });
-    engine = startTestEngine(fake.url);
     const id = engine.create({
       premise: "A cartographer maps a city that rearranges itself at night.",
       scenes: 5,
@@ -103,7 +93,7 @@ describe("revision stages", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    await eventually(() => engine!.events.some((e) => e.type === "done" && e.projectId === id), 60_000);
+    await eventually(() => engine.events.some((e) => e.type === "done" && e.projectId === id), 60_000);
 
     const db = engine.db;
     const history = (n: number) =>
@@ -155,8 +145,10 @@ describe("revision stages", () => {
   }, 120_000);
 
   it("runs every revision stage in order and revises scenes with bounded concurrency", async () => {
-    fake = await startFakeLlm({ seed: 10, latencyMs: 30 });
-    engine = startTestEngine(fake.url, { FOLIO_REFINE_CONCURRENCY: "3", FOLIO_LLM_CONCURRENCY: "8" });
+    const { fake, engine } = await world.start(
+      { seed: 10, latencyMs: 30 },
+      { FOLIO_REFINE_CONCURRENCY: "3", FOLIO_LLM_CONCURRENCY: "8" },
+    );
     const id = engine.create({
       premise: "Two sisters inherit a ferry that only sails in fog.",
       scenes: 9,
@@ -164,7 +156,7 @@ describe("revision stages", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    await eventually(() => engine!.events.some((e) => e.type === "done" && e.projectId === id), 90_000);
+    await eventually(() => engine.events.some((e) => e.type === "done" && e.projectId === id), 90_000);
     const finished = engine.events
       .filter((e) => e.type === "stage_finished")
       .map((e) => (e as { stage: string }).stage);

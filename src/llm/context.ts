@@ -4,6 +4,22 @@ import type { Messages } from "./types";
 /** The chat format's own tokens around each message. */
 const PER_MESSAGE = 4;
 
+/**
+ * Counts of recent message texts. The cached prefix opens every drafting and rewrite prompt, byte for
+ * byte, so it is counted once rather than on every call.
+ */
+const recent = new Map<string, number>();
+const RECENT_TEXTS = 16;
+
+function tokensOf(text: string): number {
+  const known = recent.get(text);
+  if (known !== undefined) return known;
+  const count = encode(text).length;
+  if (recent.size >= RECENT_TEXTS) recent.delete(recent.keys().next().value!);
+  recent.set(text, count);
+  return count;
+}
+
 /** About how many tokens a prompt is, counted the way OpenAI's tokenizer counts them. */
 export function promptTokens(messages: Messages): number {
   let total = 3;
@@ -15,7 +31,7 @@ export function promptTokens(messages: Messages): number {
         : Array.isArray(content)
           ? content.map((part) => ("text" in part ? part.text : "")).join("")
           : "";
-    total += PER_MESSAGE + encode(text).length;
+    total += PER_MESSAGE + tokensOf(text);
   }
   return total;
 }
