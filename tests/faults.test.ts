@@ -67,7 +67,7 @@ describe("fault tolerance", () => {
   }, 300_000);
 
   it("puts a project whose calls always fail in needs attention while another one finishes", async () => {
-    const { fake, engine } = await world.start(
+    const { engine } = await world.start(
       { seed: 4, faults: { failWhenPromptIncludes: ["DOOMED-PREMISE"] } },
       { FOLIO_LLM_MAX_RETRIES: "1", FOLIO_MAX_ACTIVE_PROJECTS: "2" },
     );

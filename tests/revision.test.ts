@@ -39,7 +39,7 @@ const world = perTest();
 
 describe("partial manuscript", () => {
   it("names the missing scenes on the title page and in the report", async () => {
-    const { fake, engine } = await world.start({ seed: 12, latencyMs: 40 });
+    const { engine } = await world.start({ seed: 12, latencyMs: 40 });
     const id = engine.create({
       premise: "A clock repairer finds a minute missing from every clock in town.",
       scenes: 6,
@@ -76,7 +76,7 @@ describe("partial manuscript", () => {
 
 describe("revision stages", () => {
   it("rejects a half-length, a cut-off and a meta-text revision and keeps the previous text", async () => {
-    const { fake, engine } = await world.start({
+    const { engine } = await world.start({
       seed: 9,
       faults: {
         spoilProse: [
