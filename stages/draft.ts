@@ -104,15 +104,18 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
   const { scene } = context;
   const stage = context.redraft ? "redraft" : "drafting";
   const call = (purpose: string) => callFor(ctx, stage, "draft", purpose, scene.number);
+  const writing = ctx.writing;
   let { value: text } = await ctx.llm.prose(draftPrompt(prefix, context), {
     ...call("scene"),
     expectedWords: scene.targetWords,
+    onWords: writing && ((words) => writing(scene.number, words)),
   });
   for (let i = 0; i < MAX_EXTENSIONS && countWords(text) < MIN_SHARE_OF_TARGET * scene.targetWords; i++) {
     const missing = scene.targetWords - countWords(text);
     const { value: more } = await ctx.llm.prose(extensionPrompt(prefix, context, text, missing), {
       ...call("extend"),
       expectedWords: missing,
+      onWords: writing && ((words) => writing(scene.number, countWords(text) + words)),
     });
     text = `${text}\n\n${more}`;
   }

@@ -33,6 +33,8 @@ export interface StageContext {
   plan: Plan;
   llm: Model;
   signal: AbortSignal;
+  /** Told the words of a scene while it streams in, for live progress. */
+  writing?: (scene: number, words: number) => void;
 }
 
 /** Tags a call with the project and stage it serves, so `llm_calls` can be summed per stage. */

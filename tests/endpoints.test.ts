@@ -51,13 +51,15 @@ describe("provider options", () => {
       expect(entry.params).not.toHaveProperty("temperature");
       expect(entry.params).not.toHaveProperty("max_tokens");
       expect(entry.params.max_completion_tokens).toEqual(expect.any(Number));
+      // Every answer streams, with its usage in the last chunk.
+      expect(entry.params).toMatchObject({ stream: true, stream_options: { include_usage: true } });
     }
     const plain = await novel({});
     for (const entry of plain.log) {
       expect(Object.keys(entry.params).sort()).toEqual(
         entry.kind === "structured"
-          ? ["max_completion_tokens", "model", "response_format"]
-          : ["max_completion_tokens", "model"],
+          ? ["max_completion_tokens", "model", "response_format", "stream", "stream_options"]
+          : ["max_completion_tokens", "model", "stream", "stream_options"],
       );
     }
   });

@@ -365,19 +365,65 @@ describe("server behaviour", () => {
     expect(fake.log[2]!.durationMs).toBeLessThan(390);
   });
 
-  it("lists its model and refuses streaming", async () => {
-    const fake = await start();
+  it("lists its model and streams an answer with its usage in the last chunk", async () => {
+    const fake = await start({ stream: { tokensPerChunk: 5 } });
     const client = clientFor(fake);
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toEqual(["fake-model"]);
-    const error = await failure(
-      client.chat.completions.create({
-        model: "m",
-        messages: [{ role: "user", content: "x" }],
-        stream: true,
-      }),
+    const stream = await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "Write a scene.\nTarget length: about 120 words." }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let chunks = 0;
+    let finish: string | null = null;
+    let usage: { completion_tokens: number } | undefined;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(words(text)).toBe(120);
+    expect(finish).toBe("stop");
+    expect(usage?.completion_tokens).toBe(fake.log[0]!.completionTokens);
+    // Five tokens a chunk: the text arrived in many pieces, not one.
+    expect(chunks).toBeGreaterThan(fake.log[0]!.completionTokens / 5);
+    await until(() => fake.inFlight() === 0);
+  });
+
+  it("trickles a stream at the configured pace and can stall halfway", async () => {
+    const fake = await start({ stream: { tokensPerChunk: 10, pauseEveryTokens: 50, pauseMs: 100 } });
+    const client = clientFor(fake);
+    const started = Date.now();
+    const stream = await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "Write.\nTarget length: about 150 words." }],
+      stream: true,
+    });
+    const arrivals: number[] = [];
+    for await (const chunk of stream)
+      if (chunk.choices[0]?.delta.content) arrivals.push(Date.now() - started);
+    // About 200 tokens: three or more pauses of 100 ms between the first and the last piece.
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(300);
+    fake.setFaults({ rateStall: 1 });
+    const stalled = await client.chat.completions.create(
+      { model: "m", messages: [{ role: "user", content: "Write." }], stream: true },
+      { timeout: 60_000 },
     );
-    expect((error as APIError).status).toBe(400);
+    let received = "";
+    const reading = (async () => {
+      for await (const chunk of stalled) received += chunk.choices[0]?.delta.content ?? "";
+    })();
+    await until(() => fake.log[1]?.outcome === "stall");
+    // Half the answer came, then nothing: the request stays open until the client gives up.
+    await until(() => received.length > 0);
+    expect(fake.inFlight()).toBe(1);
+    stalled.controller.abort();
+    await reading;
+    await until(() => fake.inFlight() === 0);
   });
 
   it("accepts message content given as text parts", async () => {

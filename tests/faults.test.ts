@@ -28,7 +28,7 @@ describe("fault tolerance", () => {
         },
       },
       {
-        FOLIO_LLM_TIMEOUT_MS: "800",
+        FOLIO_LLM_IDLE_TIMEOUT_MS: "800",
         FOLIO_LLM_MAX_RETRIES: "6",
         FOLIO_UNIT_ATTEMPTS: "5",
       },

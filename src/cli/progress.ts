@@ -33,6 +33,8 @@ function plainLine(e: ProgressEvent): string | null {
       return `${tag} ${e.label} done. ${e.summary.split("\n")[0]}`;
     case "scene_drafted":
       return `${tag} scene ${e.scene} "${e.title}" ${fmt(e.sceneWords)} words · ${describeProgress(e.progress)}`;
+    case "scene_writing":
+      return null;
     case "scene_revised":
       return `${tag} ${e.label}: scene ${e.scene} ${e.outcome} (${e.done}/${e.total})`;
     case "gate":
@@ -108,7 +110,9 @@ export function terminalBarSink(stream: NodeJS.WriteStream): {
       bar.setTotal(p.sceneCount);
       bar.update(p.scenesDone, {
         stage: "label" in e ? e.label : (EVENT_STAGE[e.type] ?? e.type),
-        words: fmt(p.words),
+        words: p.writing
+          ? `${fmt(p.words)} (+${fmt(p.writing.words)} in scene ${p.writing.scene})`
+          : fmt(p.words),
         target: fmt(p.targetWords),
         tokens: fmt(p.promptTokens + p.completionTokens),
         cost: `$${p.costUsd.toFixed(2)}`,

@@ -116,6 +116,9 @@ export class DiscordSink {
         // A redraft is one scene: its card is finished as soon as it is written.
         this.progress.update(e.projectId, e.label, e.progress, redraftsOne(e.stage));
         return;
+      case "scene_writing":
+        this.progress.update(e.projectId, e.label, e.progress);
+        return;
       case "scene_revised":
         this.progress.update(e.projectId, e.label, {
           ...e.progress,

@@ -168,6 +168,9 @@ export function progressEmbed(label: string, p: ProgressSnapshot, finished = fal
     { name: "Cost", value: `$${p.costUsd.toFixed(2)}`, inline: true },
     { name: "Elapsed", value: formatDuration(p.elapsedMs), inline: true },
     { name: "ETA", value: finished ? "—" : formatDuration(p.etaMs), inline: true },
+    ...(p.writing && !finished
+      ? [{ name: "Writing", value: `Scene ${p.writing.scene}: ${fmt(p.writing.words)} words so far` }]
+      : []),
   );
 }
 

@@ -1,11 +1,11 @@
-// Over 300 lines: one client class, because each call's request, its recording (the SDK's own retries
-// included) and the checks of its kind of answer — JSON with budgets and repair, prose with
-// continuations — share that call's state; errors, budgets and JSON mode live in their own modules.
-import { AsyncLocalStorage } from "node:async_hooks";
+// Over 300 lines: one client class, because each call's requests, their recording (retries included)
+// and the checks of its kind of answer — JSON with budgets and repair, prose with continuations —
+// share that call's state; streaming, retries, limits, errors, budgets and JSON mode have their own
+// modules.
+import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
-import type { ChatCompletion } from "openai/resources/chat/completions";
-import pLimit, { type LimitFunction } from "p-limit";
+import type { CompletionUsage } from "openai/resources/completions";
 import type { Logger } from "pino";
 import type { z } from "zod";
 import type { Db } from "../../db/client";
@@ -14,8 +14,8 @@ import { type Config, modelFor } from "../config";
 import { stripChatter } from "../text/chatter";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
-import { BusyClock, isAbort, withLinkedSignal } from "./calls";
-import { promptTokens, silentlyTruncated, truncationAdvice } from "./context";
+import { BusyClock } from "./calls";
+import { promptTokens, silentlyTruncated, tokensOfText, truncationAdvice } from "./context";
 import { costOf, type Prices, pricesFrom } from "./cost";
 import { declineOf, explain, LlmError } from "./errors";
 import { repairMessages, withSchemaInPrompt } from "./json-mode";
@@ -30,6 +30,9 @@ import {
   tokensForWords,
   wordsStillWanted,
 } from "./length";
+import { AdaptiveLimit, allowanceOf } from "./limit";
+import { failureOf } from "./retry";
+import { type StreamedAnswer, streamWithClocks } from "./stream";
 import type { CallOptions, CallTag, Messages, Model, ModelRole, ProseOptions } from "./types";
 
 export type { CallOptions, CallTag, Messages, ModelRole, ProseOptions };
@@ -57,14 +60,14 @@ const UNUSABLE_ANSWER_ATTEMPTS = 3;
 
 export class LlmClient implements Model {
   private readonly openai: OpenAI;
-  private readonly limit: LimitFunction;
+  /** Requests in flight at once, process-wide: `FOLIO_LLM_CONCURRENCY` at most, fewer after 429s. */
+  readonly limit: AdaptiveLimit;
   private readonly prices: Prices;
   /**
    * Time with at least one call outstanding — from the moment the pipeline asks until it holds the
    * answer: how well the scheduler keeps the endpoint busy.
    */
   readonly busy = new BusyClock();
-  private readonly tags = new AsyncLocalStorage<CallTag & { model: string; signal?: AbortSignal }>();
 
   constructor(
     private readonly config: Config,
@@ -72,13 +75,13 @@ export class LlmClient implements Model {
     private readonly log: Logger,
   ) {
     this.prices = pricesFrom(config);
-    this.limit = pLimit(config.FOLIO_LLM_CONCURRENCY);
+    this.limit = new AdaptiveLimit(config.FOLIO_LLM_CONCURRENCY);
+    // Retries are Folio's own (see retry.ts): the SDK would hold the concurrency slot while it waits.
     this.openai = new OpenAI({
       apiKey: config.OPENAI_API_KEY ?? "not-needed-for-local-endpoints",
       baseURL: config.OPENAI_BASE_URL,
       timeout: config.FOLIO_LLM_TIMEOUT_MS,
-      maxRetries: config.FOLIO_LLM_MAX_RETRIES,
-      fetch: this.recordingFetch,
+      maxRetries: 0,
     });
   }
 
@@ -149,6 +152,7 @@ export class LlmClient implements Model {
       let words = opts.expectedWords;
       for (let round = 0; ; round++) {
         const budget = outputBudget(words === undefined ? opts.outputTokens : tokensForWords(words), ceiling);
+        const before = joinParts(parts);
         const part = await this.complete(
           { model, messages: asked, max_completion_tokens: budget },
           opts,
@@ -160,6 +164,7 @@ export class LlmClient implements Model {
             const whole = finish === "length" ? keepWholeSentences(joinParts(parts)) : joinParts(parts);
             return { value: this.usableProse(whole, opts), cleaned: removed };
           },
+          opts.onWords && liveWords(countWords(before), opts.onWords),
         );
         addUsage(usage, part.usage);
         if (part.value !== undefined) return { value: part.value, usage };
@@ -200,40 +205,92 @@ export class LlmClient implements Model {
     return text;
   }
 
-  /** One request, its answer checked by `accept`; the attempt is recorded once with its usage and verdict. */
+  /**
+   * One request, streamed, its answer checked by `accept`; each attempt is recorded once with its usage
+   * and verdict. A request refused for a passing reason is sent again after a back-off, without holding
+   * a concurrency slot meanwhile (the retry policy is in retry.ts).
+   */
   private async complete<T>(
     body: OpenAI.ChatCompletionCreateParamsNonStreaming,
     opts: CallOptions,
     accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
+    onText?: (soFar: string) => void,
   ): Promise<{ value: T; usage: Usage }> {
-    const started = performance.now();
     const sent = this.withSettings(body);
-    const completion = await withLinkedSignal(opts.signal, (signal) =>
-      this.openai.chat.completions.create(sent, { signal }),
-    );
-    const usage = usageOf(completion, this.prices);
-    const choice = completion.choices[0];
     const sentTokens = promptTokens(body.messages);
+    for (let retry = 0; ; retry++) {
+      const release = await this.limit.acquire(opts.signal);
+      const started = performance.now();
+      let answer: StreamedAnswer;
+      try {
+        answer = await streamWithClocks(
+          this.openai,
+          sent,
+          {
+            idleMs: this.config.FOLIO_LLM_IDLE_TIMEOUT_MS,
+            totalMs: this.config.FOLIO_LLM_TIMEOUT_MS,
+            signal: opts.signal,
+          },
+          (headers) => release.answered(allowanceOf(headers)),
+          onText,
+        );
+      } catch (error) {
+        release();
+        const failure = failureOf(error, retry, {
+          maxRetries: this.config.FOLIO_LLM_MAX_RETRIES,
+          baseMs: this.config.FOLIO_RETRY_BASE_MS,
+          cancelled: !!opts.signal?.aborted,
+        });
+        this.insertCall(opts, body.model, started, failure.outcome, { error: failure.detail });
+        if (failure.rateLimited) this.limit.rateLimited(failure.retryInMs ?? 0);
+        if (failure.retryInMs === undefined) throw explain(error, this.openai.baseURL);
+        this.log.warn(
+          { stage: opts.stage, scene: opts.sceneNumber, retry: retry + 1, waitMs: failure.retryInMs },
+          `model request failed (${failure.outcome}), sending it again`,
+        );
+        await sleep(failure.retryInMs, undefined, { signal: opts.signal }).catch(() => {
+          throw explain(error, this.openai.baseURL);
+        });
+        continue;
+      } finally {
+        release();
+      }
+      return this.judge(answer, body.model, sentTokens, opts, started, accept);
+    }
+  }
+
+  /** The checks every answer goes through: a cut prompt, a refusal, then the caller's own. */
+  private judge<T>(
+    answer: StreamedAnswer,
+    model: string,
+    sentTokens: number,
+    opts: CallOptions,
+    started: number,
+    accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
+  ): { value: T; usage: Usage } {
+    const usage = usageOf(answer.usage, sentTokens, answer.content, this.prices);
     if (silentlyTruncated(sentTokens, usage.promptTokens)) {
       const advice = truncationAdvice(sentTokens, usage.promptTokens);
-      this.insertCall(opts, body.model, started, "context_truncated", { usage, error: advice });
+      this.insertCall(opts, model, started, "context_truncated", { usage, error: advice });
       throw new LlmError(advice, true);
     }
-    const declined = declineOf(choice);
+    const declined = declineOf({
+      index: 0,
+      logprobs: null,
+      finish_reason: answer.finish as "stop",
+      message: { role: "assistant", content: answer.content, refusal: answer.refusal },
+    });
     if (declined) {
-      this.insertCall(opts, body.model, started, declined.outcome, { usage, error: declined.text });
+      this.insertCall(opts, model, started, declined.outcome, { usage, error: declined.text });
       throw declined.error;
     }
     try {
-      const { value, cleaned, outcome } = accept(
-        choice?.message.content ?? "",
-        choice?.finish_reason ?? "stop",
-      );
-      this.insertCall(opts, body.model, started, outcome ?? "ok", { usage, cleaned });
+      const { value, cleaned, outcome } = accept(answer.content, answer.finish);
+      this.insertCall(opts, model, started, outcome ?? "ok", { usage, cleaned });
       return { value, usage };
     } catch (error) {
       if (error instanceof UnusableAnswer) {
-        this.insertCall(opts, body.model, started, error.outcome, { usage, error: error.message });
+        this.insertCall(opts, model, started, error.outcome, { usage, error: error.message });
       }
       throw error;
     }
@@ -259,7 +316,7 @@ export class LlmClient implements Model {
     let lastProblem: UnusableAnswer | undefined;
     for (let i = 1; i <= UNUSABLE_ANSWER_ATTEMPTS; i++) {
       try {
-        return await this.limit(() => this.tags.run({ ...opts, model }, () => attempt(model)));
+        return await attempt(model);
       } catch (error) {
         if (!(error instanceof UnusableAnswer)) throw explain(error, this.openai.baseURL);
         lastProblem = error;
@@ -271,29 +328,6 @@ export class LlmClient implements Model {
       false,
     );
   }
-
-  /** Logs each HTTP attempt that did not succeed; the SDK retries these, so they are otherwise invisible. */
-  private readonly recordingFetch = async (
-    url: string | URL | Request,
-    init?: RequestInit,
-  ): Promise<Response> => {
-    const tag = this.tags.getStore();
-    const started = performance.now();
-    try {
-      const response = await fetch(url, init);
-      if (!response.ok && tag) {
-        const body = await response.clone().text();
-        this.insertCall(tag, tag.model, started, `http_${response.status}`, { error: body.slice(0, 500) });
-      }
-      return response;
-    } catch (error) {
-      if (tag) {
-        const outcome = tag.signal?.aborted ? "aborted" : isAbort(error) ? "timeout" : "network";
-        this.insertCall(tag, tag.model, started, outcome, { error: String(error).slice(0, 500) });
-      }
-      throw error;
-    }
-  };
 
   private insertCall(
     tag: CallTag,
@@ -338,15 +372,31 @@ function addUsage(total: Usage, more: Usage): void {
   total.costUsd += more.costUsd;
 }
 
-function usageOf(completion: ChatCompletion, prices: Prices): Usage {
-  const u = completion.usage;
-  const promptTokens = u?.prompt_tokens ?? 0;
-  const cachedTokens = u?.prompt_tokens_details?.cached_tokens ?? 0;
-  const completionTokens = u?.completion_tokens ?? 0;
+/** The usage the server reported; a server that reports none on streams is counted here instead. */
+function usageOf(
+  reported: CompletionUsage | undefined,
+  sentTokens: number,
+  content: string,
+  prices: Prices,
+): Usage {
+  const promptTokens = reported?.prompt_tokens ?? sentTokens;
+  const cachedTokens = reported?.prompt_tokens_details?.cached_tokens ?? 0;
+  const completionTokens = reported?.completion_tokens ?? tokensOfText(content);
   return {
     promptTokens,
     cachedTokens,
     completionTokens,
     costUsd: costOf(prices, promptTokens, cachedTokens, completionTokens),
+  };
+}
+
+/** Reports the words of a prose answer while it streams in, at most twice a second. */
+function liveWords(wordsBefore: number, report: (words: number) => void): (soFar: string) => void {
+  let last = 0;
+  return (soFar) => {
+    const now = performance.now();
+    if (now - last < 500) return;
+    last = now;
+    report(wordsBefore + countWords(soFar));
   };
 }

@@ -11,7 +11,8 @@ const PER_MESSAGE = 4;
 const recent = new Map<string, number>();
 const RECENT_TEXTS = 16;
 
-function tokensOf(text: string): number {
+/** Tokens of one text, counted the way OpenAI's tokenizer counts them. */
+export function tokensOfText(text: string): number {
   const known = recent.get(text);
   if (known !== undefined) return known;
   const count = encode(text).length;
@@ -31,7 +32,7 @@ export function promptTokens(messages: Messages): number {
         : Array.isArray(content)
           ? content.map((part) => ("text" in part ? part.text : "")).join("")
           : "";
-    total += PER_MESSAGE + tokensOf(text);
+    total += PER_MESSAGE + tokensOfText(text);
   }
   return total;
 }

@@ -1,5 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import type { ChatCompletion } from "openai/resources/chat/completions";
+import { Silence } from "./stream";
 
 /**
  * Why a call finally failed. `fatal` errors (bad key, unreachable endpoint, unknown model) will not
@@ -43,6 +44,9 @@ export function explain(error: unknown, where: string): Error {
   if (error instanceof LlmError) return error;
   if (error instanceof APIUserAbortError)
     return new LlmError("The call was cancelled.", true, { cause: error });
+  if (error instanceof Silence) {
+    return new LlmError(`The model endpoint ${where} ${error.message}.`, false, { cause: error });
+  }
   if (error instanceof APIConnectionTimeoutError) {
     return new LlmError(`The model endpoint ${where} did not answer in time.`, false, { cause: error });
   }
@@ -70,6 +74,13 @@ export function explain(error: unknown, where: string): Error {
         {
           cause: error,
         },
+      );
+    }
+    if (error.status === 429 && error.code === "insufficient_quota") {
+      return new LlmError(
+        "The model endpoint says this API key has no quota left (429 insufficient_quota): add credit or use another key, then retry.",
+        true,
+        { cause: error },
       );
     }
     if (error.status === 400) return new LlmError(`The model endpoint refused the request: ${detail}`, true);

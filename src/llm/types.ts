@@ -30,6 +30,8 @@ export interface ProseOptions extends CallOptions {
    * text against its input and keeps the previous version when the answer is unusable.
    */
   acceptIncomplete?: boolean;
+  /** Called while the answer streams in, with the words written so far (live progress). */
+  onWords?: (words: number) => void;
 }
 
 /** The model as stages use it: a validated JSON answer, or prose. */

@@ -16,6 +16,8 @@ export interface ProgressSnapshot {
   elapsedMs: number;
   /** Estimated time to finish the current stage; null until there is a rate to go by. */
   etaMs: number | null;
+  /** The scene streaming in right now and its words so far (not yet in `words`). */
+  writing?: { scene: number; words: number };
 }
 
 export type ProgressEvent =
@@ -37,6 +39,14 @@ export type ProgressEvent =
       scene: number;
       title: string;
       sceneWords: number;
+      progress: ProgressSnapshot;
+    }
+  | {
+      /** Words of the scene in flight, while it streams in (at most twice a second). */
+      type: "scene_writing";
+      projectId: number;
+      stage: StageId;
+      label: string;
       progress: ProgressSnapshot;
     }
   | {

@@ -54,6 +54,30 @@ export interface FakeLlmFaults {
    * without schema support do; a request that says its last answer "does not match" is answered right.
    */
   rateSchemaMismatch?: number;
+  /** Streamed requests only: probability that the stream goes silent halfway, the socket left open. */
+  rateStall?: number;
+}
+
+/**
+ * How a streamed answer (`stream: true`) trickles out: `tokensPerChunk` tokens per chunk (default 8),
+ * `chunkDelayMs` between chunks (default 0), and a longer `pauseMs` every `pauseEveryTokens` tokens,
+ * as a local model does while it works through a long answer.
+ */
+export interface FakeStreamPace {
+  tokensPerChunk?: number;
+  chunkDelayMs?: number;
+  pauseEveryTokens?: number;
+  pauseMs?: number;
+}
+
+/**
+ * A key's request allowance as OpenAI enforces it: `requests` per window of `windowMs`. Every answer
+ * carries `x-ratelimit-limit-requests`, `x-ratelimit-remaining-requests` and
+ * `x-ratelimit-reset-requests`; a request over the allowance gets a 429 with `retry-after-ms`.
+ */
+export interface FakeRateLimit {
+  requests: number;
+  windowMs: number;
 }
 
 export interface FakeLlmOptions {
@@ -82,6 +106,8 @@ export interface FakeLlmOptions {
    * usage reports only what was kept (as Ollama does with its default context length).
    */
   contextWindow?: number;
+  stream?: FakeStreamPace;
+  rateLimit?: FakeRateLimit;
 }
 
 export type FakeLlmOutcome =
@@ -95,7 +121,8 @@ export type FakeLlmOutcome =
   | "invalid_schema"
   | "refusal"
   | "content_filter"
-  | "length";
+  | "length"
+  | "stall";
 
 /** Lines real chat models wrap prose in. */
 export const CHATTER_OPENINGS = [
@@ -656,6 +683,7 @@ interface ChatRequest {
   model?: string;
   messages?: ChatMessage[];
   stream?: boolean;
+  stream_options?: { include_usage?: boolean };
   max_completion_tokens?: number;
   max_tokens?: number;
   response_format?: { type?: string; json_schema?: { name?: string; strict?: boolean; schema?: Schema } };
@@ -806,6 +834,8 @@ class FakeLlmServer {
   private readonly seed: number;
   private seq = 0;
   private active = 0;
+  /** The rate limit's current window and the requests it has taken. */
+  private window = { start: 0, used: 0 };
   private readonly cache = new PromptCache();
   private readonly sockets = new Set<Socket>();
   readonly http = createServer((req, res) => void this.handle(req, res));
@@ -915,13 +945,6 @@ class FakeLlmServer {
         errorBody("We could not parse the JSON body of your request.", "invalid_request_error"),
       );
     }
-    if (body.stream === true) {
-      return this.reply(
-        ex,
-        400,
-        errorBody("This fake does not support stream: true.", "invalid_request_error"),
-      );
-    }
     const parsed = parseChat(body);
     const seq = ++this.seq;
     const entry = this.newEntry(seq, parsed, ex.started);
@@ -943,13 +966,13 @@ class FakeLlmServer {
       });
     }
     entry.cachedTokens = Math.min(entry.promptTokens, this.cache.lookupAndStore(parsed.model, parsed.prompt));
-    entry.outcome = this.decide(seq, parsed);
+    entry.outcome = this.allowed() ? this.decide(seq, parsed) : "429";
     // Logged now so the log stays in request order; durationMs and completionTokens are filled in later.
     this.log.push(entry);
     if (entry.outcome === "hang") return this.appendLogFile(entry);
     const proceed = await waitUnlessGone(this.latencyMs, ex.gone);
     if (!proceed) return this.finishEntry(entry, ex);
-    this.answer(ex, entry, parsed, seq);
+    await this.answer(ex, entry, parsed, seq);
   }
 
   /** `at` is when the request arrived, so `at`…`at + durationMs` is the whole time it was in flight. */
@@ -988,7 +1011,7 @@ class FakeLlmServer {
     return "ok";
   }
 
-  private answer(ex: Exchange, entry: FakeLlmLogEntry, p: Parsed, seq: number): void {
+  private answer(ex: Exchange, entry: FakeLlmLogEntry, p: Parsed, seq: number): Promise<void> | undefined {
     if (entry.outcome === "429") {
       this.finishEntry(entry, ex);
       const body = errorBody("Rate limit reached", "requests", "rate_limit_exceeded");
@@ -1002,6 +1025,7 @@ class FakeLlmServer {
       );
     } else if (entry.outcome === "refusal") {
       entry.completionTokens = encode(FAKE_REFUSAL).length;
+      if (p.body.stream === true) return this.stream(ex, entry, p, seq, { refusal: FAKE_REFUSAL });
       this.finishEntry(entry, ex);
       this.reply(ex, 200, completionBody(seq, p.model, null, entry, { refusal: FAKE_REFUSAL }));
     } else {
@@ -1011,10 +1035,96 @@ class FakeLlmServer {
       const { content, cut } = this.capped(filtered, p.body);
       entry.completionTokens = encode(content).length;
       if (cut) entry.outcome = "length";
-      this.finishEntry(entry, ex);
       const finish = cut ? "length" : entry.outcome === "content_filter" ? "content_filter" : "stop";
-      this.reply(ex, 200, completionBody(seq, p.model, content, entry, { finish }));
+      if (p.body.stream === true) return this.stream(ex, entry, p, seq, { content, finish });
+      this.finishEntry(entry, ex);
+      this.reply(ex, 200, completionBody(seq, p.model, content, entry, { finish }), this.allowanceHeaders());
     }
+    return undefined;
+  }
+
+  /**
+   * The answer as server-sent events, the way OpenAI streams: a role chunk, content (or refusal)
+   * chunks at the configured pace, a chunk with the finish reason, the usage chunk when the request
+   * asked for it, then `[DONE]`. A stalled stream stops halfway and leaves the socket open.
+   */
+  private async stream(
+    ex: Exchange,
+    entry: FakeLlmLogEntry,
+    p: Parsed,
+    seq: number,
+    end: { content?: string; refusal?: string; finish?: string },
+  ): Promise<void> {
+    const { res } = ex;
+    const pace = this.opts.stream ?? {};
+    const stall = rngFor(this.seed, seq, 5)() < (this.faults.rateStall ?? 0);
+    if (res.destroyed) return this.finishEntry(entry, ex);
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      "x-request-id": `req_fake_${Date.now().toString(36)}`,
+      ...this.allowanceHeaders(),
+    });
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null, usage?: unknown) => {
+      const choices = usage ? [] : [{ index: 0, delta, finish_reason: finish, logprobs: null }];
+      const body = {
+        id: `chatcmpl-fake-${seq}`,
+        object: "chat.completion.chunk",
+        created: Math.floor(Date.now() / 1000),
+        model: p.model,
+        choices,
+        ...(usage ? { usage } : {}),
+      };
+      res.write(`data: ${JSON.stringify(body)}\n\n`);
+    };
+    chunk({ role: "assistant", content: "" });
+    const field = end.refusal !== undefined ? "refusal" : "content";
+    const tokens = encode(end.refusal ?? end.content ?? "");
+    const per = Math.max(1, pace.tokensPerChunk ?? 8);
+    let sinceP = 0;
+    for (let i = 0; i < tokens.length; i += per) {
+      if (stall && i >= tokens.length / 2) {
+        entry.outcome = "stall";
+        return this.appendLogFile(entry);
+      }
+      chunk({ [field]: decode(tokens.slice(i, i + per)) });
+      sinceP += per;
+      let wait = pace.chunkDelayMs ?? 0;
+      if (pace.pauseEveryTokens && sinceP >= pace.pauseEveryTokens) {
+        sinceP = 0;
+        wait += pace.pauseMs ?? 0;
+      }
+      if (wait > 0 && !(await waitUnlessGone(wait, ex.gone))) return this.finishEntry(entry, ex);
+      if (res.destroyed) return this.finishEntry(entry, ex);
+    }
+    chunk({}, end.finish ?? "stop");
+    const usage = completionBody(seq, p.model, null, entry).usage;
+    if (p.body.stream_options?.include_usage) chunk({}, null, usage);
+    this.finishEntry(entry, ex);
+    ex.settle();
+    res.end("data: [DONE]\n\n");
+  }
+
+  /** Takes one request from the allowance; false when the key has none left in this window. */
+  private allowed(): boolean {
+    const limit = this.opts.rateLimit;
+    if (!limit) return true;
+    const now = Date.now();
+    if (now >= this.window.start + limit.windowMs) this.window = { start: now, used: 0 };
+    if (this.window.used >= limit.requests) return false;
+    this.window.used++;
+    return true;
+  }
+
+  private allowanceHeaders(): Record<string, string> {
+    const limit = this.opts.rateLimit;
+    if (!limit) return {};
+    const resetMs = Math.max(0, this.window.start + limit.windowMs - Date.now());
+    return {
+      "x-ratelimit-limit-requests": String(limit.requests),
+      "x-ratelimit-remaining-requests": String(Math.max(0, limit.requests - this.window.used)),
+      "x-ratelimit-reset-requests": `${resetMs}ms`,
+    };
   }
 
   /** The answer as a model with an output cap writes it: cut at the cap, mid-word if need be. */
@@ -1030,6 +1140,14 @@ class FakeLlmServer {
   }
 
   private retryHeaders(): Record<string, string> {
+    if (this.opts.rateLimit) {
+      const waitMs = Math.max(1, this.window.start + this.opts.rateLimit.windowMs - Date.now());
+      return {
+        ...this.allowanceHeaders(),
+        "retry-after-ms": String(waitMs),
+        "retry-after": String(Math.ceil(waitMs / 1000)),
+      };
+    }
     const seconds = this.faults.retryAfterSeconds;
     const headers: Record<string, string> = { "retry-after": String(seconds ?? 0) };
     if (seconds !== undefined) headers["retry-after-ms"] = String(Math.round(seconds * 1000));

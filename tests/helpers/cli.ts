@@ -32,7 +32,8 @@ export function cliEnv(
     FOLIO_LEASE_MS: "1500",
     FOLIO_RETRY_BASE_MS: "50",
     FOLIO_POLL_MS: "200",
-    FOLIO_LLM_TIMEOUT_MS: "5000",
+    FOLIO_LLM_TIMEOUT_MS: "60000",
+    FOLIO_LLM_IDLE_TIMEOUT_MS: "5000",
     ...extra,
   };
 }

@@ -54,12 +54,24 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
   }
   memory.pace ??= { startedAt: Date.now(), scenes: 0 };
   const context = buildSceneContext(deps.db, project.id, outline, number);
-  const text = await stage.draft(ctx, prefix, context);
+  const text = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
   commit(unit, { write: (tx) => writeSceneText(tx, project.id, number, id, text) });
   startDigestLane(unit, stage, ctx);
   memory.pace.scenes += 1;
   const perScene = (Date.now() - memory.pace.startedAt) / memory.pace.scenes;
   announceScene(unit, stage, context.scene, text, Math.round(perScene * (outline.scenes.length - number)));
+}
+
+/** Shows the words of the scene in flight on the progress surfaces while it streams in. */
+function liveWriting(unit: Unit, stage: SceneLoopStage) {
+  return (scene: number, words: number) =>
+    unit.deps.emit({
+      type: "scene_writing",
+      projectId: unit.project.id,
+      stage: idOf(stage),
+      label: stage.label,
+      progress: { ...progress(unit, null), writing: { scene, words } },
+    });
 }
 
 function announceScene(
@@ -178,7 +190,7 @@ async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void
     redraft: { notes: project.revisionNotes ?? "Improve the scene.", previousText },
   };
   deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: `Redrafting scene ${number}` });
-  const text = await stage.draft(ctx, prefix, context);
+  const text = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
   const digest = await stage.digest(ctx, context.scene, text);
   commit(unit, {
     to: back,

@@ -1,0 +1,202 @@
+/**
+ * How many model requests may be in flight at once, process-wide, adapted to what the endpoint says:
+ * a 429 halves the limit and holds every new request until its `retry-after` has passed; the
+ * `x-ratelimit-remaining-*` headers of each answer say how many more requests the endpoint takes
+ * before `x-ratelimit-reset-*`, and no more than that start; a run of answered requests raises the
+ * limit again by one, up to the ceiling (`FOLIO_LLM_CONCURRENCY`). A low-tier key then spends its time
+ * writing, not collecting 429s.
+ */
+export class AdaptiveLimit {
+  private current: number;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private pausedUntil = 0;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  /** Answered requests since the limit last changed. */
+  private calm = 0;
+  /** Requests started whose answer (and its headers) has not come yet. */
+  private unheard = 0;
+  /** Requests the endpoint said it will still take before its window resets. */
+  private allowance: { remaining: number; resetAt: number; limit?: number } | undefined;
+
+  constructor(readonly ceiling: number) {
+    this.current = ceiling;
+  }
+
+  /** Requests allowed in flight now. */
+  get limit(): number {
+    return this.current;
+  }
+
+  /** Waits for a free slot (or the caller's abort); the returned function gives it back, once. */
+  async acquire(signal?: AbortSignal): Promise<Slot> {
+    signal?.throwIfAborted();
+    if (this.canStart()) this.take();
+    else {
+      // `next` counts the slot as taken when it hands it over.
+      await new Promise<void>((resolve, reject) => {
+        const go = () => {
+          signal?.removeEventListener("abort", abort);
+          resolve();
+        };
+        const abort = () => {
+          const at = this.waiting.indexOf(go);
+          if (at >= 0) this.waiting.splice(at, 1);
+          reject(signal?.reason ?? new Error("aborted"));
+        };
+        signal?.addEventListener("abort", abort, { once: true });
+        this.waiting.push(go);
+      });
+    }
+    let heard = false;
+    let released = false;
+    const hear = () => {
+      if (heard) return;
+      heard = true;
+      this.unheard--;
+    };
+    return Object.assign(
+      () => {
+        if (released) return;
+        released = true;
+        hear();
+        this.active--;
+        this.next();
+      },
+      {
+        answered: (allowance: Allowance | null) => {
+          hear();
+          this.answered(allowance);
+        },
+      },
+    );
+  }
+
+  /** A 429: fewer requests at once, and none at all until the endpoint's wait is over. */
+  rateLimited(waitMs: number): void {
+    this.current = Math.max(1, Math.floor(this.current / 2));
+    this.calm = 0;
+    this.pause(waitMs);
+  }
+
+  /**
+   * An answered request, with the allowance the endpoint reports left (null when it reports none):
+   * no more requests start before the reset than it says it will take.
+   */
+  answered(allowance: Allowance | null): void {
+    if (allowance) {
+      // Requests sent but not yet answered may have reached the endpoint after it counted: they are
+      // taken off what it says is left, so a burst does not overrun the allowance.
+      const { resetMs, limit } = allowance;
+      const remaining = allowance.remaining - this.unheard;
+      this.allowance = { remaining, resetAt: Date.now() + resetMs, limit };
+      if (remaining <= 0) this.wake(resetMs);
+    }
+    if (this.current < this.ceiling && ++this.calm >= this.current * 2) {
+      this.current++;
+      this.calm = 0;
+      this.next();
+    }
+  }
+
+  /** Calls `next` once `ms` have passed. */
+  private wake(ms: number): void {
+    setTimeout(() => this.next(), ms + 1).unref();
+  }
+
+  /** Counts a request as started, against the slots and the endpoint's allowance. */
+  private take(): void {
+    this.active++;
+    this.unheard++;
+    if (!this.allowance) return;
+    if (--this.allowance.remaining <= 0 && Number.isFinite(this.allowance.resetAt))
+      this.wake(this.allowance.resetAt - Date.now());
+  }
+
+  /** True while the endpoint's allowance for this window is used up. */
+  private spent(): boolean {
+    if (!this.allowance) return false;
+    if (Date.now() >= this.allowance.resetAt) {
+      // A new window: the whole allowance again, counted down until the next answer says where it is.
+      const { limit } = this.allowance;
+      this.allowance =
+        limit === undefined ? undefined : { remaining: limit, resetAt: Number.POSITIVE_INFINITY, limit };
+      return false;
+    }
+    return this.allowance.remaining <= 0;
+  }
+
+  private pause(ms: number): void {
+    const until = Date.now() + Math.max(0, ms);
+    if (until <= this.pausedUntil) return;
+    this.pausedUntil = until;
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = undefined;
+      this.next();
+    }, ms);
+    this.pauseTimer.unref();
+  }
+
+  private canStart(): boolean {
+    return this.waiting.length === 0 && this.free();
+  }
+
+  private free(): boolean {
+    return this.active < this.current && Date.now() >= this.pausedUntil && !this.spent();
+  }
+
+  private next(): void {
+    while (this.waiting.length > 0 && this.free()) {
+      const go = this.waiting.shift()!;
+      this.take();
+      go();
+    }
+  }
+}
+
+/**
+ * The request allowance OpenAI reports on every response: `x-ratelimit-remaining-requests`, its
+ * `x-ratelimit-limit-requests`, and `x-ratelimit-reset-requests` as a duration like `1s`, `6m0s` or
+ * `120ms`.
+ */
+export function allowanceOf(headers: Headers): Allowance | null {
+  // Tokens are counted per request only roughly here: the request allowance is what gates starts.
+  const remaining = Number.parseInt(headers.get("x-ratelimit-remaining-requests") ?? "", 10);
+  if (!Number.isFinite(remaining)) return null;
+  const resetMs = durationMs(headers.get("x-ratelimit-reset-requests") ?? "") ?? 1_000;
+  const limit = Number.parseInt(headers.get("x-ratelimit-limit-requests") ?? "", 10);
+  return { remaining, resetMs, ...(Number.isFinite(limit) ? { limit } : {}) };
+}
+
+/** A request's place: call it to give the place back; `answered` passes on the answer's allowance. */
+export type Slot = (() => void) & { answered(allowance: Allowance | null): void };
+
+export interface Allowance {
+  /** Requests the endpoint still takes in this window. */
+  remaining: number;
+  /** Until the window resets. */
+  resetMs: number;
+  /** Requests per window, when the endpoint says. */
+  limit?: number;
+}
+
+/** How long a 429 asks to wait: `retry-after-ms`, else `retry-after` in seconds (or an HTTP date). */
+export function retryAfterMs(headers: Headers | undefined): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number.parseFloat(headers.get("retry-after-ms") ?? "");
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const after = headers.get("retry-after");
+  if (!after) return undefined;
+  const seconds = Number.parseFloat(after);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(after);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+function durationMs(text: string): number | undefined {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (parts.length === 0) return undefined;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+  return parts.reduce((sum, [, n, u]) => sum + Number.parseFloat(n!) * unit[u as keyof typeof unit], 0);
+}
