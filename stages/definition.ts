@@ -42,11 +42,22 @@ export interface PlanEffects {
   notesUsed?: boolean;
 }
 
-/** One model call that produces a planning artifact; the whole stage is one unit. */
+/**
+ * The pipeline's help to a plan stage that makes several calls: each part of the answer is stored as it
+ * arrives, so a run stopped by a crash asks again only for the part that was in flight. Parts belong to
+ * one run of the stage: they are dropped when its artifact is stored, and a later run (a revision with
+ * the author's notes) starts with none.
+ */
+export interface PlanParts {
+  recall<T>(name: string): T | undefined;
+  remember(name: string, data: unknown): void;
+}
+
+/** Produces a planning artifact, in one call or in parts; the whole stage is one unit. */
 export interface PlanStage extends StageBase {
   kind: "plan";
   produces: PlanKey;
-  run(ctx: StageContext): Promise<unknown>;
+  run(ctx: StageContext, parts: PlanParts): Promise<unknown>;
   present(output: never): Presentation;
   effects?(output: never): PlanEffects;
 }

@@ -1,15 +1,54 @@
+// Over 300 lines: the outline's two kinds of call (the chapters, then the scene cards part by part),
+// their prompts, and the normalisation that makes the assembled parts one sound outline.
 import { z } from "zod";
 import { beatsMarkdown } from "./beats";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
-import { defineStage } from "./definition";
-import { askPlanner, MAX_SCENES, need, premiseBlock, type StageContext } from "./types";
+import { defineStage, type PlanParts } from "./definition";
+import { askPlanner, need, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
-/** Stage 4B — Master Outline: every scene of the book, grouped into chapters, with its word budget. */
-const RawSceneSchema = z.object({
-  chapter: z.number().int().min(1).max(MAX_SCENES),
-  chapterTitle: z.string(),
+/**
+ * Stage 4B — Master Outline: every scene of the book, grouped into chapters, with its word budget.
+ *
+ * One answer holding 50–120 scene cards would need 13k–32k output tokens, more than many models can
+ * write, so the outline is planned in parts: the chapters first, then the scene cards a few chapters at
+ * a time, each part stored as it arrives (a crash asks again only for the part in flight). The parts
+ * are then put together and made right as one outline (`normalizeOutline`).
+ */
+
+/** Scenes per chapter when the model's grouping is unusable. */
+const REGROUP_SCENES_PER_CHAPTER = 3;
+/** A chapter with more scenes than this is a sign the grouping was not thought through. */
+const MAX_SCENES_PER_CHAPTER = 8;
+/** A scene card is some 150–250 tokens of JSON, a planned chapter well under 80. */
+const CARD_TOKENS = 250;
+const CHAPTER_TOKENS = 80;
+/**
+ * Cards asked for in one call: 10 cards are about 2,500 output tokens, within the 4,096 a small local
+ * model writes at most. A chapter is never split, so a part holds whole chapters of up to 8 scenes each.
+ */
+const CARDS_PER_PART = 10;
+
+const PlannedChapterSchema = z.object({
+  title: z.string(),
+  summary: z.string(),
+  beats: z.string(),
+  scenes: z.number().int().min(1).max(MAX_SCENES_PER_CHAPTER),
+});
+
+export const chapterPlanSchema = (sceneCount: number) =>
+  z.object({
+    chapters: z
+      .array(PlannedChapterSchema)
+      .min(Math.ceil(sceneCount / MAX_SCENES_PER_CHAPTER))
+      .max(sceneCount),
+  });
+
+/** A chapter of the plan, its scene count made to fit the book (see `fitChapterSizes`). */
+export type PlannedChapter = z.infer<typeof PlannedChapterSchema> & { number: number };
+
+const CardSchema = z.object({
   title: z.string(),
   pov: z.string(),
   place: z.string(),
@@ -24,62 +63,186 @@ const RawSceneSchema = z.object({
   // The wish is rebalanced to the book's target (see distributeWords); the bound only keeps it a number.
   targetWords: z.number().int().min(0).max(200_000),
 });
-type RawScene = z.infer<typeof RawSceneSchema>;
+type Card = z.infer<typeof CardSchema>;
 
-export const rawOutlineSchema = (sceneCount: number) =>
-  z.object({ scenes: z.array(RawSceneSchema).length(sceneCount) });
+export const sceneCardsSchema = (count: number) => z.object({ scenes: z.array(CardSchema).length(count) });
 
-export type SceneCard = Omit<RawScene, "chapterTitle"> & { number: number };
+/** A card placed in its planned chapter, before numbering, grouping and budgets are made right. */
+type RawScene = Card & { chapter: number; chapterTitle: string };
+
+export type SceneCard = Card & { chapter: number; number: number };
 export interface Outline {
   chapters: { number: number; title: string }[];
   scenes: SceneCard[];
 }
 
-/** Scenes per chapter when the model's grouping is unusable. */
-const REGROUP_SCENES_PER_CHAPTER = 3;
-/** A chapter with more scenes than this is a sign the grouping was not thought through. */
-const MAX_SCENES_PER_CHAPTER = 8;
-
-export async function runOutline(ctx: StageContext): Promise<Outline> {
-  const { project } = ctx;
-  const schema = rawOutlineSchema(project.sceneCount);
-  const purpose = project.revisionNotes ? "outline-revision" : "outline";
-  const value = await askPlanner(
-    ctx,
-    // A scene card is some 150–250 tokens of JSON.
-    { stage: "outline", name: "master_outline", purpose, outputTokens: project.sceneCount * 250 },
-    schema,
-    outlineRequest(ctx),
-  );
-  return normalizeOutline(value.scenes, project.targetWords);
+export async function runOutline(ctx: StageContext, parts: PlanParts): Promise<Outline> {
+  const chapters = await stored(parts, "chapters", () => planChapters(ctx));
+  const raw: RawScene[] = [];
+  for (const part of partsOf(chapters)) {
+    const cards = await stored(parts, `scenes-${part.first}-${part.last}`, () =>
+      writeCards(ctx, chapters, part, raw),
+    );
+    raw.push(...placeCards(part, cards));
+  }
+  return normalizeOutline(raw, ctx.project.targetWords);
 }
 
-function outlineRequest(ctx: StageContext): string {
+/** A part stored earlier in this run of the stage, or asked for now and stored the moment it arrives. */
+async function stored<T>(parts: PlanParts, name: string, ask: () => Promise<T>): Promise<T> {
+  const earlier = parts.recall<T>(name);
+  if (earlier !== undefined) return earlier;
+  const answer = await ask();
+  parts.remember(name, answer);
+  return answer;
+}
+
+async function planChapters(ctx: StageContext): Promise<PlannedChapter[]> {
+  const { sceneCount } = ctx.project;
+  const { chapters } = await askPlanner(
+    ctx,
+    {
+      stage: "outline",
+      name: "outline_chapters",
+      purpose: purposeOf(ctx),
+      outputTokens: chaptersWanted(sceneCount) * CHAPTER_TOKENS,
+    },
+    chapterPlanSchema(sceneCount),
+    [...outlineBrief(ctx), chaptersRequest(sceneCount)].join("\n\n"),
+  );
+  const sizes = fitChapterSizes(
+    chapters.map((c) => c.scenes),
+    sceneCount,
+  );
+  return chapters.map((c, i) => ({ ...c, number: i + 1, scenes: sizes[i]! }));
+}
+
+/** Consecutive chapters holding scenes `first`…`last` (1-based), asked for in one call. */
+interface Part {
+  chapters: PlannedChapter[];
+  first: number;
+  last: number;
+}
+
+/** Whole chapters gathered into parts of at most `CARDS_PER_PART` cards (a bigger chapter alone). */
+export function partsOf(chapters: PlannedChapter[]): Part[] {
+  const parts: Part[] = [];
+  let next = 1;
+  for (const chapter of chapters) {
+    const current = parts.at(-1);
+    const first = next;
+    next += chapter.scenes;
+    if (current && next - current.first <= CARDS_PER_PART) {
+      current.chapters.push(chapter);
+      current.last = next - 1;
+    } else parts.push({ chapters: [chapter], first, last: next - 1 });
+  }
+  return parts;
+}
+
+async function writeCards(
+  ctx: StageContext,
+  chapters: PlannedChapter[],
+  part: Part,
+  earlier: RawScene[],
+): Promise<Card[]> {
+  const count = part.last - part.first + 1;
+  const { scenes } = await askPlanner(
+    ctx,
+    { stage: "outline", name: "outline_scenes", purpose: purposeOf(ctx), outputTokens: count * CARD_TOKENS },
+    sceneCardsSchema(count),
+    [
+      ...outlineBrief(ctx),
+      chapterPlanMarkdown(chapters),
+      ...cardsSoFar(earlier),
+      cardsRequest(ctx, part),
+    ].join("\n\n"),
+  );
+  return scenes;
+}
+
+/** The cards of a part in order, each in the planned chapter its place falls in. */
+function placeCards(part: Part, cards: Card[]): RawScene[] {
+  const slots = part.chapters.flatMap((c) => Array.from({ length: c.scenes }, () => c));
+  return cards.map((card, i) => ({ ...card, chapter: slots[i]!.number, chapterTitle: slots[i]!.title }));
+}
+
+/**
+ * The model's chapter sizes made to add up to the book's scenes: each at least one, the smallest chapter
+ * grown while scenes are missing, the largest shrunk while there are too many (earliest first on ties).
+ */
+export function fitChapterSizes(wishes: number[], total: number): number[] {
+  const sizes = wishes.map((w) => Math.max(1, Math.round(w)));
+  let sum = sizes.reduce((a, b) => a + b, 0);
+  for (; sum < total; sum++) sizes[sizes.indexOf(Math.min(...sizes))]! += 1;
+  for (; sum > total && sum > sizes.length; sum--) sizes[sizes.indexOf(Math.max(...sizes))]! -= 1;
+  return sizes;
+}
+
+const chaptersWanted = (sceneCount: number) => Math.ceil(sceneCount / REGROUP_SCENES_PER_CHAPTER);
+const purposeOf = (ctx: StageContext) => (ctx.project.revisionNotes ? "outline-revision" : "outline");
+
+/** What every outline call opens with, the same bytes each time so the provider's prompt cache serves it. */
+function outlineBrief(ctx: StageContext): string[] {
   const { project, plan } = ctx;
-  const average = Math.round(project.targetWords / project.sceneCount);
-  const parts = [
-    `Write the master outline of this novel: exactly ${project.sceneCount} scenes in reading order, grouped into chapters.`,
+  const brief = [
+    `Plan the master outline of this novel: exactly ${project.sceneCount} scenes in reading order, grouped into chapters. It is planned in parts: the chapters first, then the scene cards a few chapters at a time.`,
     premiseBlock(project),
     conceptMarkdown(need(plan, "concept")),
     worldMarkdown(need(plan, "world")),
     beatsMarkdown(need(plan, "beats")),
     castMarkdown(need(plan, "characters")),
-    [
-      "For each scene give: chapter number (1-based, non-decreasing, usually 2–4 scenes per chapter) and chapter title,",
-      "scene title, point-of-view character, place (a named place from the world), characters present (names exactly as",
-      "in the cast), the beat it serves, the POV character's goal, the conflict, the outcome, a 2–4 sentence summary,",
-      "up to 3 motif cues (which motif appears and how), tension 1–10 following the beat sheet, and target words",
-      `(about ${average} on average; more for climactic scenes, fewer for transitions; all scenes together about`,
-      `${project.targetWords} words).`,
-    ].join(" "),
   ];
   if (project.revisionNotes && plan.outline) {
-    parts.push(
+    brief.push(
       `The author reviewed the previous outline:\n\n${outlineMarkdown(plan.outline)}`,
       `Revise it following the author's notes:\n${project.revisionNotes}`,
     );
   }
-  return parts.join("\n\n");
+  return brief;
+}
+
+function chaptersRequest(sceneCount: number): string {
+  return [
+    `Plan the chapters now: about ${chaptersWanted(sceneCount)} chapters in reading order,`,
+    `holding exactly ${sceneCount} scenes between them. For each chapter give its title, a one- or two-sentence`,
+    "summary of what happens in it, the beat or beats of the beat sheet it serves, and how many scenes it",
+    `holds (usually 2–4, at most ${MAX_SCENES_PER_CHAPTER}).`,
+  ].join(" ");
+}
+
+function chapterPlanMarkdown(chapters: PlannedChapter[]): string {
+  let next = 1;
+  const lines = chapters.map((c) => {
+    const scenes = c.scenes === 1 ? `scene ${next}` : `scenes ${next}–${next + c.scenes - 1}`;
+    next += c.scenes;
+    return `Chapter ${c.number}: ${c.title} (${scenes}; ${c.beats}). ${c.summary}`;
+  });
+  return ["# The chapters", ...lines].join("\n");
+}
+
+/** The story the cards already tell, so the next part carries on from it. */
+function cardsSoFar(earlier: RawScene[]): string[] {
+  if (earlier.length === 0) return [];
+  const lines = earlier.map((s, i) => `Scene ${i + 1} (chapter ${s.chapter}): ${s.title}. ${s.summary}`);
+  return [["# The scene cards written so far", ...lines].join("\n")];
+}
+
+function cardsRequest(ctx: StageContext, part: Part): string {
+  const { project } = ctx;
+  const average = Math.round(project.targetWords / project.sceneCount);
+  const count = part.last - part.first + 1;
+  const chapters = part.chapters
+    .map((c) => `chapter ${c.number} (${c.scenes === 1 ? "1 scene" : `${c.scenes} scenes`})`)
+    .join(", ");
+  return [
+    `Write the scene cards for scenes ${part.first}–${part.last} of ${project.sceneCount}: exactly ${count} cards`,
+    `in reading order, for ${chapters}. For each scene give: scene title,`,
+    "point-of-view character, place (a named place from the world), characters present (names exactly as in",
+    "the cast), the beat it serves, the POV character's goal, the conflict, the outcome, a 2–4 sentence",
+    "summary, up to 3 motif cues (which motif appears and how), tension 1–10 following the beat sheet, and",
+    `target words (about ${average} on average; more for climactic scenes, fewer for transitions).`,
+  ].join(" ");
 }
 
 /**
