@@ -31,6 +31,7 @@ import {
   wordsStillWanted,
 } from "./length";
 import type { CallOptions, CallTag, Messages, Model, ModelRole, ProseOptions } from "./types";
+import { contextTokens, windowAdvice, windowMargin } from "./window";
 
 export type { CallOptions, CallTag, Messages, ModelRole, ProseOptions };
 
@@ -141,14 +142,13 @@ export class LlmClient implements Model {
    * whole sentence. Empty, unfinished or too-short answers are asked again.
    */
   async prose(messages: Messages, opts: ProseOptions) {
-    const ceiling = this.config.FOLIO_MAX_OUTPUT_TOKENS;
     return this.withRetries(opts, async (model) => {
       const parts: { text: string; newParagraph: boolean }[] = [];
       const usage: Usage = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
       let asked = messages;
       let words = opts.expectedWords;
       for (let round = 0; ; round++) {
-        const budget = outputBudget(words === undefined ? opts.outputTokens : tokensForWords(words), ceiling);
+        const budget = this.answerBudget({ ...opts, expectedWords: words });
         const part = await this.complete(
           { model, messages: asked, max_completion_tokens: budget },
           opts,
@@ -171,6 +171,29 @@ export class LlmClient implements Model {
         asked = continuationMessages(messages, soFar, words);
       }
     });
+  }
+
+  firstThatFits(prompts: Iterable<Messages>, opts: ProseOptions): Messages {
+    const window = contextTokens(this.config, opts.role);
+    const answer = this.answerBudget(opts);
+    let smallest = Number.POSITIVE_INFINITY;
+    let measured = 0;
+    for (const messages of prompts) {
+      const tokens = promptTokens(messages);
+      if (tokens + answer + windowMargin(window) <= window) return messages;
+      smallest = Math.min(smallest, tokens);
+      measured += 1;
+    }
+    throw new LlmError(windowAdvice(this.config, opts.role, smallest, answer, measured > 1), true);
+  }
+
+  /** `max_completion_tokens` for an answer of about `expectedWords` (prose) or `outputTokens`. */
+  private answerBudget(opts: ProseOptions): number {
+    const words = opts.expectedWords;
+    return outputBudget(
+      words === undefined ? opts.outputTokens : tokensForWords(words),
+      this.config.FOLIO_MAX_OUTPUT_TOKENS,
+    );
   }
 
   /**
@@ -207,13 +230,19 @@ export class LlmClient implements Model {
     accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
   ): Promise<{ value: T; usage: Usage }> {
     const started = performance.now();
+    const sentTokens = promptTokens(body.messages);
+    // Prompts shaped to fit (drafting, rewrites) leave room for their answer too; none is sent that
+    // the window cannot hold, since a server would cut its beginning or refuse it.
+    const window = contextTokens(this.config, opts.role);
+    if (sentTokens + windowMargin(window) > window) {
+      throw new LlmError(windowAdvice(this.config, opts.role, sentTokens, 0, false), true);
+    }
     const sent = this.withSettings(body);
     const completion = await withLinkedSignal(opts.signal, (signal) =>
       this.openai.chat.completions.create(sent, { signal }),
     );
     const usage = usageOf(completion, this.prices);
     const choice = completion.choices[0];
-    const sentTokens = promptTokens(body.messages);
     if (silentlyTruncated(sentTokens, usage.promptTokens)) {
       const advice = truncationAdvice(sentTokens, usage.promptTokens);
       this.insertCall(opts, body.model, started, "context_truncated", { usage, error: advice });
