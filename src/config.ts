@@ -14,6 +14,8 @@ const numberFrom = (min: number, max: number, fallback: number, int: boolean) =>
     (int ? z.coerce.number().int() : z.coerce.number()).min(min).max(max).default(fallback),
   );
 const intFrom = (min: number, max: number, fallback: number) => numberFrom(min, max, fallback, true);
+const optionalInt = (min: number, max: number) =>
+  z.preprocess(blankAsUnset, z.coerce.number().int().min(min).max(max).optional());
 const priceFrom = (fallback: number) => numberFrom(0, 10_000, fallback, false);
 const optionalText = z
   .string()
@@ -57,6 +59,8 @@ const envSchema = z.object({
   FOLIO_LLM_IDLE_TIMEOUT_MS: intFrom(100, 3_600_000, 60_000),
   FOLIO_LLM_MAX_RETRIES: intFrom(0, 10, 4),
   FOLIO_MAX_OUTPUT_TOKENS: intFrom(256, 1_000_000, 16_384),
+  // Unset: the window the model's family is known to have (src/llm/window.ts).
+  FOLIO_CONTEXT_TOKENS: optionalInt(2_048, 10_000_000),
   FOLIO_REASONING_EFFORT: z.preprocess(blankAsUnset, z.enum(["minimal", "low", "medium", "high"]).optional()),
   FOLIO_STRUCTURED: z.preprocess(blankAsUnset, z.enum(["json_schema", "json_object"]).default("json_schema")),
   FOLIO_EXTRA_BODY: jsonObject,

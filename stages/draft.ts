@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Messages } from "../src/llm/types";
-import { countWords } from "../src/text/words";
+import { countWords, lastWords } from "../src/text/words";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
 import { defineStage, MANUSCRIPT_NEEDS, type SceneContext } from "./definition";
@@ -27,8 +27,9 @@ const MAX_EXTENSIONS = 2;
 /**
  * The byte-stable opening of every drafting prompt: rules, style, concept, world, cast and the whole
  * outline, in a fixed order and format, so the provider's prompt cache serves it on every scene.
+ * Chapters `inFull` rejects take one line each, for a prompt that must fit a small context window.
  */
-export function stablePrefix(plan: Plan): string {
+export function stablePrefix(plan: Plan, inFull?: (chapter: number) => boolean): string {
   const concept = need(plan, "concept");
   return [
     `You are the novelist writing "${concept.title}". You write one scene at a time, in the book's voice.`,
@@ -43,36 +44,80 @@ export function stablePrefix(plan: Plan): string {
     conceptMarkdown(concept),
     worldMarkdown(need(plan, "world")),
     castMarkdown(need(plan, "characters")),
-    outlineMarkdown(need(plan, "outline")),
+    outlineMarkdown(need(plan, "outline"), inFull),
   ].join("\n\n");
 }
 
-export function draftPrompt(prefix: string, context: SceneContext): Messages {
-  return [
-    { role: "system", content: prefix },
-    { role: "user", content: variablePart(context) },
-  ];
+/**
+ * How much of the outline a prompt's prefix carries: all of it (the cached prefix), the chapters near
+ * the scene's in full and the rest one line each, or every chapter one line.
+ */
+export type OutlineView = "whole" | "near" | "lines";
+
+/** Chapters this close to the scene's own keep their cards when far ones are cut to a line. */
+const NEAR_CHAPTERS = 1;
+
+/** The drafting prefix with the outline as `view` shows it around `chapter`. */
+export function prefixFor(plan: Plan, cached: string, view: OutlineView, chapter: number): string {
+  if (view === "whole") return cached;
+  return stablePrefix(plan, view === "near" ? (n) => Math.abs(n - chapter) <= NEAR_CHAPTERS : () => false);
 }
 
-function variablePart(c: SceneContext): string {
+/**
+ * How much of the book around a scene its drafting prompt carries. A prompt that would not fit the
+ * model's context window with room for the scene is made smaller, a step at a time, in this order:
+ * far chapters of the outline to one line each; the story so far with its older chapters merged into
+ * their first sentences, then left to the outline; the next scene's card dropped and the previous scene's
+ * tail shortened; last, every chapter of the outline one line. The first shape is the whole prompt.
+ */
+interface DraftShape {
+  outline: OutlineView;
+  earlier: "each" | "merged" | "outlined";
+  nextCard: boolean;
+  tailWords?: number;
+}
+
+/** Words of the previous scene kept once everything else has been shortened. */
+const SHORT_TAIL_WORDS = 150;
+
+export const DRAFT_SHAPES: readonly DraftShape[] = [
+  { outline: "whole", earlier: "each", nextCard: true },
+  { outline: "near", earlier: "each", nextCard: true },
+  { outline: "near", earlier: "merged", nextCard: true },
+  { outline: "near", earlier: "outlined", nextCard: true },
+  { outline: "near", earlier: "outlined", nextCard: false, tailWords: SHORT_TAIL_WORDS },
+  { outline: "lines", earlier: "outlined", nextCard: false, tailWords: SHORT_TAIL_WORDS },
+];
+
+/** The drafting prompt in every shape, largest first; the model takes the first that fits its window. */
+export function* draftPrompts(plan: Plan, prefix: string, context: SceneContext): Generator<Messages> {
+  for (const shape of DRAFT_SHAPES) {
+    yield [
+      { role: "system", content: prefixFor(plan, prefix, shape.outline, context.scene.chapter) },
+      { role: "user", content: variablePart(context, shape) },
+    ];
+  }
+}
+
+function variablePart(c: SceneContext, shape: DraftShape): string {
   const { scene } = c;
   const parts = [
     `Draft scene ${scene.number} of ${c.sceneCount}: "${scene.title}" (chapter ${scene.chapter}: ${c.chapterTitle})`,
     `Target length: about ${scene.targetWords} words.`,
   ];
   if (c.earlierChapters.length > 0) {
-    parts.push(
-      `Story so far, by chapter:\n${c.earlierChapters.map((ch) => `Chapter ${ch.number}, ${ch.title}: ${ch.summary}`).join("\n")}`,
-    );
+    parts.push(`Story so far, by chapter:\n${storySoFar(c.earlierChapters, shape.earlier)}`);
   }
   if (c.chapterScenes.length > 0) {
     parts.push(
       `Earlier in this chapter:\n${c.chapterScenes.map((s) => `Scene ${s.number}, ${s.title}: ${s.summary}`).join("\n")}`,
     );
   }
-  if (c.previousTail) parts.push(`The previous scene ends with these words:\n"""\n${c.previousTail}\n"""`);
+  const tail =
+    c.previousTail && shape.tailWords ? lastWords(c.previousTail, shape.tailWords) : c.previousTail;
+  if (tail) parts.push(`The previous scene ends with these words:\n"""\n${tail}\n"""`);
   parts.push(`This scene's card:\n${sceneCardMarkdown(scene)}`);
-  if (c.nextScene)
+  if (c.nextScene && shape.nextCard)
     parts.push(`The scene after this one (do not write it):\n${sceneCardMarkdown(c.nextScene)}`);
   if (c.redraft) {
     parts.push(
@@ -81,6 +126,30 @@ function variablePart(c: SceneContext): string {
   }
   parts.push(`Write the complete scene now, about ${scene.targetWords} words.`);
   return parts.join("\n\n");
+}
+
+/**
+ * Earlier chapters one line each. Merged, all but the latest share one line of their first sentences;
+ * outlined, that line only points to the outline, which names their scenes.
+ */
+function storySoFar(chapters: SceneContext["earlierChapters"], view: DraftShape["earlier"]): string {
+  const line = (ch: (typeof chapters)[number]) => `Chapter ${ch.number}, ${ch.title}: ${ch.summary}`;
+  const older = chapters.slice(0, -1);
+  const latest = chapters.at(-1)!;
+  if (view === "each" || older.length === 0) return chapters.map(line).join("\n");
+  const span =
+    older.length === 1
+      ? `Chapter ${older[0]!.number}`
+      : `Chapters ${older[0]!.number}–${older.at(-1)!.number}`;
+  const brief =
+    view === "merged"
+      ? `${span}, in brief: ${older.map((ch) => firstSentence(ch.summary)).join(" ")}`
+      : `${span} went as the outline above tells.`;
+  return `${brief}\n${line(latest)}`;
+}
+
+function firstSentence(text: string): string {
+  return /^[\s\S]*?[.!?]["”’')\]]*(?=\s|$)/.exec(text.trim())?.[0] ?? text.trim();
 }
 
 function extensionPrompt(prefix: string, context: SceneContext, soFar: string, missing: number): Messages {
@@ -105,14 +174,18 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
   const stage = context.redraft ? "redraft" : "drafting";
   const call = (purpose: string) => callFor(ctx, stage, "draft", purpose, scene.number);
   const writing = ctx.writing;
-  let { value: text } = await ctx.llm.prose(draftPrompt(prefix, context), {
+  const opts = {
     ...call("scene"),
     expectedWords: scene.targetWords,
-    onWords: writing && ((words) => writing(scene.number, words)),
-  });
+    onWords: writing && ((words: number) => writing(scene.number, words)),
+  };
+  const prompt = ctx.llm.firstThatFits(draftPrompts(ctx.plan, prefix, context), opts);
+  let { value: text } = await ctx.llm.prose(prompt, opts);
+  // An extension opens with the same prefix as the draft: the cached one, or the one that fitted.
+  const fitted = String(prompt[0]!.content);
   for (let i = 0; i < MAX_EXTENSIONS && countWords(text) < MIN_SHARE_OF_TARGET * scene.targetWords; i++) {
     const missing = scene.targetWords - countWords(text);
-    const { value: more } = await ctx.llm.prose(extensionPrompt(prefix, context, text, missing), {
+    const { value: more } = await ctx.llm.prose(extensionPrompt(fitted, context, text, missing), {
       ...call("extend"),
       expectedWords: missing,
       onWords: writing && ((words) => writing(scene.number, countWords(text) + words)),

@@ -313,14 +313,30 @@ export function distributeWords(wishes: number[], total: number): number[] {
   return floored;
 }
 
-export function outlineMarkdown(outline: Outline): string {
+/**
+ * The outline as Markdown, every scene's card under its chapter. Chapters `inFull` rejects take one
+ * line each, their scenes named by title, when a prompt must fit a small context window.
+ */
+export function outlineMarkdown(outline: Outline, inFull: (chapter: number) => boolean = () => true): string {
   const lines = ["# Master outline"];
   for (const chapter of outline.chapters) {
+    const members = outline.scenes.filter((x) => x.chapter === chapter.number);
+    if (!inFull(chapter.number)) {
+      lines.push(`## Chapter ${chapter.number}: ${chapter.title} — ${sceneRange(members)}`);
+      continue;
+    }
     lines.push(`## Chapter ${chapter.number}: ${chapter.title}`);
-    for (const s of outline.scenes.filter((x) => x.chapter === chapter.number))
-      lines.push(sceneCardMarkdown(s));
+    for (const s of members) lines.push(sceneCardMarkdown(s));
   }
   return lines.join("\n\n");
+}
+
+function sceneRange(members: SceneCard[]): string {
+  const first = members[0]?.number;
+  const last = members.at(-1)?.number;
+  if (first === undefined) return "no scenes";
+  const numbers = first === last ? `scene ${first}` : `scenes ${first}–${last}`;
+  return `${numbers}: ${members.map((s) => s.title).join("; ")}`;
 }
 
 export function sceneCardMarkdown(s: SceneCard): string {

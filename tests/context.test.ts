@@ -33,6 +33,7 @@ describe("a server whose context window is smaller than the prompts", () => {
     expect(project.status).toBe("needs_attention");
     expect(project.attention).toContain("read only 1500 of the about");
     expect(project.attention).toContain("OLLAMA_CONTEXT_LENGTH");
+    expect(project.attention).toContain("a smaller FOLIO_CONTEXT_TOKENS (the server kept 1500 tokens");
     const recorded = e.db
       .select()
       .from(llmCalls)

@@ -34,6 +34,7 @@ import { AdaptiveLimit, allowanceOf } from "./limit";
 import { failureOf } from "./retry";
 import { type StreamedAnswer, streamWithClocks } from "./stream";
 import type { CallOptions, CallTag, Messages, Model, ModelRole, ProseOptions } from "./types";
+import { contextTokens, windowAdvice, windowMargin } from "./window";
 
 export type { CallOptions, CallTag, Messages, ModelRole, ProseOptions };
 
@@ -144,14 +145,13 @@ export class LlmClient implements Model {
    * whole sentence. Empty, unfinished or too-short answers are asked again.
    */
   async prose(messages: Messages, opts: ProseOptions) {
-    const ceiling = this.config.FOLIO_MAX_OUTPUT_TOKENS;
     return this.withRetries(opts, async (model) => {
       const parts: { text: string; newParagraph: boolean }[] = [];
       const usage: Usage = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
       let asked = messages;
       let words = opts.expectedWords;
       for (let round = 0; ; round++) {
-        const budget = outputBudget(words === undefined ? opts.outputTokens : tokensForWords(words), ceiling);
+        const budget = this.answerBudget({ ...opts, expectedWords: words });
         const before = joinParts(parts);
         const part = await this.complete(
           { model, messages: asked, max_completion_tokens: budget },
@@ -176,6 +176,29 @@ export class LlmClient implements Model {
         asked = continuationMessages(messages, soFar, words);
       }
     });
+  }
+
+  firstThatFits(prompts: Iterable<Messages>, opts: ProseOptions): Messages {
+    const window = contextTokens(this.config, opts.role);
+    const answer = this.answerBudget(opts);
+    let smallest = Number.POSITIVE_INFINITY;
+    let measured = 0;
+    for (const messages of prompts) {
+      const tokens = promptTokens(messages);
+      if (tokens + answer + windowMargin(window) <= window) return messages;
+      smallest = Math.min(smallest, tokens);
+      measured += 1;
+    }
+    throw new LlmError(windowAdvice(this.config, opts.role, smallest, answer, measured > 1), true);
+  }
+
+  /** `max_completion_tokens` for an answer of about `expectedWords` (prose) or `outputTokens`. */
+  private answerBudget(opts: ProseOptions): number {
+    const words = opts.expectedWords;
+    return outputBudget(
+      words === undefined ? opts.outputTokens : tokensForWords(words),
+      this.config.FOLIO_MAX_OUTPUT_TOKENS,
+    );
   }
 
   /**
@@ -216,8 +239,14 @@ export class LlmClient implements Model {
     accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
     onText?: (soFar: string) => void,
   ): Promise<{ value: T; usage: Usage }> {
-    const sent = this.withSettings(body);
     const sentTokens = promptTokens(body.messages);
+    // Prompts shaped to fit (drafting, rewrites) leave room for their answer too; none is sent that
+    // the window cannot hold, since a server would cut its beginning or refuse it.
+    const window = contextTokens(this.config, opts.role);
+    if (sentTokens + windowMargin(window) > window) {
+      throw new LlmError(windowAdvice(this.config, opts.role, sentTokens, 0, false), true);
+    }
+    const sent = this.withSettings(body);
     for (let retry = 0; ; retry++) {
       const release = await this.limit.acquire(opts.signal);
       const started = performance.now();

@@ -56,6 +56,7 @@ export function truncationAdvice(sent: number, reported: number): string {
     `The model endpoint read only ${reported} of the about ${sent} prompt tokens it was sent: its context`,
     "window is smaller than Folio's prompts, and it dropped their beginning without saying so. Give the",
     "model a larger context (Ollama: OLLAMA_CONTEXT_LENGTH=32768 in the server's environment, or num_ctx),",
-    "or use a model with a larger window, then retry.",
+    "or use a model with a larger window; or make Folio's prompts fit this window with a smaller",
+    `FOLIO_CONTEXT_TOKENS (the server kept ${reported} tokens of this prompt). Then retry.`,
   ].join(" ");
 }

@@ -43,4 +43,10 @@ export interface Model {
     opts: CallOptions,
   ): Promise<{ value: z.output<S> }>;
   prose(messages: Messages, opts: ProseOptions): Promise<{ value: string }>;
+  /**
+   * The first of `prompts` (the whole prompt first, then ever smaller ones) that fits the model's
+   * context window together with the answer `opts` asks for; none fitting stops the project, naming
+   * the window. Only as many prompts are made as are measured.
+   */
+  firstThatFits(prompts: Iterable<Messages>, opts: ProseOptions): Messages;
 }

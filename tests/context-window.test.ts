@@ -1,0 +1,270 @@
+import { join } from "node:path";
+import { and, eq, isNotNull } from "drizzle-orm";
+import { encode } from "gpt-tokenizer";
+import pino from "pino";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { closeDatabase, openDatabase } from "../db/client";
+import { scenes } from "../db/schema";
+import { loadConfig } from "../src/config";
+import { LlmClient } from "../src/llm/client";
+import { promptTokens } from "../src/llm/context";
+import { LlmError } from "../src/llm/errors";
+import { outputBudget, tokensForWords } from "../src/llm/length";
+import type { Messages } from "../src/llm/types";
+import { defaultContextTokens, windowMargin } from "../src/llm/window";
+import { getProject, loadPlan } from "../src/pipeline/store";
+import type { SceneContext } from "../stages/definition";
+import { DRAFT_SHAPES, draftPrompts, stablePrefix } from "../stages/draft";
+import { need, type Plan } from "../stages/types";
+import type { FakeLlm } from "./fakes/llm-server";
+import { eventually, tempDir } from "./helpers/cli";
+import { perTest } from "./helpers/engine";
+
+const world = perTest();
+
+const WINDOW = 8_192;
+const NOVEL = {
+  premise: "A lock-keeper on a drowned canal keeps the last map of the old town.",
+  scenes: 50,
+  words: 30_000,
+  autoApprove: true,
+};
+
+/** What the fake was really sent: its own count stops at its window. */
+const sentTokens = (entry: FakeLlm["log"][number]) => encode(entry.prompt).length;
+
+describe("a model with an 8,192-token context window", () => {
+  it("writes a 50-scene novel to the end with every prompt inside the window when FOLIO_CONTEXT_TOKENS says so", async () => {
+    const { fake, engine: e } = await world.start(
+      { seed: 5, contextWindow: WINDOW },
+      { FOLIO_CONTEXT_TOKENS: String(WINDOW) },
+    );
+    const id = e.create(NOVEL);
+    await eventually(
+      () => e.events.find((x) => (x.type === "done" || x.type === "needs_attention") && x.projectId === id),
+      240_000,
+    );
+    const project = getProject(e.db, id)!;
+    expect(project.attention).toBeNull();
+    expect(project.status).toBe("done");
+    expect(e.delivered.has(id)).toBe(true);
+    const written = e.db
+      .select({ number: scenes.number })
+      .from(scenes)
+      .where(and(eq(scenes.projectId, id), isNotNull(scenes.text)))
+      .all();
+    expect(written).toHaveLength(50);
+
+    // Nothing was cut by the server: every prompt is inside the window, as sent and as read.
+    expect(fake.log.length).toBeGreaterThan(300);
+    for (const entry of fake.log) {
+      expect(sentTokens(entry), `request ${entry.seq}: ${entry.firstLine}`).toBeLessThan(WINDOW);
+      expect(entry.promptTokens).toBe(sentTokens(entry));
+    }
+    // With room for the answer too; the outline's own answer for 50 scenes is longer than the window
+    // (planning it in parts is not built yet), so its request is the one exception.
+    for (const entry of fake.log.filter((x) => x.schemaName !== "master_outline")) {
+      expect(sentTokens(entry) + (entry.maxTokens ?? 0), `request ${entry.seq}`).toBeLessThanOrEqual(WINDOW);
+    }
+    // The whole outline did not fit beside a scene: drafts and rewrites carried its far chapters as one line.
+    const drafts = fake.log.filter((x) => x.firstLine.startsWith("Draft scene"));
+    const rewrites = fake.log.filter((x) => x.firstLine.startsWith("Revise scene"));
+    expect(drafts).toHaveLength(50);
+    expect(rewrites.length).toBeGreaterThan(50);
+    for (const entry of [...drafts, ...rewrites])
+      expect(entry.prompt).toMatch(/^## Chapter \d+: .* — scenes? \d/m);
+  }, 300_000);
+
+  it("without FOLIO_CONTEXT_TOKENS, stops at the first scene the server cut, with the sentence that names the fix", async () => {
+    const { fake, engine: e } = await world.start({ seed: 5, contextWindow: WINDOW });
+    const id = e.create(NOVEL);
+    const attention = await eventually(
+      () => e.events.find((x) => x.type === "needs_attention" && x.projectId === id),
+      120_000,
+    );
+    await eventually(() => getProject(e.db, id)?.leaseOwner === null);
+    expect(attention).toMatchObject({ unit: "Scene Drafting, scene 1" });
+    // Planning fitted; the first drafting prompt, with the whole outline, did not, and was asked once.
+    const drafts = fake.log.filter((x) => x.firstLine.startsWith("Draft scene"));
+    expect(drafts).toHaveLength(1);
+    expect(drafts[0]!.firstLine).toMatch(/^Draft scene 1 of 50/);
+    expect(sentTokens(drafts[0]!)).toBeGreaterThan(WINDOW);
+    expect(drafts[0]!.promptTokens).toBe(WINDOW);
+    for (const entry of fake.log.slice(0, -1)) expect(sentTokens(entry)).toBeLessThan(WINDOW);
+    const project = getProject(e.db, id)!;
+    expect(project.status).toBe("needs_attention");
+    expect(project.attention).toContain(`read only ${WINDOW} of the about`);
+    expect(project.attention).toContain("OLLAMA_CONTEXT_LENGTH=32768");
+    expect(project.attention).toContain(
+      `fit this window with a smaller FOLIO_CONTEXT_TOKENS (the server kept ${WINDOW} tokens of this prompt)`,
+    );
+  }, 180_000);
+});
+
+describe("a drafting prompt that does not fit the window", () => {
+  /** A planned 30-scene book and the context of its scene 28, with long summaries of every chapter before. */
+  async function lateScene(): Promise<{ plan: Plan; context: SceneContext }> {
+    const { engine: e } = await world.start({ seed: 12 });
+    const id = e.create({ ...NOVEL, scenes: 30, words: 24_000, autoApprove: false });
+    await eventually(() => getProject(e.db, id)?.status === "waiting", 60_000);
+    const plan = loadPlan(e.db, id);
+    const outline = need(plan, "outline");
+    const scene = outline.scenes.find((s) => s.number === 28)!;
+    const summary = (n: number) =>
+      `Chapter ${n} opens at the lock. ${"The water rises and the map changes hands again. ".repeat(6)}`;
+    const tail = Array.from({ length: 80 }, (_, i) => `The gate swung ${i} times.`).join(" ");
+    return {
+      plan,
+      context: {
+        scene,
+        nextScene: outline.scenes.find((s) => s.number === 29),
+        sceneCount: 30,
+        chapterTitle: outline.chapters[scene.chapter - 1]!.title,
+        earlierChapters: outline.chapters
+          .filter((ch) => ch.number < scene.chapter)
+          .map((ch) => ({ number: ch.number, title: ch.title, summary: summary(ch.number) })),
+        chapterScenes: outline.scenes
+          .filter((s) => s.chapter === scene.chapter && s.number < 28)
+          .map((s) => ({ number: s.number, title: s.title, summary: s.summary })),
+        previousTail: tail,
+      },
+    };
+  }
+
+  function clientWith(window?: number): LlmClient {
+    const dir = tempDir("folio-window-");
+    const config = loadConfig(
+      {
+        OPENAI_BASE_URL: "http://127.0.0.1:9/v1",
+        FOLIO_DB_PATH: join(dir, "folio.db"),
+        ...(window === undefined ? {} : { FOLIO_CONTEXT_TOKENS: String(window) }),
+      },
+      { dotenv: false },
+    );
+    const db = openDatabase(config.FOLIO_DB_PATH);
+    onTestFinished(() => closeDatabase(db));
+    return new LlmClient(config, db, pino({ level: "silent" }));
+  }
+
+  const opts = (context: SceneContext) => ({
+    projectId: null,
+    stage: "drafting",
+    purpose: "scene",
+    role: "draft" as const,
+    expectedWords: context.scene.targetWords,
+  });
+  const system = (m: Messages) => String(m[0]!.content);
+  const user = (m: Messages) => String(m[1]!.content);
+
+  it("is sent as it is when it fits, opening with the cached prefix byte for byte", async () => {
+    const { plan, context } = await lateScene();
+    const prefix = stablePrefix(plan);
+    const chosen = clientWith().firstThatFits(draftPrompts(plan, prefix, context), opts(context));
+    expect(system(chosen)).toBe(prefix);
+    expect(user(chosen)).toContain("The scene after this one");
+    expect(user(chosen)).toContain(context.earlierChapters[0]!.summary);
+  });
+
+  it("loses the far chapters of the outline first, then merges earlier chapter summaries, then the rest", async () => {
+    const { plan, context } = await lateScene();
+    const prefix = stablePrefix(plan);
+    const shapes = [...draftPrompts(plan, prefix, context)];
+    expect(shapes).toHaveLength(DRAFT_SHAPES.length);
+    const [whole, farOutline, merged, outlined, noNextCard, outlineLines] = shapes as [
+      Messages,
+      Messages,
+      Messages,
+      Messages,
+      Messages,
+      Messages,
+    ];
+    const chapter = context.scene.chapter;
+    const cardsOf = (m: Messages) => [...system(m).matchAll(/^### Scene (\d+):/gm)].map((x) => Number(x[1]));
+    const chapterOf = (n: number) => need(plan, "outline").scenes.find((s) => s.number === n)!.chapter;
+
+    // 1. Far chapters of the outline to one line each; the chapters around the scene keep their cards.
+    expect(cardsOf(whole)).toHaveLength(30);
+    expect(cardsOf(farOutline).length).toBeGreaterThan(0);
+    for (const n of cardsOf(farOutline)) expect(Math.abs(chapterOf(n) - chapter)).toBeLessThanOrEqual(1);
+    expect(system(farOutline)).toMatch(/^## Chapter 1: .* — scenes? 1\b/m);
+    expect(user(farOutline)).toBe(user(whole));
+    // 2. Then the story so far: older chapters merged into their first sentences, the latest kept whole.
+    const latest = context.earlierChapters.at(-1)!;
+    expect(system(merged)).toBe(system(farOutline));
+    expect(user(merged)).toContain(`Chapters 1–${latest.number - 1}, in brief: Chapter 1 opens at the lock.`);
+    expect(user(merged)).not.toContain(context.earlierChapters[0]!.summary);
+    expect(user(merged)).toContain(`Chapter ${latest.number}, ${latest.title}: ${latest.summary}`);
+    // 3. Older chapters left to the outline, which names their scenes.
+    expect(user(outlined)).not.toContain("in brief");
+    expect(user(outlined)).toContain(`Chapters 1–${latest.number - 1} went as the outline above tells.`);
+    expect(user(outlined)).toContain(`Chapter ${latest.number}, ${latest.title}: ${latest.summary}`);
+    // 4. The next card dropped, the previous scene's tail shortened.
+    expect(user(outlined)).toContain("The scene after this one");
+    expect(user(noNextCard)).not.toContain("The scene after this one");
+    expect(user(noNextCard)).toContain("The gate swung 79 times.");
+    expect(user(noNextCard)).not.toContain("The gate swung 20 times.");
+    // 5. Last, every chapter of the outline one line.
+    expect(cardsOf(outlineLines)).toEqual([]);
+    expect(user(outlineLines)).toBe(user(noNextCard));
+    // This scene's card is in every shape.
+    for (const shape of shapes) expect(user(shape)).toContain(`### Scene 28: ${context.scene.title}`);
+
+    // Each shape is smaller than the one before, and the client takes the first that fits.
+    const sizes = shapes.map(promptTokens);
+    for (let k = 1; k < sizes.length; k++) expect(sizes[k]).toBeLessThan(sizes[k - 1]!);
+    const answer = outputBudget(tokensForWords(context.scene.targetWords), 16_384);
+    for (let k = 1; k < shapes.length; k++) {
+      let window = sizes[k]! + answer;
+      while (window - windowMargin(window) < sizes[k]! + answer) window++;
+      const chosen = clientWith(window).firstThatFits(draftPrompts(plan, prefix, context), opts(context));
+      expect(chosen, `window ${window}`).toEqual(shapes[k]);
+    }
+  });
+
+  it("stops the project, naming the window and FOLIO_CONTEXT_TOKENS, when even the smallest shape does not fit", async () => {
+    const { plan, context } = await lateScene();
+    const attempt = () =>
+      clientWith(2_048).firstThatFits(draftPrompts(plan, stablePrefix(plan), context), opts(context));
+    expect(attempt).toThrow(LlmError);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as LlmError).fatal).toBe(true);
+      expect((error as LlmError).message).toContain("does not fit the model's context window of 2048 tokens");
+      expect((error as LlmError).message).toContain("even with the story around it shortened");
+      expect((error as LlmError).message).toContain("raise FOLIO_CONTEXT_TOKENS");
+    }
+  });
+});
+
+describe("the context window", () => {
+  it("defaults to what the model's family is known to have", () => {
+    expect(defaultContextTokens("gpt-4.1-mini")).toBe(1_047_576);
+    expect(defaultContextTokens("gpt-5-mini")).toBe(400_000);
+    expect(defaultContextTokens("gpt-4o-mini")).toBe(128_000);
+    expect(defaultContextTokens("o3-mini")).toBe(200_000);
+    expect(defaultContextTokens("llama3.1:8b")).toBe(131_072);
+    expect(defaultContextTokens("meta-llama/llama-3.3-70b-instruct")).toBe(131_072);
+    expect(defaultContextTokens("llama3:8b")).toBe(8_192);
+    expect(defaultContextTokens("qwen2.5:14b")).toBe(32_768);
+    expect(defaultContextTokens("mistral:7b")).toBe(32_768);
+    expect(defaultContextTokens("gemma2:9b")).toBe(8_192);
+    expect(defaultContextTokens("fake-model")).toBe(128_000);
+  });
+
+  it("never sends a prompt larger than the window: the call stops at once, naming the setting", async () => {
+    const { fake, engine: e } = await world.start({ seed: 3 }, { FOLIO_CONTEXT_TOKENS: "2048" });
+    const long = "The canal rose over the old town's streets and nobody spoke of it. ".repeat(200);
+    const call = e.llm.prose([{ role: "user", content: long }], {
+      projectId: null,
+      stage: "test",
+      purpose: "test",
+      role: "edit",
+    });
+    await expect(call).rejects.toMatchObject({
+      fatal: true,
+      message: expect.stringContaining("context window of 2048 tokens (FOLIO_CONTEXT_TOKENS)"),
+    });
+    expect(fake.log).toHaveLength(0);
+  });
+});
