@@ -39,8 +39,12 @@ export function promptTokens(messages: Messages): number {
 
 /** Below this, a prompt is too short for a lost start to be told from a different tokenizer. */
 const MEASURABLE = 1_000;
-/** Other tokenizers count English within about a fifth of OpenAI's; far below that, text was dropped. */
-const READ_SHARE = 0.7;
+/**
+ * Folio counts with o200k, which gives about the fewest tokens of the common tokenizers: others count
+ * the same English a little more, or within a few percent less. A server reporting under 85% of the
+ * count has dropped text.
+ */
+const READ_SHARE = 0.85;
 
 /**
  * True when the server says it read far fewer prompt tokens than were sent: it cut the prompt to fit
