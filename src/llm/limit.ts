@@ -11,13 +11,13 @@ export class AdaptiveLimit {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   private pausedUntil = 0;
-  private pauseTimer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
   /** Answered requests since the limit last changed. */
   private calm = 0;
   /** Requests started whose answer (and its headers) has not come yet. */
   private unheard = 0;
   /** Requests the endpoint said it will still take before its window resets. */
-  private allowance: { remaining: number; resetAt: number; limit?: number } | undefined;
+  private allowance: { remaining: number; resetAt: number; limit?: number; windowMs: number } | undefined;
 
   constructor(readonly ceiling: number) {
     this.current = ceiling;
@@ -46,6 +46,7 @@ export class AdaptiveLimit {
         };
         signal?.addEventListener("abort", abort, { once: true });
         this.waiting.push(go);
+        this.next();
       });
     }
     let heard = false;
@@ -89,8 +90,8 @@ export class AdaptiveLimit {
       // taken off what it says is left, so a burst does not overrun the allowance.
       const { resetMs, limit } = allowance;
       const remaining = allowance.remaining - this.unheard;
-      this.allowance = { remaining, resetAt: Date.now() + resetMs, limit };
-      if (remaining <= 0) this.wake(resetMs);
+      this.allowance = { remaining, resetAt: Date.now() + resetMs, limit, windowMs: Math.max(resetMs, 100) };
+      this.next();
     }
     if (this.current < this.ceiling && ++this.calm >= this.current * 2) {
       this.current++;
@@ -99,55 +100,54 @@ export class AdaptiveLimit {
     }
   }
 
-  /** Calls `next` once `ms` have passed. */
-  private wake(ms: number): void {
-    setTimeout(() => this.next(), ms + 1).unref();
-  }
-
   /** Counts a request as started, against the slots and the endpoint's allowance. */
   private take(): void {
     this.active++;
     this.unheard++;
-    if (!this.allowance) return;
-    if (--this.allowance.remaining <= 0 && Number.isFinite(this.allowance.resetAt))
-      this.wake(this.allowance.resetAt - Date.now());
+    if (this.allowance) this.allowance.remaining--;
   }
 
-  /** True while the endpoint's allowance for this window is used up. */
-  private spent(): boolean {
-    if (!this.allowance) return false;
-    if (Date.now() >= this.allowance.resetAt) {
-      // A new window: the whole allowance again, counted down until the next answer says where it is.
-      const { limit } = this.allowance;
+  /** Milliseconds until a request may start as far as time goes (a 429's wait, a spent allowance). */
+  private blockedFor(): number {
+    const now = Date.now();
+    let wait = Math.max(0, this.pausedUntil - now);
+    const allowance = this.allowance;
+    if (allowance && now >= allowance.resetAt) {
+      // A new window: the whole allowance again, counted down until the next answer says where it is
+      // (or, if none comes, until a window's length has passed).
+      const { limit, windowMs } = allowance;
       this.allowance =
-        limit === undefined ? undefined : { remaining: limit, resetAt: Number.POSITIVE_INFINITY, limit };
-      return false;
-    }
-    return this.allowance.remaining <= 0;
+        limit === undefined ? undefined : { remaining: limit, resetAt: now + windowMs, limit, windowMs };
+    } else if (allowance && allowance.remaining <= 0) wait = Math.max(wait, allowance.resetAt - now);
+    return wait;
   }
 
   private pause(ms: number): void {
-    const until = Date.now() + Math.max(0, ms);
-    if (until <= this.pausedUntil) return;
-    this.pausedUntil = until;
-    clearTimeout(this.pauseTimer);
-    this.pauseTimer = setTimeout(() => {
-      this.pauseTimer = undefined;
-      this.next();
-    }, ms);
-    this.pauseTimer.unref();
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + Math.max(0, ms));
+    this.next();
   }
 
   private canStart(): boolean {
-    return this.waiting.length === 0 && this.free();
+    return this.waiting.length === 0 && this.active < this.current && this.blockedFor() === 0;
   }
 
-  private free(): boolean {
-    return this.active < this.current && Date.now() >= this.pausedUntil && !this.spent();
-  }
-
+  /**
+   * Hands free slots to waiting callers in order; when time holds them back, looks again once it has
+   * passed (timers may fire a little early, so `next` simply runs again and re-checks).
+   */
   private next(): void {
-    while (this.waiting.length > 0 && this.free()) {
+    while (this.waiting.length > 0 && this.active < this.current) {
+      const wait = this.blockedFor();
+      if (wait > 0) {
+        if (!this.timer) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            this.next();
+          }, wait + 1);
+          this.timer.unref();
+        }
+        return;
+      }
       const go = this.waiting.shift()!;
       this.take();
       go();
