@@ -1,5 +1,6 @@
 import type { Outline, SceneCard } from "./outline";
 import type { RevisionScene } from "./rewrite";
+import type { Beat } from "./scene-plan";
 import type { Plan, StageContext } from "./types";
 
 /**
@@ -106,6 +107,8 @@ export interface SceneContext {
   chapterScenes: { number: number; title: string; summary: string }[];
   previousTail: string | null;
   redraft?: { notes: string; previousText: string };
+  /** The scene's beat plan with words per beat, once planned. */
+  beats?: Beat[] | null;
 }
 
 /**
@@ -118,6 +121,8 @@ export interface SceneLoopStage extends StageBase {
   scenes: "every" | "requested";
   prefix(plan: Plan): string;
   draft(ctx: StageContext, prefix: string, context: SceneContext): Promise<string>;
+  /** Beat plans for scenes not yet planned (one chapter's, in order), stored before they are drafted. */
+  planScenes(ctx: StageContext, prefix: string, cards: SceneCard[]): Promise<Beat[][]>;
   digest(
     ctx: StageContext,
     scene: { number: number; title: string },

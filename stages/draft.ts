@@ -1,3 +1,5 @@
+// Over 300 lines: the drafting prompt in its shapes, the scene written against its beats and expanded
+// when short, and the digests the next prompts read are one flow that shares its prompt parts.
 import { z } from "zod";
 import type { Messages } from "../src/llm/types";
 import { countWords, lastWords } from "../src/text/words";
@@ -5,6 +7,7 @@ import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
 import { defineStage, MANUSCRIPT_NEEDS, type SceneContext } from "./definition";
 import { outlineMarkdown, sceneCardMarkdown } from "./outline";
+import { askFor, type Beat, beatLines, planScenes } from "./scene-plan";
 import { callFor, need, type Plan, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
@@ -20,9 +23,13 @@ export const SceneDigestSchema = z.object({
 });
 export const ChapterDigestSchema = z.object({ summary: z.string().describe("4–6 sentences") });
 
-/** Below this share of its target a scene is extended rather than accepted. */
+/** A draft with at least this share of its target is accepted; a shorter one is expanded. */
+const ACCEPTED_SHARE = 0.85;
+/** Below this share after its expansion, a scene is an unusable answer and the unit fails. */
 const MIN_SHARE_OF_TARGET = 0.6;
-const MAX_EXTENSIONS = 2;
+const MAX_EXPANSIONS = 1;
+/** Scenes longer than this are written in parts, a few beats at a time. */
+const PART_WORDS = 2_000;
 
 /**
  * The byte-stable opening of every drafting prompt: rules, style, concept, world, cast and the whole
@@ -53,6 +60,7 @@ export function stablePrefix(plan: Plan, inFull?: (chapter: number) => boolean):
  * the scene's in full and the rest one line each, or every chapter one line.
  */
 export type OutlineView = "whole" | "near" | "lines";
+const OUTLINE_VIEWS: readonly OutlineView[] = ["whole", "near", "lines"];
 
 /** Chapters this close to the scene's own keep their cards when far ones are cut to a line. */
 const NEAR_CHAPTERS = 1;
@@ -90,20 +98,33 @@ export const DRAFT_SHAPES: readonly DraftShape[] = [
 ];
 
 /** The drafting prompt in every shape, largest first; the model takes the first that fits its window. */
-export function* draftPrompts(plan: Plan, prefix: string, context: SceneContext): Generator<Messages> {
+export function* draftPrompts(
+  plan: Plan,
+  prefix: string,
+  context: SceneContext,
+  part?: DraftPart,
+): Generator<Messages> {
   for (const shape of DRAFT_SHAPES) {
     yield [
       { role: "system", content: prefixFor(plan, prefix, shape.outline, context.scene.chapter) },
-      { role: "user", content: variablePart(context, shape) },
+      { role: "user", content: variablePart(context, shape, part) },
     ];
   }
 }
 
-function variablePart(c: SceneContext, shape: DraftShape): string {
+/** What one drafting call writes: the whole scene, or some of its beats; and how many words to ask. */
+export interface DraftPart {
+  ask: number;
+  beats?: { from: number; to: number; scale: number };
+  soFar?: string;
+}
+
+function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): string {
   const { scene } = c;
+  const ask = part?.ask ?? scene.targetWords;
   const parts = [
     `Draft scene ${scene.number} of ${c.sceneCount}: "${scene.title}" (chapter ${scene.chapter}: ${c.chapterTitle})`,
-    `Target length: about ${scene.targetWords} words.`,
+    `Target length: about ${ask} words.`,
   ];
   if (c.earlierChapters.length > 0) {
     parts.push(`Story so far, by chapter:\n${storySoFar(c.earlierChapters, shape.earlier)}`);
@@ -124,7 +145,19 @@ function variablePart(c: SceneContext, shape: DraftShape): string {
       `You wrote this scene before:\n"""\n${c.redraft.previousText}\n"""\nRewrite it from scratch following the author's notes: ${c.redraft.notes}`,
     );
   }
-  parts.push(`Write the complete scene now, about ${scene.targetWords} words.`);
+  if (c.beats && part?.beats) {
+    const { from, to, scale } = part.beats;
+    parts.push(`The scene's beats, with the words each gets:\n${beatLines(c.beats, scale)}`);
+    if (part.soFar) parts.push(`The scene so far:\n"""\n${lastWords(part.soFar, 400)}\n"""`);
+    const whole = from === 0 && to === c.beats.length - 1;
+    parts.push(
+      whole
+        ? `Write the complete scene now, beat by beat, about ${ask} words in all.`
+        : `Write beats ${from + 1}–${to + 1} now, about ${ask} words${part.soFar ? ", continuing directly from the scene so far" : ""}${to === c.beats.length - 1 ? ", ending the scene" : ", and stop where the next beat begins"}.`,
+    );
+    return parts.join("\n\n");
+  }
+  parts.push(`Write the complete scene now, about ${ask} words.`);
   return parts.join("\n\n");
 }
 
@@ -152,45 +185,89 @@ function firstSentence(text: string): string {
   return /^[\s\S]*?[.!?]["”’')\]]*(?=\s|$)/.exec(text.trim())?.[0] ?? text.trim();
 }
 
-function extensionPrompt(prefix: string, context: SceneContext, soFar: string, missing: number): Messages {
+/**
+ * A short draft written again at its full length: every event kept, in order, and the same ending,
+ * with what was summarised turned into scene — rather than continued past the point where it ends.
+ */
+function expansionPrompt(prefix: string, context: SceneContext, draft: string, ask: number): Messages {
+  const { scene } = context;
   return [
     { role: "system", content: prefix },
     {
       role: "user",
       content: [
-        `Continue scene ${context.scene.number} of ${context.sceneCount}: "${context.scene.title}"`,
-        `Target length: about ${missing} words.`,
-        `This scene's card:\n${sceneCardMarkdown(context.scene)}`,
-        `The scene so far:\n"""\n${soFar}\n"""`,
-        "Continue directly from its last sentence to the end of the scene. Do not repeat anything; write only the continuation.",
+        `Expand scene ${scene.number} of ${context.sceneCount}: "${scene.title}"`,
+        `Target length: about ${ask} words.`,
+        `This scene's card:\n${sceneCardMarkdown(scene)}`,
+        ...(context.beats ? [`The scene's beats:\n${beatLines(context.beats)}`] : []),
+        `The draft, ${countWords(draft)} words, too short:\n"""\n${draft}\n"""`,
+        "Write the whole scene again at full length. Keep every event, in order, and end exactly where the draft ends; do not add anything after its ending. Expand what the draft summarises or rushes into moments shown in action, sense detail and dialogue.",
       ].join("\n\n"),
     },
   ];
 }
 
-/** The scene's prose, extended when it falls far short of its target. */
+/** Beats in groups of at most `PART_WORDS` words, in order; one group when the scene is short. */
+export function beatGroups(beats: Beat[]): { from: number; to: number; words: number }[] {
+  const groups: { from: number; to: number; words: number }[] = [];
+  beats.forEach((beat, i) => {
+    const last = groups.at(-1);
+    if (last && last.words + beat.words <= PART_WORDS) {
+      last.to = i;
+      last.words += beat.words;
+    } else groups.push({ from: i, to: i, words: beat.words });
+  });
+  return groups;
+}
+
+/**
+ * The scene's prose, written against its beat plan: asked for more words when the model has been
+ * writing short, long scenes a few beats at a time, and expanded once when it still falls short.
+ */
 export async function draftScene(ctx: StageContext, prefix: string, context: SceneContext): Promise<string> {
   const { scene } = context;
   const stage = context.redraft ? "redraft" : "drafting";
   const call = (purpose: string) => callFor(ctx, stage, "draft", purpose, scene.number);
   const writing = ctx.writing;
-  const opts = {
-    ...call("scene"),
-    expectedWords: scene.targetWords,
-    onWords: writing && ((words: number) => writing(scene.number, words)),
-  };
-  const prompt = ctx.llm.firstThatFits(draftPrompts(ctx.plan, prefix, context), opts);
-  let { value: text } = await ctx.llm.prose(prompt, opts);
-  // An extension opens with the same prefix as the draft: the cached one, or the one that fitted.
-  const fitted = String(prompt[0]!.content);
-  for (let i = 0; i < MAX_EXTENSIONS && countWords(text) < MIN_SHARE_OF_TARGET * scene.targetWords; i++) {
-    const missing = scene.targetWords - countWords(text);
-    const { value: more } = await ctx.llm.prose(extensionPrompt(fitted, context, text, missing), {
-      ...call("extend"),
-      expectedWords: missing,
-      onWords: writing && ((words) => writing(scene.number, countWords(text) + words)),
+  const lengths = ctx.lengths;
+  const ask = askFor(scene.targetWords, lengths);
+  const groups = context.beats ? beatGroups(context.beats) : [{ from: 0, to: 0, words: scene.targetWords }];
+  let text = "";
+  let fitted = prefix;
+  for (const group of groups) {
+    const words = Math.round((group.words / scene.targetWords) * ask);
+    const opts = {
+      ...call(groups.length > 1 ? "scene-part" : "scene"),
+      expectedWords: words,
+      onWords: writing && ((n: number) => writing(scene.number, countWords(text) + n)),
+    };
+    const part: DraftPart = {
+      ask: words,
+      ...(context.beats ? { beats: { ...group, scale: ask / scene.targetWords } } : {}),
+      ...(text ? { soFar: text } : {}),
+    };
+    const prompt = ctx.llm.firstThatFits(draftPrompts(ctx.plan, prefix, context, part), opts);
+    // An expansion opens with the same prefix as the draft: the cached one, or the one that fitted.
+    fitted = String(prompt[0]!.content);
+    const { value } = await ctx.llm.prose(prompt, opts);
+    if (lengths) {
+      lengths.asked += words;
+      lengths.written += countWords(value);
+    }
+    text = text ? `${text}\n\n${value}` : value;
+  }
+  for (let i = 0; i < MAX_EXPANSIONS && countWords(text) < ACCEPTED_SHARE * scene.targetWords; i++) {
+    const wanted = askFor(scene.targetWords, lengths);
+    const { value: expanded } = await ctx.llm.prose(expansionPrompt(fitted, context, text, wanted), {
+      ...call("expand"),
+      expectedWords: wanted,
+      onWords: writing && ((n: number) => writing(scene.number, n)),
     });
-    text = `${text}\n\n${more}`;
+    if (lengths) {
+      lengths.asked += wanted;
+      lengths.written += countWords(expanded);
+    }
+    if (countWords(expanded) > countWords(text)) text = expanded;
   }
   const words = countWords(text);
   if (words < MIN_SHARE_OF_TARGET * scene.targetWords) {
@@ -263,6 +340,13 @@ export function sceneLoop<const Id extends string>(id: Id, label: string, scenes
     scenes,
     prefix: stablePrefix,
     draft: draftScene,
+    planScenes: (ctx, prefix, cards) =>
+      planScenes(
+        ctx,
+        id,
+        OUTLINE_VIEWS.map((view) => prefixFor(ctx.plan, prefix, view, cards[0]!.chapter)),
+        cards,
+      ),
     digest: (ctx, scene, text) => digestScene(ctx, scene, text, id),
     digestChapter,
   });

@@ -35,6 +35,14 @@ export interface StageContext {
   signal: AbortSignal;
   /** Told the words of a scene while it streams in, for live progress. */
   writing?: (scene: number, words: number) => void;
+  /** Words asked for and written in this project's drafts so far, kept while the project runs here. */
+  lengths?: LengthRecord;
+}
+
+/** How far the model under-writes: the words drafts were asked for, and the words they came with. */
+export interface LengthRecord {
+  asked: number;
+  written: number;
 }
 
 /** Tags a call with the project and stage it serves, so `llm_calls` can be summed per stage. */

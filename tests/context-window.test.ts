@@ -84,9 +84,11 @@ describe("a model with an 8,192-token context window", () => {
     await eventually(() => getProject(e.db, id)?.leaseOwner === null);
     expect(attention).toMatchObject({ unit: "Scene Drafting, scene 1" });
     // Planning fitted; the first drafting prompt, with the whole outline, did not, and was asked once.
-    const drafts = fake.log.filter((x) => x.firstLine.startsWith("Draft scene"));
+    // Scene 1's first request is its chapter's beat plan, opening with the whole outline like a draft.
+    const drafts = fake.log.filter((x) => x.schemaName === "scene_plan");
     expect(drafts).toHaveLength(1);
-    expect(drafts[0]!.firstLine).toMatch(/^Draft scene 1 of 50/);
+    expect(drafts[0]!.firstLine).toMatch(/^Plan the beats of scenes? 1\b/);
+    expect(fake.log.some((x) => x.firstLine.startsWith("Draft scene"))).toBe(false);
     expect(sentTokens(drafts[0]!)).toBeGreaterThan(WINDOW);
     expect(drafts[0]!.promptTokens).toBe(WINDOW);
     for (const entry of fake.log.slice(0, -1)) expect(sentTokens(entry)).toBeLessThan(WINDOW);

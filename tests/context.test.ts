@@ -24,10 +24,13 @@ describe("a server whose context window is smaller than the prompts", () => {
     );
     await eventually(() => getProject(e.db, id)?.leaseOwner === null);
     // The first scene's prompt lost most of its beginning: asked once, reported, not retried.
-    const drafts = fake.log.filter((entry) => entry.firstLine.startsWith("Draft scene 1 of 6"));
+    // Scene 1's first request is its chapter's beat plan, which opens with the same prefix.
+    const drafts = fake.log.filter((entry) => entry.schemaName === "scene_plan");
     expect(drafts).toHaveLength(1);
+    expect(drafts[0]!.firstLine).toMatch(/^Plan the beats of scenes? 1/);
     expect(drafts[0]!.promptTokens).toBe(1_500);
     expect(fake.log.at(-1)).toBe(drafts[0]);
+    expect(fake.log.some((entry) => entry.firstLine.startsWith("Draft scene"))).toBe(false);
     expect(attention).toMatchObject({ unit: "Scene Drafting, scene 1" });
     const project = getProject(e.db, id)!;
     expect(project.status).toBe("needs_attention");

@@ -56,6 +56,11 @@ export function buildSceneContext(
           .map((s) => s.summary)
           .join(" "),
     }));
+  const own = db
+    .select({ beats: scenes.beats })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
+    .get();
   const previous = db
     .select({ text: scenes.text })
     .from(scenes)
@@ -72,5 +77,6 @@ export function buildSceneContext(
       .filter((s) => s.chapter === scene.chapter)
       .map(({ number, title, summary }) => ({ number, title, summary })),
     previousTail: previous?.text ? lastWords(previous.text, PREVIOUS_TAIL_WORDS) : null,
+    beats: own?.beats ?? null,
   };
 }

@@ -10,6 +10,7 @@ import {
   stageOutputs,
 } from "../../db/schema";
 import type { Outline } from "../../stages/outline";
+import type { Beat } from "../../stages/scene-plan";
 import type { Plan } from "../../stages/types";
 import { countWords } from "../text/words";
 import type { ProgressSnapshot } from "./events";
@@ -135,6 +136,24 @@ export function setChapterSummary(tx: Tx, projectId: number, chapter: number, su
   tx.update(chapters)
     .set({ summary })
     .where(and(eq(chapters.projectId, projectId), eq(chapters.number, chapter)))
+    .run();
+}
+
+/** The scene's beat plan, if it has been planned. */
+export function sceneBeats(db: Db, projectId: number, sceneNumber: number): Beat[] | null {
+  return (
+    db
+      .select({ beats: scenes.beats })
+      .from(scenes)
+      .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
+      .get()?.beats ?? null
+  );
+}
+
+export function setSceneBeats(tx: Tx, projectId: number, sceneNumber: number, beats: Beat[]): void {
+  tx.update(scenes)
+    .set({ beats })
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
     .run();
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
 import type { Project } from "../../db/schema";
-import type { Plan, StageContext } from "../../stages/types";
+import type { LengthRecord, Plan, StageContext } from "../../stages/types";
 import type { Config } from "../config";
 import type { LlmClient } from "../llm/client";
 import type { ProgressSink, ProgressSnapshot } from "./events";
@@ -28,6 +28,8 @@ export interface WorkerMemory {
   plan?: Plan;
   prefix?: string;
   pace?: { startedAt: number; scenes: number };
+  /** Words drafts were asked for and came with, so a model that writes short is asked for more. */
+  lengths?: LengthRecord;
   /** The digest lane in flight, if any (see `startDigestLane`). */
   digests?: Promise<void>;
   /** Why the digest lane last stopped, reported by the next drafting unit so it is retried like any unit. */

@@ -56,7 +56,30 @@ export interface FakeLlmFaults {
   rateSchemaMismatch?: number;
   /** Streamed requests only: probability that the stream goes silent halfway, the socket left open. */
   rateStall?: number;
+  /** Prose requests only: probability of a refusal (`message.refusal`), as safety systems misfire. */
+  rateRefusal?: number;
+  /** Prose requests only: write this share of the requested words, drawn between the two bounds. */
+  underwrite?: [number, number];
+  /** Prose requests only: probability that the model rambles on to three times the requested length. */
+  rateRunaway?: number;
 }
+
+/**
+ * A model as real endpoints behave, for full-novel tests: prose at 60–85% of the requested length, now
+ * and then rambling on until it is cut off at `max_completion_tokens` or its output cap of 4,096 tokens
+ * (`finish_reason: "length"`), a chatter line around one answer in ten, a
+ * refusal now and then, a 32,768-token window that silently drops the start of longer prompts, strict
+ * schemas, and answers that stream with pauses. Options given beside it take precedence.
+ */
+export const REALISTIC: Pick<FakeLlmOptions, "outputCap" | "contextWindow" | "stream" | "strictSchemas"> & {
+  faults: FakeLlmFaults;
+} = {
+  outputCap: 4_096,
+  contextWindow: 32_768,
+  stream: { tokensPerChunk: 16, pauseEveryTokens: 400, pauseMs: 5 },
+  strictSchemas: true,
+  faults: { underwrite: [0.6, 0.85], rateRunaway: 0.04, rateChatter: 0.1, rateRefusal: 0.004 },
+};
 
 /**
  * How a streamed answer (`stream: true`) trickles out: `tokensPerChunk` tokens per chunk (default 8),
@@ -1008,6 +1031,7 @@ class FakeLlmServer {
     if (hit(f.rateHang)) return "hang";
     if (p.kind === "structured" && hit(f.rateTruncatedJson)) return "truncated";
     if (p.kind === "prose" && hit(f.rateShortProse)) return "short";
+    if (p.kind === "prose" && hit(f.rateRefusal)) return "refusal";
     return "ok";
   }
 
@@ -1181,7 +1205,11 @@ class FakeLlmServer {
       const half = Math.max(1, Math.round(words / 2));
       return `${text.prose(half)}\n\nHere is the revised scene:\n\n${text.prose(words - half)}`;
     }
-    const prose = text.prose(outcome === "short" ? Math.max(1, Math.round(words * 0.3)) : words);
+    const [low, high] = this.faults.underwrite ?? [1, 1];
+    const share = low + (high - low) * rngFor(this.seed, seq, 6)();
+    const runaway = rngFor(this.seed, seq, 7)() < (this.faults.rateRunaway ?? 0);
+    const written = Math.max(1, Math.round(words * (runaway ? 3 : share)));
+    const prose = text.prose(outcome === "short" ? Math.max(1, Math.round(words * 0.3)) : written);
     if (rngFor(this.seed, seq, 3)() >= (this.faults.rateChatter ?? 0)) return prose;
     const pick = <T>(items: readonly T[]) => items[Math.floor(rng() * items.length)]!;
     return `${pick(CHATTER_OPENINGS)}\n\n${prose}\n\n${pick(CHATTER_CLOSINGS)}`;

@@ -6,9 +6,11 @@ import { countWords } from "../../text/words";
 import { buildSceneContext } from "../context";
 import {
   firstUndraftedScene,
+  sceneBeats,
   sceneSummaries,
   sceneText,
   setChapterSummary,
+  setSceneBeats,
   setSceneDigest,
   undigestedChapters,
   undigestedScenes,
@@ -53,13 +55,45 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
     await awaitDigests(unit, stage, ctx);
   }
   memory.pace ??= { startedAt: Date.now(), scenes: 0 };
+  memory.lengths ??= { asked: 0, written: 0 };
+  await planChapterBeats(unit, stage, ctx, prefix, outline, number);
   const context = buildSceneContext(deps.db, project.id, outline, number);
-  const text = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
+  const drafting = { ...ctx, writing: liveWriting(unit, stage), lengths: memory.lengths };
+  const text = await stage.draft(drafting, prefix, context);
   commit(unit, { write: (tx) => writeSceneText(tx, project.id, number, id, text) });
   startDigestLane(unit, stage, ctx);
   memory.pace.scenes += 1;
   const perScene = (Date.now() - memory.pace.startedAt) / memory.pace.scenes;
   announceScene(unit, stage, context.scene, text, Math.round(perScene * (outline.scenes.length - number)));
+}
+
+/** The most scenes one beat-plan call plans: a chapter's, usually. */
+const SCENES_PER_PLAN = 4;
+
+/**
+ * Plans the beats of the scene's chapter from this scene on (up to four scenes), in one call, unless this scene already has
+ * its plan; the plans are stored before any of them is drafted, so a restart does not pay for them again.
+ */
+async function planChapterBeats(
+  unit: Unit,
+  stage: SceneLoopStage,
+  ctx: StageContext,
+  prefix: string,
+  outline: Outline,
+  number: number,
+): Promise<void> {
+  const { deps, project } = unit;
+  if (sceneBeats(deps.db, project.id, number)) return;
+  const chapter = outline.scenes.find((s) => s.number === number)?.chapter;
+  const cards = outline.scenes
+    .filter((s) => s.chapter === chapter && s.number >= number)
+    .slice(0, SCENES_PER_PLAN);
+  const plans = await stage.planScenes(ctx, prefix, cards);
+  commit(unit, {
+    write: (tx) => {
+      for (const [i, card] of cards.entries()) setSceneBeats(tx, project.id, card.number, plans[i]!);
+    },
+  });
 }
 
 /** Shows the words of the scene in flight on the progress surfaces while it streams in. */

@@ -1,0 +1,120 @@
+import { join } from "node:path";
+import { and, eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeDatabase, openDatabase } from "../db/client";
+import { llmCalls, scenes } from "../db/schema";
+import {
+  CHATTER_CLOSINGS,
+  CHATTER_OPENINGS,
+  type FakeLlm,
+  REALISTIC,
+  startFakeLlm,
+} from "./fakes/llm-server";
+import { type CliResult, cliEnv, runCli, tempDir } from "./helpers/cli";
+import { readDocxWithPandoc } from "./helpers/pandoc";
+
+const TARGET = 60_000;
+
+/**
+ * A whole novel through the command line against a model that behaves like real ones: it writes short,
+ * stops at its output cap, chatters, refuses now and then, streams with pauses, and has a window that
+ * silently drops what does not fit. An author who is told a scene was refused runs `folio resume`.
+ */
+describe("folio write against a realistic model", () => {
+  let fake: FakeLlm;
+  let dir: string;
+  const runs: CliResult[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeLlm({ seed: 41, ...REALISTIC });
+    dir = tempDir();
+    const env = cliEnv(fake.url, join(dir, "folio.db"), {
+      FOLIO_CONTEXT_TOKENS: String(REALISTIC.contextWindow),
+      FOLIO_MAX_OUTPUT_TOKENS: String(REALISTIC.outputCap),
+    });
+    runs.push(
+      await runCli(
+        [
+          "write",
+          "--premise",
+          "A lighthouse keeper's daughter finds the lamp signals a ship that sank a century ago.",
+          "--scenes",
+          "50",
+          "--words",
+          String(TARGET),
+          "--yes",
+          "--out",
+          "novel.docx",
+        ],
+        env,
+        dir,
+      ),
+    );
+    // A refusal stops the project with needs-attention; the author resumes, as the message says.
+    while (runs.at(-1)!.code !== 0 && runs.length < 8) runs.push(await runCli(["resume", "--yes"], env, dir));
+    runs.push(await runCli(["export", "1", "--format", "docx", "--out", "final.docx"], env, dir));
+  }, 600_000);
+
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it("completes, with the book within 10% of its target length", () => {
+    expect(runs.at(-2)!.code).toBe(0);
+    expect(runs.at(-2)!.stdout).toMatch(/Project 1 is done\. 50\/50 scenes/);
+    expect(runs.at(-1)!.code).toBe(0);
+    const db = openDatabase(join(dir, "folio.db"));
+    try {
+      const words = db
+        .select({ total: sql<number>`sum(${scenes.words})` })
+        .from(scenes)
+        .where(eq(scenes.projectId, 1))
+        .get()!.total;
+      expect(Math.abs(words / TARGET - 1)).toBeLessThanOrEqual(0.1);
+      const { words: inDocx } = readDocxWithPandoc(join(dir, "final.docx"));
+      expect(Math.abs(inDocx / TARGET - 1)).toBeLessThanOrEqual(0.12);
+    } finally {
+      closeDatabase(db);
+    }
+  });
+
+  it("leaves no chatter line in the .docx", () => {
+    const { text } = readDocxWithPandoc(join(dir, "final.docx"));
+    const lines = new Set(text.split("\n").map((l) => l.trim()));
+    for (const chatter of [...CHATTER_OPENINGS, ...CHATTER_CLOSINGS])
+      for (const line of chatter.split("\n").filter((l) => l.trim() && l.trim() !== "---"))
+        expect(lines.has(line.trim()), line).toBe(false);
+    // The model did chatter: the cleaning had work to do.
+    expect(fake.log.filter((e) => e.kind === "prose").length).toBeGreaterThan(100);
+  });
+
+  it("never sends the same request again after a cut-off answer", () => {
+    const cut = fake.log.filter((e) => e.outcome === "length");
+    expect(cut.length).toBeGreaterThan(0);
+    const key = (e: FakeLlm["log"][number]) => `${e.prompt}\u0000${JSON.stringify(e.params)}`;
+    for (const entry of cut) {
+      const again = fake.log.filter((e) => e.seq > entry.seq && key(e) === key(entry));
+      expect(again, `request ${entry.seq} (${entry.firstLine})`).toEqual([]);
+    }
+  });
+
+  it("records every refusal, with its text, and every request inside the window", () => {
+    const refused = fake.log.filter((e) => e.outcome === "refusal");
+    expect(refused.length).toBeGreaterThan(0);
+    const db = openDatabase(join(dir, "folio.db"));
+    try {
+      const recorded = db.select().from(llmCalls).where(eq(llmCalls.outcome, "refusal")).all();
+      expect(recorded).toHaveLength(refused.length);
+      for (const row of recorded) expect(row.error).toContain("can't help");
+      const cleaned = db
+        .select({ n: sql<number>`count(*)` })
+        .from(llmCalls)
+        .where(and(eq(llmCalls.projectId, 1), sql`${llmCalls.cleaned} is not null`))
+        .get()!.n;
+      expect(cleaned).toBeGreaterThan(0);
+    } finally {
+      closeDatabase(db);
+    }
+    for (const entry of fake.log) expect(entry.promptTokens).toBeLessThan(REALISTIC.contextWindow!);
+  });
+});
