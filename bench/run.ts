@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { and, eq, sql } from "drizzle-orm";
-import { llmCalls } from "../db/schema";
+import { llmCalls, scenes } from "../db/schema";
 import { eventually, ROOT } from "../tests/helpers/cli";
 import { startTestEngine } from "../tests/helpers/engine";
 import { benchExport } from "./export";
@@ -22,7 +22,7 @@ interface Row {
 }
 
 /** The endpoint runs in its own process, as a real one would: its CPU work never stalls the engine's event loop. */
-async function startEndpoint(): Promise<{ url: string; stop(): void }> {
+async function startEndpoint(extra: string[] = []): Promise<{ url: string; stop(): void }> {
   const child = spawn(
     process.execPath,
     [
@@ -35,6 +35,7 @@ async function startEndpoint(): Promise<{ url: string; stop(): void }> {
       `${LATENCY_MS}`,
       "--seed",
       "1",
+      ...extra,
     ],
     {
       stdio: ["ignore", "pipe", "inherit"],
@@ -123,8 +124,70 @@ async function benchDrafting(): Promise<Row[]> {
   }
 }
 
+/**
+ * A 50-scene, 60,000-word novel against the realistic model (short prose, cut-offs, chatter, streams;
+ * refusals off, since they wait for the author): how close the book lands to its target, how many calls
+ * a scene takes, and how much of this process's own CPU time each model call costs.
+ */
+async function benchRealistic(): Promise<Row[]> {
+  const fake = await startEndpoint(["--realistic", "--faults", '{"rateRefusal":0}']);
+  const engine = startTestEngine(fake.url, { FOLIO_MAX_ACTIVE_PROJECTS: "1", FOLIO_CONTEXT_TOKENS: "32768" });
+  try {
+    const cpu = process.cpuUsage();
+    const id = engine.create({
+      premise: "A lighthouse keeper's daughter finds the lamp signals a ship that sank a century ago.",
+      scenes: 50,
+      words: 60_000,
+      autoApprove: true,
+    });
+    engine.scheduler.start();
+    await eventually(
+      () =>
+        engine.events.some((e) => (e.type === "done" || e.type === "needs_attention") && e.projectId === id),
+      900_000,
+      50,
+    );
+    const used = process.cpuUsage(cpu);
+    const count = (where: ReturnType<typeof sql>) =>
+      engine.db
+        .select({ n: sql<number>`count(*)` })
+        .from(llmCalls)
+        .where(and(eq(llmCalls.projectId, id), where))
+        .get()!.n;
+    const words = engine.db
+      .select({ w: sql<number>`sum(words)` })
+      .from(scenes)
+      .where(eq(scenes.projectId, id))
+      .get()!.w;
+    const draftingCalls = count(
+      sql`${llmCalls.stage} = 'drafting' and ${llmCalls.purpose} in ('scene', 'scene-part', 'expand', 'scene-plan')`,
+    );
+    const calls = count(sql`1 = 1`);
+    const ownMs = (used.user + used.system) / 1000 / calls;
+    return [
+      {
+        figure: "realistic model: book words ÷ target",
+        value: words / 60_000,
+        goal: "0.9–1.1",
+        met: Math.abs(words / 60_000 - 1) <= 0.1,
+      },
+      {
+        figure: "realistic model: drafting calls per scene",
+        value: draftingCalls / 50,
+        goal: "≤ 1.6",
+        met: draftingCalls / 50 <= 1.6,
+      },
+      { figure: "bot's own CPU ms per model call", value: ownMs, goal: "≤ 25", met: ownMs <= 25 },
+    ];
+  } finally {
+    await engine.close();
+    fake.stop();
+  }
+}
+
 async function main() {
   const rows = await benchDrafting();
+  rows.push(...(await benchRealistic()));
   const exportTimes = await benchExport();
   const budgetMs = 1000;
   rows.push(

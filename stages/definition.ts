@@ -121,7 +121,7 @@ export interface SceneLoopStage extends StageBase {
   scenes: "every" | "requested";
   prefix(plan: Plan): string;
   draft(ctx: StageContext, prefix: string, context: SceneContext): Promise<string>;
-  /** Beat plans for scenes not yet planned (one chapter's, in order), stored before they are drafted. */
+  /** Beat plans for the next scenes not yet planned, in order, stored before they are drafted. */
   planScenes(ctx: StageContext, prefix: string, cards: SceneCard[]): Promise<Beat[][]>;
   digest(
     ctx: StageContext,

@@ -344,7 +344,9 @@ export function sceneLoop<const Id extends string>(id: Id, label: string, scenes
       planScenes(
         ctx,
         id,
-        OUTLINE_VIEWS.map((view) => prefixFor(ctx.plan, prefix, view, cards[0]!.chapter)),
+        (function* () {
+          for (const view of OUTLINE_VIEWS) yield prefixFor(ctx.plan, prefix, view, cards[0]!.chapter);
+        })(),
         cards,
       ),
     digest: (ctx, scene, text) => digestScene(ctx, scene, text, id),

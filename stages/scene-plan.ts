@@ -47,7 +47,7 @@ export function fitBeatWords(beats: Beat[], target: number): Beat[] {
 }
 
 /**
- * Beat plans for the given scenes (one chapter's, in order), in one call. `prefixes` are the drafting
+ * Beat plans for the given scenes (the next few, in order), in one call. `prefixes` are the drafting
  * prefix in ever smaller shapes, the cached one first: the call takes the first that fits the window.
  */
 export async function planScenes(
@@ -67,10 +67,10 @@ export async function planScenes(
     {
       role: "user",
       content: [
-        `Plan the beats of scene${cards.length > 1 ? "s" : ""} ${first.number}${cards.length > 1 ? `–${cards.at(-1)!.number}` : ""} (chapter ${first.chapter}) before they are written.`,
+        `Plan the beats of scene${cards.length > 1 ? "s" : ""} ${first.number}${cards.length > 1 ? `–${cards.at(-1)!.number}` : ""} before they are written.`,
         ...cards.map(
           (c) =>
-            `Scene ${c.number}, "${c.title}" (${c.targetWords} words): ${c.summary} Goal: ${c.goal} Conflict: ${c.conflict} Outcome: ${c.outcome}`,
+            `Scene ${c.number}, "${c.title}" (chapter ${c.chapter}, ${c.targetWords} words): ${c.summary} Goal: ${c.goal} Conflict: ${c.conflict} Outcome: ${c.outcome}`,
         ),
         "For each scene, in order, give 3–6 beats: what happens, in order, each with the words it deserves (dramatised moments more, transitions fewer), adding up to the scene's words. The last beat ends the scene as its outcome says.",
       ].join("\n\n"),

@@ -10,7 +10,7 @@
  * truncated JSON, short prose) can be injected with seeded probabilities so runs are reproducible.
  *
  * Standalone: `npx tsx tests/fakes/llm-server.ts --port 0 --latency 50 --seed 1 [--api-key K]
- * [--log FILE] [--faults '{"rate500":0.2}']` prints `{"url":...}` on one line and runs until SIGTERM.
+ * [--log FILE] [--faults '{"rate500":0.2}'] [--realistic]` prints `{"url":...}` on one line and runs until SIGTERM.
  */
 import { appendFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -1289,15 +1289,18 @@ async function main(): Promise<void> {
       "api-key": { type: "string" },
       log: { type: "string" },
       faults: { type: "string" },
+      realistic: { type: "boolean", default: false },
     },
   });
+  const realistic = values.realistic ? REALISTIC : { faults: {} };
   const fake = await startFakeLlm({
+    ...realistic,
     port: Number(values.port),
     latencyMs: Number(values.latency),
     seed: Number(values.seed),
     apiKey: values["api-key"],
     logFile: values.log,
-    faults: values.faults ? (JSON.parse(values.faults) as FakeLlmFaults) : undefined,
+    faults: { ...realistic.faults, ...(values.faults ? (JSON.parse(values.faults) as FakeLlmFaults) : {}) },
   });
   process.stdout.write(`${JSON.stringify({ url: fake.url })}\n`);
   const stop = () => void fake.close().then(() => process.exit(0));

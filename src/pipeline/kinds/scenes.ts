@@ -67,11 +67,11 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
   announceScene(unit, stage, context.scene, text, Math.round(perScene * (outline.scenes.length - number)));
 }
 
-/** The most scenes one beat-plan call plans: a chapter's, usually. */
+/** Scenes one beat-plan call plans. */
 const SCENES_PER_PLAN = 4;
 
 /**
- * Plans the beats of the scene's chapter from this scene on (up to four scenes), in one call, unless this scene already has
+ * Plans the beats of the next four scenes from this one, in one call, unless this scene already has
  * its plan; the plans are stored before any of them is drafted, so a restart does not pay for them again.
  */
 async function planChapterBeats(
@@ -84,10 +84,7 @@ async function planChapterBeats(
 ): Promise<void> {
   const { deps, project } = unit;
   if (sceneBeats(deps.db, project.id, number)) return;
-  const chapter = outline.scenes.find((s) => s.number === number)?.chapter;
-  const cards = outline.scenes
-    .filter((s) => s.chapter === chapter && s.number >= number)
-    .slice(0, SCENES_PER_PLAN);
+  const cards = outline.scenes.filter((s) => s.number >= number).slice(0, SCENES_PER_PLAN);
   const plans = await stage.planScenes(ctx, prefix, cards);
   commit(unit, {
     write: (tx) => {
