@@ -21,9 +21,32 @@ export function openDatabase(path: string): Db {
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
+  reuseStatements(sqlite);
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder });
   return db;
+}
+
+/** Statements kept for reuse, by their SQL: the queries the pipeline runs on every scene. */
+const STATEMENTS_KEPT = 256;
+
+/**
+ * Drizzle prepares every query afresh; the same few dozen run again and again (every scene, every
+ * model call), so each is prepared once and reused. A statement that returns rows is handed out in
+ * its default (object) mode, since drizzle switches some to raw mode when it runs them.
+ */
+function reuseStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const kept = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = kept.get(source);
+    if (statement === undefined || statement.busy) {
+      statement = prepare(source);
+      if (kept.size >= STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
+      kept.set(source, statement);
+    } else if (statement.reader) statement.raw(false);
+    return statement;
+  }) as Database.Database["prepare"];
 }
 
 export function closeDatabase(db: Db): void {

@@ -1,3 +1,4 @@
+import { thousands } from "../src/text/format";
 import { defineStage } from "./definition";
 import { sceneRedraft } from "./redraft";
 
@@ -12,7 +13,7 @@ export const draftApproval = defineStage({
   redrafts: sceneRedraft,
   present: ({ scenesDone, words }) => ({
     icon: "📝",
-    title: `Draft complete: ${scenesDone} scenes, ${words.toLocaleString("en-US")} words`,
+    title: `Draft complete: ${scenesDone} scenes, ${thousands(words)} words`,
     summary: "",
     lines: [],
     artifacts: [],

@@ -7,7 +7,7 @@ import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
 import { defineStage, MANUSCRIPT_NEEDS, type SceneContext } from "./definition";
 import { outlineMarkdown, sceneCardMarkdown } from "./outline";
-import { askFor, type Beat, beatLines, planScenes } from "./scene-plan";
+import { askFor, type Beat, beatLines, planScenes, recordLength } from "./scene-plan";
 import { callFor, need, type Plan, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
@@ -238,7 +238,9 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
     const words = Math.round((group.words / scene.targetWords) * ask);
     const opts = {
       ...call(groups.length > 1 ? "scene-part" : "scene"),
-      expectedWords: words,
+      // The token budget is sized to the words wanted, not to the larger ask a short-writing model
+      // gets: an answer that runs on past its length is cut near the target instead of far beyond it.
+      expectedWords: group.words,
       onWords: writing && ((n: number) => writing(scene.number, countWords(text) + n)),
     };
     const part: DraftPart = {
@@ -250,23 +252,17 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
     // An expansion opens with the same prefix as the draft: the cached one, or the one that fitted.
     fitted = String(prompt[0]!.content);
     const { value } = await ctx.llm.prose(prompt, opts);
-    if (lengths) {
-      lengths.asked += words;
-      lengths.written += countWords(value);
-    }
+    recordLength(lengths, words, countWords(value));
     text = text ? `${text}\n\n${value}` : value;
   }
   for (let i = 0; i < MAX_EXPANSIONS && countWords(text) < ACCEPTED_SHARE * scene.targetWords; i++) {
     const wanted = askFor(scene.targetWords, lengths);
     const { value: expanded } = await ctx.llm.prose(expansionPrompt(fitted, context, text, wanted), {
       ...call("expand"),
-      expectedWords: wanted,
+      expectedWords: scene.targetWords,
       onWords: writing && ((n: number) => writing(scene.number, n)),
     });
-    if (lengths) {
-      lengths.asked += wanted;
-      lengths.written += countWords(expanded);
-    }
+    recordLength(lengths, wanted, countWords(expanded));
     if (countWords(expanded) > countWords(text)) text = expanded;
   }
   const words = countWords(text);

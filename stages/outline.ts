@@ -1,11 +1,12 @@
 // Over 300 lines: the outline's two kinds of call (the chapters, then the scene cards part by part),
 // their prompts, and the normalisation that makes the assembled parts one sound outline.
 import { z } from "zod";
+import { thousands } from "../src/text/format";
 import { beatsMarkdown } from "./beats";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
 import { defineStage, type PlanParts } from "./definition";
-import { askPlanner, need, premiseBlock, type StageContext } from "./types";
+import { askPlanner, need, perCount, premiseBlock, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
 /**
@@ -37,13 +38,14 @@ const PlannedChapterSchema = z.object({
   scenes: z.number().int().min(1).max(MAX_SCENES_PER_CHAPTER),
 });
 
-export const chapterPlanSchema = (sceneCount: number) =>
+export const chapterPlanSchema = perCount((sceneCount: number) =>
   z.object({
     chapters: z
       .array(PlannedChapterSchema)
       .min(Math.ceil(sceneCount / MAX_SCENES_PER_CHAPTER))
       .max(sceneCount),
-  });
+  }),
+);
 
 /** A chapter of the plan, its scene count made to fit the book (see `fitChapterSizes`). */
 export type PlannedChapter = z.infer<typeof PlannedChapterSchema> & { number: number };
@@ -65,7 +67,9 @@ const CardSchema = z.object({
 });
 type Card = z.infer<typeof CardSchema>;
 
-export const sceneCardsSchema = (count: number) => z.object({ scenes: z.array(CardSchema).length(count) });
+export const sceneCardsSchema = perCount((count: number) =>
+  z.object({ scenes: z.array(CardSchema).length(count) }),
+);
 
 /** A card placed in its planned chapter, before numbering, grouping and budgets are made right. */
 type RawScene = Card & { chapter: number; chapterTitle: string };
@@ -359,7 +363,7 @@ export const masterOutline = defineStage({
   produces: "outline",
   run: runOutline,
   present: (o: Outline) => ({
-    summary: `${o.scenes.length} scenes in ${o.chapters.length} chapters, ${o.scenes.reduce((a, s) => a + s.targetWords, 0).toLocaleString("en-US")} words planned.`,
+    summary: `${o.scenes.length} scenes in ${o.chapters.length} chapters, ${thousands(o.scenes.reduce((a, s) => a + s.targetWords, 0))} words planned.`,
     artifacts: [{ name: "outline.md", markdown: outlineMarkdown(o) }],
   }),
   // The outline lays out the book's scene rows and uses up the author's revision notes.

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Messages } from "../src/llm/types";
 import type { SceneCard } from "./outline";
-import { callFor, type LengthRecord, type StageContext } from "./types";
+import { callFor, type LengthRecord, perCount, type StageContext } from "./types";
 
 /**
  * A scene's beat plan: what happens in order, with the words each part gets. Drafting writes against
@@ -13,7 +13,7 @@ export interface Beat {
   words: number;
 }
 
-export const scenePlanSchema = (sceneCount: number) =>
+export const scenePlanSchema = perCount((sceneCount: number) =>
   z.object({
     scenes: z
       .array(
@@ -30,7 +30,8 @@ export const scenePlanSchema = (sceneCount: number) =>
         }),
       )
       .length(sceneCount),
-  });
+  }),
+);
 
 /** Words per beat scaled so a scene's beats add up to its target exactly. */
 export function fitBeatWords(beats: Beat[], target: number): Beat[] {
@@ -91,9 +92,26 @@ export function beatLines(beats: Beat[], scale = 1): string {
   return beats.map((b, i) => `${i + 1}. (about ${Math.round(b.words * scale)} words) ${b.what}`).join("\n");
 }
 
-/** A model that has written less than asked is asked for that much more, within reason. */
+/** Recent drafts whose share of the asked-for words `askFor` looks at. */
+const SHARES_KEPT = 9;
+
+/** Notes what one drafting call was asked for and what it came with. */
+export function recordLength(lengths: LengthRecord | undefined, asked: number, written: number): void {
+  if (!lengths || asked <= 0) return;
+  lengths.shares.push(written / asked);
+  if (lengths.shares.length > SHARES_KEPT) lengths.shares.splice(0, lengths.shares.length - SHARES_KEPT);
+}
+
+/**
+ * A model that has written less than asked is asked for that much more, within reason: the target
+ * divided by the median share of its recent drafts, so an answer that ran on past its length (and was
+ * cut off) does not make the next ask too small.
+ */
 export function askFor(target: number, lengths: LengthRecord | undefined): number {
-  if (!lengths || lengths.asked <= 0) return target;
-  const share = Math.min(1, Math.max(0.5, lengths.written / lengths.asked));
+  if (!lengths || lengths.shares.length === 0) return target;
+  const sorted = [...lengths.shares].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const share = Math.min(1, Math.max(0.5, median));
   return share >= 0.97 ? target : Math.round(target / share);
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { CallOptions, Messages, Model, ModelRole } from "../src/llm/types";
+import { thousands } from "../src/text/format";
 import type { Beats } from "./beats";
 import type { Cast } from "./characters";
 import type { Concept } from "./concept";
@@ -39,10 +40,12 @@ export interface StageContext {
   lengths?: LengthRecord;
 }
 
-/** How far the model under-writes: the words drafts were asked for, and the words they came with. */
+/**
+ * How far the model under-writes: the share of the asked-for words each recent draft came with, latest
+ * last. A few are kept, so the ask follows the model without one runaway answer swaying it.
+ */
 export interface LengthRecord {
-  asked: number;
-  written: number;
+  shares: number[];
 }
 
 /** Tags a call with the project and stage it serves, so `llm_calls` can be summed per stage. */
@@ -107,8 +110,22 @@ export function premiseBlock(project: ProjectBrief): string {
   if (project.title) lines.push(`Working title chosen by the author: ${project.title}`);
   if (project.genre) lines.push(`Genre requested by the author: ${project.genre}`);
   if (project.voice) lines.push(`Voice requested by the author: ${project.voice}`);
-  lines.push(
-    `Length: ${project.sceneCount} scenes, about ${project.targetWords.toLocaleString("en-US")} words.`,
-  );
+  lines.push(`Length: ${project.sceneCount} scenes, about ${thousands(project.targetWords)} words.`);
   return lines.join("\n");
+}
+
+/**
+ * A schema that depends on a count, made once per count: the model client turns each schema object
+ * into its wire form once, so the same count must give back the same object.
+ */
+export function perCount<T>(make: (count: number) => T): (count: number) => T {
+  const made = new Map<number, T>();
+  return (count) => {
+    let schema = made.get(count);
+    if (schema === undefined) {
+      schema = make(count);
+      made.set(count, schema);
+    }
+    return schema;
+  };
 }

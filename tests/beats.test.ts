@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { scenes } from "../db/schema";
 import { getProject } from "../src/pipeline/store";
-import { fitBeatWords } from "../stages/scene-plan";
+import { askFor, fitBeatWords, recordLength } from "../stages/scene-plan";
+import type { LengthRecord } from "../stages/types";
 import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
 
@@ -36,7 +37,30 @@ describe("drafting against a beat plan", () => {
     expect(drafting.length / 12).toBeLessThanOrEqual(1.6);
     // The expansion rewrites the scene at full length, keeping its ending; it does not continue past it.
     expect(expansions[0]!.prompt).toContain("end exactly where the draft ends");
+    // Plans are asked for one call ahead, beside the drafting: scenes 5–8 while scene 1 is written.
+    const sent = (start: string) => fake.log.find((e) => e.firstLine.startsWith(start))!.seq;
+    expect(sent("Plan the beats of scenes 5–8")).toBeLessThan(sent("Draft scene 2 of"));
+    expect(sent("Plan the beats of scenes 9–12")).toBeLessThan(sent("Draft scene 6 of"));
+    expect(fake.log.filter((e) => e.firstLine.startsWith("Plan the beats"))).toHaveLength(3);
   }, 150_000);
+
+  it("asks for more by the median of recent drafts, so one answer that ran on does not sway it", () => {
+    const lengths: LengthRecord = { shares: [] };
+    expect(askFor(1_000, lengths)).toBe(1_000);
+    for (const written of [700, 720, 680]) recordLength(lengths, 1_000, written);
+    expect(askFor(1_000, lengths)).toBe(Math.round(1_000 / 0.7));
+    // An answer that rambled to three times its ask, then a short one: the ask hardly moves.
+    recordLength(lengths, 1_400, 4_200);
+    recordLength(lengths, 1_400, 1_000);
+    expect(askFor(1_000, lengths)).toBe(1_400);
+    // A model that writes what it is asked is asked for the target itself.
+    const exact: LengthRecord = { shares: [] };
+    for (let i = 0; i < 3; i++) recordLength(exact, 1_000, 990);
+    expect(askFor(1_000, exact)).toBe(1_000);
+    // Only the recent drafts count: a model that has stopped writing short is asked for the target again.
+    for (let i = 0; i < 9; i++) recordLength(lengths, 1_000, 1_000);
+    expect(askFor(1_000, lengths)).toBe(1_000);
+  });
 
   it("scales the planned beats to the scene's words exactly", () => {
     const fitted = fitBeatWords(

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { llmCalls } from "../db/schema";
-import { silentlyTruncated } from "../src/llm/context";
+import { promptTokens, promptTokensAtMost, silentlyTruncated } from "../src/llm/context";
 import { getProject } from "../src/pipeline/store";
 import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
@@ -52,5 +52,21 @@ describe("a server whose context window is smaller than the prompts", () => {
     expect(silentlyTruncated(9_000, 10_500)).toBe(false);
     expect(silentlyTruncated(600, 100)).toBe(false);
     expect(silentlyTruncated(9_000, 0)).toBe(false);
+  });
+
+  it("bounds a prompt's tokens without counting them, never below the count", () => {
+    const texts = [
+      "The keeper climbed the stair at dusk.",
+      "灯台の光は百年前に沈んだ船を呼んでいた。",
+      "🌊🚢🕯️ — “signals”, ‘again’… 1,000 × 3.14",
+      "x".repeat(5_000),
+    ];
+    for (const text of texts) {
+      const prompt = [
+        { role: "system" as const, content: "You are the novelist." },
+        { role: "user" as const, content: text },
+      ];
+      expect(promptTokensAtMost(prompt)).toBeGreaterThanOrEqual(promptTokens(prompt));
+    }
   });
 });

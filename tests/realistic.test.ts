@@ -26,7 +26,12 @@ describe("folio write against a realistic model", () => {
   const runs: CliResult[] = [];
 
   beforeAll(async () => {
-    fake = await startFakeLlm({ seed: 41, ...REALISTIC });
+    // Refusals come now and then at random; one is certain, on scene 7's draft, so one is always met.
+    fake = await startFakeLlm({
+      seed: 41,
+      ...REALISTIC,
+      faults: { ...REALISTIC.faults, decline: [{ match: "Draft scene 7 of", kind: "refusal", times: 1 }] },
+    });
     dir = tempDir();
     const env = cliEnv(fake.url, join(dir, "folio.db"), {
       FOLIO_CONTEXT_TOKENS: String(REALISTIC.contextWindow),
@@ -101,6 +106,9 @@ describe("folio write against a realistic model", () => {
   it("records every refusal, with its text, and every request inside the window", () => {
     const refused = fake.log.filter((e) => e.outcome === "refusal");
     expect(refused.length).toBeGreaterThan(0);
+    // The author was told which scene was refused, and why, and the first run stopped there.
+    expect(runs[0]!.code).not.toBe(0);
+    expect(`${runs[0]!.stdout}${runs[0]!.stderr}`).toMatch(/scene 7[\s\S]*can't help/i);
     const db = openDatabase(join(dir, "folio.db"));
     try {
       const recorded = db.select().from(llmCalls).where(eq(llmCalls.outcome, "refusal")).all();

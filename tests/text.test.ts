@@ -1,6 +1,7 @@
 // Over 300 lines: the deterministic text tools (words, lint, names, meta-text, motifs), one describe each.
 import { describe, expect, it } from "vitest";
 import { truncate } from "../src/text/discord";
+import { thousands } from "../src/text/format";
 import { describeHits, LINT_THRESHOLD, type LintReport, lintProse } from "../src/text/lint";
 import { endsMidSentence, endsWithTerminalPunctuation, findMetaText, newMetaText } from "../src/text/meta";
 import { editDistance, findNameVariants } from "../src/text/names";
@@ -97,6 +98,28 @@ describe("countWords", () => {
   it("counts a 120k-word string", () => {
     const text = "The well-read fox jumped—didn't it? ".repeat(20_000);
     expect(countWords(text)).toBe(120_000);
+  });
+
+  it("gives the same count for a long text counted again, and for one that differs by a word", () => {
+    const text = "The keeper climbed the stair. ".repeat(500);
+    expect(countWords(text)).toBe(2_500);
+    expect(countWords(text)).toBe(2_500);
+    expect(countWords(`${text}Again`)).toBe(2_501);
+    expect(countWords(text.slice(0, -7))).toBe(2_499);
+  });
+});
+
+describe("thousands", () => {
+  it.each([
+    [0, "0"],
+    [999, "999"],
+    [1_000, "1,000"],
+    [60_000, "60,000"],
+    [1_234_567, "1,234,567"],
+    [-4_500, "-4,500"],
+    [999.6, "1,000"],
+  ])("%d is written %s", (n, expected) => {
+    expect(thousands(n)).toBe(expected);
   });
 });
 

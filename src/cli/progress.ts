@@ -1,9 +1,9 @@
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
 import { gateAt } from "../pipeline/workflow";
-import { formatDuration } from "../text/format";
+import { formatDuration, thousands } from "../text/format";
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const fmt = thousands;
 
 export function describeProgress(p: ProgressSnapshot): string {
   return [

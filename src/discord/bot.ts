@@ -10,6 +10,7 @@ import { type Config, requireKeys } from "../config";
 import type { ProgressSink } from "../pipeline/events";
 import { renderExport } from "../pipeline/manuscript";
 import type { SchedulerOptions } from "../pipeline/scheduler";
+import { thousands } from "../text/format";
 import { ThreadPoster } from "./poster";
 import { DiscordSink } from "./sink";
 import { threadOf } from "./threads";
@@ -106,7 +107,7 @@ async function deliver(engine: Engine, poster: ThreadPoster, project: Project): 
     embeds: [
       embed(
         `📚 ${files.title}`,
-        `${files.chapters} chapters, ${files.words.toLocaleString("en-US")} words. The Kindle-ready manuscript and its report (validation, continuity, motifs, cost) are attached; \`/novel export\` gives docx, epub or markdown again at any time.`,
+        `${files.chapters} chapters, ${thousands(files.words)} words. The Kindle-ready manuscript and its report (validation, continuity, motifs, cost) are attached; \`/novel export\` gives docx, epub or markdown again at any time.`,
         COLORS.success,
       ),
     ],

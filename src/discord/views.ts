@@ -17,7 +17,7 @@ import type { Artifact, ProgressSnapshot } from "../pipeline/events";
 import type { ExportFiles } from "../pipeline/manuscript";
 import { stageLabel } from "../pipeline/workflow";
 import { truncate } from "../text/discord";
-import { formatDuration } from "../text/format";
+import { formatDuration, thousands } from "../text/format";
 
 /** Discord's limits (SPEC §5). */
 export const LIMITS = {
@@ -147,7 +147,7 @@ export function markdownFile(artifact: Artifact): AttachmentBuilder {
   return new AttachmentBuilder(Buffer.from(artifact.markdown, "utf8"), { name: artifact.name });
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const fmt = thousands;
 
 export function progressBar(done: number, total: number, width = 20): string {
   const filled = total > 0 ? Math.round((done / total) * width) : 0;

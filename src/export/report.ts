@@ -4,6 +4,8 @@
  * It is the author's answer to "can I trust this manuscript?", so failures come first in each section
  * and nothing that still fails is left out. Pure: all numbers arrive in `ReportInput`.
  */
+
+import { thousands } from "../text/format";
 import { LINT_THRESHOLD } from "../text/lint";
 import { type CheckId, formatDeviation, type ValidationResult } from "../text/manuscript-checks";
 
@@ -66,7 +68,7 @@ export function renderReport(r: ReportInput): string {
 // ---------------------------------------------------------------------------------------------------
 // formatting
 
-const num = (n: number) => Math.round(n).toLocaleString("en-US");
+const num = thousands;
 const usd = (n: number) =>
   `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const density = (n: number) => n.toFixed(1);

@@ -15,7 +15,13 @@ import { stripChatter } from "../text/chatter";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
 import { BusyClock } from "./calls";
-import { promptTokens, silentlyTruncated, tokensOfText, truncationAdvice } from "./context";
+import {
+  promptTokens,
+  promptTokensAtMost,
+  silentlyTruncated,
+  tokensOfText,
+  truncationAdvice,
+} from "./context";
 import { costOf, type Prices, pricesFrom } from "./cost";
 import { declineOf, explain, LlmError } from "./errors";
 import { repairMessages, withSchemaInPrompt } from "./json-mode";
@@ -95,7 +101,7 @@ export class LlmClient implements Model {
    * at its token budget is asked again with twice the room, up to `FOLIO_MAX_OUTPUT_TOKENS`.
    */
   async structured<S extends z.ZodType>(schema: S, name: string, messages: Messages, opts: CallOptions) {
-    const format = zodResponseFormat(schema, name);
+    const format = responseFormatOf(schema, name);
     const inPrompt = this.config.FOLIO_STRUCTURED === "json_object";
     // Without schema support the schema goes in the prompt, and a wrong answer gets one repair round.
     const asked = inPrompt ? withSchemaInPrompt(messages, format.json_schema.schema) : messages;
@@ -184,6 +190,7 @@ export class LlmClient implements Model {
     let smallest = Number.POSITIVE_INFINITY;
     let measured = 0;
     for (const messages of prompts) {
+      if (promptTokensAtMost(messages) + answer + windowMargin(window) <= window) return messages;
       const tokens = promptTokens(messages);
       if (tokens + answer + windowMargin(window) <= window) return messages;
       smallest = Math.min(smallest, tokens);
@@ -239,12 +246,16 @@ export class LlmClient implements Model {
     accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
     onText?: (soFar: string) => void,
   ): Promise<{ value: T; usage: Usage }> {
-    const sentTokens = promptTokens(body.messages);
     // Prompts shaped to fit (drafting, rewrites) leave room for their answer too; none is sent that
-    // the window cannot hold, since a server would cut its beginning or refuse it.
+    // the window cannot hold, since a server would cut its beginning or refuse it. One that plainly
+    // fits goes out at once and is counted when its answer is in.
     const window = contextTokens(this.config, opts.role);
-    if (sentTokens + windowMargin(window) > window) {
-      throw new LlmError(windowAdvice(this.config, opts.role, sentTokens, 0, false), true);
+    let counted: number | undefined;
+    const sentTokens = () => (counted ??= promptTokens(body.messages));
+    if (promptTokensAtMost(body.messages) + windowMargin(window) > window) {
+      if (sentTokens() + windowMargin(window) > window) {
+        throw new LlmError(windowAdvice(this.config, opts.role, sentTokens(), 0, false), true);
+      }
     }
     const sent = this.withSettings(body);
     for (let retry = 0; ; retry++) {
@@ -292,14 +303,14 @@ export class LlmClient implements Model {
   private judge<T>(
     answer: StreamedAnswer,
     model: string,
-    sentTokens: number,
+    sentTokens: () => number,
     opts: CallOptions,
     started: number,
     accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
   ): { value: T; usage: Usage } {
     const usage = usageOf(answer.usage, sentTokens, answer.content, this.prices);
-    if (silentlyTruncated(sentTokens, usage.promptTokens)) {
-      const advice = truncationAdvice(sentTokens, usage.promptTokens);
+    if (silentlyTruncated(sentTokens(), usage.promptTokens)) {
+      const advice = truncationAdvice(sentTokens(), usage.promptTokens);
       this.insertCall(opts, model, started, "context_truncated", { usage, error: advice });
       throw new LlmError(advice, true);
     }
@@ -404,11 +415,11 @@ function addUsage(total: Usage, more: Usage): void {
 /** The usage the server reported; a server that reports none on streams is counted here instead. */
 function usageOf(
   reported: CompletionUsage | undefined,
-  sentTokens: number,
+  sentTokens: () => number,
   content: string,
   prices: Prices,
 ): Usage {
-  const promptTokens = reported?.prompt_tokens ?? sentTokens;
+  const promptTokens = reported?.prompt_tokens ?? sentTokens();
   const cachedTokens = reported?.prompt_tokens_details?.cached_tokens ?? 0;
   const completionTokens = reported?.completion_tokens ?? tokensOfText(content);
   return {
@@ -420,6 +431,23 @@ function usageOf(
 }
 
 /** Reports the words of a prose answer while it streams in, at most twice a second. */
+/** Wire formats by schema and name: turning a zod schema into JSON Schema is not free, and most recur. */
+const formats = new WeakMap<z.ZodType, Map<string, ReturnType<typeof zodResponseFormat>>>();
+
+function responseFormatOf<S extends z.ZodType>(schema: S, name: string) {
+  let byName = formats.get(schema);
+  if (!byName) {
+    byName = new Map();
+    formats.set(schema, byName);
+  }
+  let format = byName.get(name);
+  if (!format) {
+    format = zodResponseFormat(schema, name);
+    byName.set(name, format);
+  }
+  return format as ReturnType<typeof zodResponseFormat<S>>;
+}
+
 function liveWords(wordsBefore: number, report: (words: number) => void): (soFar: string) => void {
   let last = 0;
   return (soFar) => {

@@ -21,19 +21,29 @@ export function tokensOfText(text: string): number {
   return count;
 }
 
+function textOf(message: Messages[number]): string {
+  const content = message.content;
+  return typeof content === "string"
+    ? content
+    : Array.isArray(content)
+      ? content.map((part) => ("text" in part ? part.text : "")).join("")
+      : "";
+}
+
 /** About how many tokens a prompt is, counted the way OpenAI's tokenizer counts them. */
 export function promptTokens(messages: Messages): number {
   let total = 3;
-  for (const message of messages) {
-    const content = message.content;
-    const text =
-      typeof content === "string"
-        ? content
-        : Array.isArray(content)
-          ? content.map((part) => ("text" in part ? part.text : "")).join("")
-          : "";
-    total += PER_MESSAGE + tokensOfText(text);
-  }
+  for (const message of messages) total += PER_MESSAGE + tokensOfText(textOf(message));
+  return total;
+}
+
+/**
+ * A bound no tokenizer's count of the prompt exceeds: a token is at least one byte of UTF-8. Far
+ * cheaper than counting, so a prompt that plainly fits its window is sent without being counted first.
+ */
+export function promptTokensAtMost(messages: Messages): number {
+  let total = 3;
+  for (const message of messages) total += PER_MESSAGE + Buffer.byteLength(textOf(message));
   return total;
 }
 

@@ -169,7 +169,7 @@ export class Scheduler {
         if ((await this.runWithAttempts(project, controller.signal, memory)) === "stop") break;
       }
     } finally {
-      await memory.digests;
+      await Promise.all([memory.digests, memory.plans]);
       clearInterval(renewal);
       this.workers.delete(projectId);
       try {

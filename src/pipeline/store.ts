@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import {
   chapters,
@@ -148,6 +148,17 @@ export function sceneBeats(db: Db, projectId: number, sceneNumber: number): Beat
       .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
       .get()?.beats ?? null
   );
+}
+
+/** The first scene from `from` on that has no beat plan yet. */
+export function firstUnplannedScene(db: Db, projectId: number, from: number): number | undefined {
+  return db
+    .select({ number: scenes.number })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, projectId), gte(scenes.number, from), isNull(scenes.beats)))
+    .orderBy(asc(scenes.number))
+    .limit(1)
+    .get()?.number;
 }
 
 export function setSceneBeats(tx: Tx, projectId: number, sceneNumber: number, beats: Beat[]): void {

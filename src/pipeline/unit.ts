@@ -30,6 +30,8 @@ export interface WorkerMemory {
   pace?: { startedAt: number; scenes: number };
   /** Words drafts were asked for and came with, so a model that writes short is asked for more. */
   lengths?: LengthRecord;
+  /** The beat plans being asked for ahead of the drafting, if any (see `planBeats`). */
+  plans?: Promise<void>;
   /** The digest lane in flight, if any (see `startDigestLane`). */
   digests?: Promise<void>;
   /** Why the digest lane last stopped, reported by the next drafting unit so it is retried like any unit. */

@@ -6,6 +6,8 @@
  * needs. Everything here is linear in the length of the book: a 120,000-word novel validates in well
  * under a second.
  */
+
+import { thousands } from "./format";
 import { LINT_THRESHOLD, lintProse } from "./lint";
 import { endsWithTerminalPunctuation, findMetaText } from "./meta";
 import { motifForCue, motifPresent } from "./motifs";
@@ -67,7 +69,7 @@ const MIN_REPEAT_WORDS = 8;
 /** How many findings a detail names before summarising the rest as a count. */
 const MAX_LISTED = 3;
 
-const fmt = (n: number) => n.toLocaleString("en-US");
+const fmt = thousands;
 
 /** "+4%", "−19%", "0%" (a true minus sign); "n/a" without a target. */
 export function formatDeviation(actual: number, target: number): string {

@@ -30,9 +30,20 @@ export function* wordSpans(text: string): Generator<Span> {
   }
 }
 
+/** Counts of recent long texts: a scene is counted by the drafting, its commit and its announcement. */
+const recentCounts = new Map<string, number>();
+const COUNTS_KEPT = 8;
+const WORTH_KEEPING = 2_000;
+
 export function countWords(text: string): number {
+  const known = recentCounts.get(text);
+  if (known !== undefined) return known;
   let count = 0;
   for (const _ of text.matchAll(wordRegex())) count++;
+  if (text.length >= WORTH_KEEPING) {
+    if (recentCounts.size >= COUNTS_KEPT) recentCounts.delete(recentCounts.keys().next().value!);
+    recentCounts.set(text, count);
+  }
   return count;
 }
 

@@ -44,9 +44,10 @@ export interface FakeLlmFaults {
   /**
    * Requests whose last user message contains `match` are declined: `refusal` answers with
    * `message.refusal` set and no content (as OpenAI's safety refusals do); `content_filter` stops the
-   * answer early with `finish_reason: "content_filter"`.
+   * answer early with `finish_reason: "content_filter"`. With `times`, only the first that many
+   * matching requests are declined, as a safety system that misfires once.
    */
-  decline?: { match: string; kind: "refusal" | "content_filter" }[];
+  decline?: { match: string; kind: "refusal" | "content_filter"; times?: number }[];
   /** Prose requests only: probability that the answer is wrapped in a line of assistant chatter each side. */
   rateChatter?: number;
   /**
@@ -853,6 +854,8 @@ interface Exchange {
 class FakeLlmServer {
   readonly log: FakeLlmLogEntry[] = [];
   private faults: FakeLlmFaults;
+  /** How many requests each `decline` entry with `times` has declined so far. */
+  private readonly declinedSoFar = new Map<object, number>();
   private latencyMs: number;
   private readonly seed: number;
   private seq = 0;
@@ -1024,8 +1027,13 @@ class FakeLlmServer {
     const rng = rngFor(this.seed, seq, 1);
     const hit = (rate: number | undefined) => rng() < (rate ?? 0);
     if (f.failWhenPromptIncludes?.some((s) => p.prompt.includes(s))) return "500";
-    const declined = f.decline?.find((d) => p.userText.includes(d.match));
-    if (declined) return declined.kind;
+    const declined = f.decline?.find(
+      (d) => p.userText.includes(d.match) && (this.declinedSoFar.get(d) ?? 0) < (d.times ?? Infinity),
+    );
+    if (declined) {
+      this.declinedSoFar.set(declined, (this.declinedSoFar.get(declined) ?? 0) + 1);
+      return declined.kind;
+    }
     if (hit(f.rate429)) return "429";
     if (hit(f.rate500)) return "500";
     if (hit(f.rateHang)) return "hang";

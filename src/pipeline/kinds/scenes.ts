@@ -6,7 +6,7 @@ import { countWords } from "../../text/words";
 import { buildSceneContext } from "../context";
 import {
   firstUndraftedScene,
-  sceneBeats,
+  firstUnplannedScene,
   sceneSummaries,
   sceneText,
   setChapterSummary,
@@ -16,7 +16,7 @@ import {
   undigestedScenes,
   writeSceneText,
 } from "../store";
-import type { Tx } from "../transition";
+import { type Tx, UnitInterrupted } from "../transition";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
 import { idOf, nextStage } from "../workflow";
 
@@ -55,8 +55,8 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
     await awaitDigests(unit, stage, ctx);
   }
   memory.pace ??= { startedAt: Date.now(), scenes: 0 };
-  memory.lengths ??= { asked: 0, written: 0 };
-  await planChapterBeats(unit, stage, ctx, prefix, outline, number);
+  memory.lengths ??= { shares: [] };
+  await planBeats(unit, stage, ctx, prefix, outline, number);
   const context = buildSceneContext(deps.db, project.id, outline, number);
   const drafting = { ...ctx, writing: liveWriting(unit, stage), lengths: memory.lengths };
   const text = await stage.draft(drafting, prefix, context);
@@ -71,10 +71,12 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
 const SCENES_PER_PLAN = 4;
 
 /**
- * Plans the beats of the next four scenes from this one, in one call, unless this scene already has
- * its plan; the plans are stored before any of them is drafted, so a restart does not pay for them again.
+ * Scene `number` has its beat plan before it is drafted: the one asked for ahead of time, or one asked
+ * for now. Then the next scenes' plans are asked for beside the drafting, one call ahead, so the
+ * drafting lane does not wait for them. Plans are stored the moment they arrive, so a restart does not
+ * pay for them again.
  */
-async function planChapterBeats(
+async function planBeats(
   unit: Unit,
   stage: SceneLoopStage,
   ctx: StageContext,
@@ -82,13 +84,41 @@ async function planChapterBeats(
   outline: Outline,
   number: number,
 ): Promise<void> {
-  const { deps, project } = unit;
-  if (sceneBeats(deps.db, project.id, number)) return;
-  const cards = outline.scenes.filter((s) => s.number >= number).slice(0, SCENES_PER_PLAN);
+  const { deps, project, memory } = unit;
+  const unplanned = () => firstUnplannedScene(deps.db, project.id, number) === number;
+  if (unplanned()) {
+    await memory.plans;
+    if (unplanned()) await planScenesFrom(unit, stage, ctx, prefix, outline, number);
+  }
+  const next = firstUnplannedScene(deps.db, project.id, number + 1);
+  if (next === undefined || next > number + SCENES_PER_PLAN || memory.plans) return;
+  memory.plans = planScenesFrom(unit, stage, ctx, prefix, outline, next)
+    .catch((error: unknown) => {
+      // Not a failure of the project: the scenes are planned again when they are reached.
+      if (!(error instanceof UnitInterrupted) && !ctx.signal.aborted) {
+        deps.log.warn({ err: error, projectId: project.id, scene: next }, "planning ahead failed");
+      }
+    })
+    .finally(() => {
+      memory.plans = undefined;
+    });
+}
+
+/** Plans the beats of the next four scenes from `first`, in one call, and stores them together. */
+async function planScenesFrom(
+  unit: Unit,
+  stage: SceneLoopStage,
+  ctx: StageContext,
+  prefix: string,
+  outline: Outline,
+  first: number,
+): Promise<void> {
+  checkpoint(unit);
+  const cards = outline.scenes.filter((s) => s.number >= first).slice(0, SCENES_PER_PLAN);
   const plans = await stage.planScenes(ctx, prefix, cards);
   commit(unit, {
     write: (tx) => {
-      for (const [i, card] of cards.entries()) setSceneBeats(tx, project.id, card.number, plans[i]!);
+      for (const [i, card] of cards.entries()) setSceneBeats(tx, unit.project.id, card.number, plans[i]!);
     },
   });
 }
