@@ -52,6 +52,8 @@ export interface PlanEffects {
 export interface PlanParts {
   recall<T>(name: string): T | undefined;
   remember(name: string, data: unknown): void;
+  /** Tells the author the stage is asking for its next part: `done` of `total` are stored. */
+  step(now: string, done: number, total: number): void;
 }
 
 /** Produces a planning artifact, in one call or in parts; the whole stage is one unit. */

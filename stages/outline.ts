@@ -81,12 +81,18 @@ export interface Outline {
 }
 
 export async function runOutline(ctx: StageContext, parts: PlanParts): Promise<Outline> {
+  const { sceneCount } = ctx.project;
   const chapters = await stored(parts, "chapters", () => planChapters(ctx));
+  const cardParts = partsOf(chapters);
   const raw: RawScene[] = [];
-  for (const part of partsOf(chapters)) {
-    const cards = await stored(parts, `scenes-${part.first}-${part.last}`, () =>
-      writeCards(ctx, chapters, part, raw),
-    );
+  for (const [i, part] of cardParts.entries()) {
+    const cards = await stored(parts, `scenes-${part.first}-${part.last}`, () => {
+      // An outline of one part takes no longer than any other planning call; a longer one shows its parts.
+      if (cardParts.length > 1) {
+        parts.step(`Scene cards ${part.first}–${part.last} of ${sceneCount}`, i, cardParts.length);
+      }
+      return writeCards(ctx, chapters, part, raw);
+    });
     raw.push(...placeCards(part, cards));
   }
   return normalizeOutline(raw, ctx.project.targetWords);
@@ -112,7 +118,7 @@ async function planChapters(ctx: StageContext): Promise<PlannedChapter[]> {
       outputTokens: chaptersWanted(sceneCount) * CHAPTER_TOKENS,
     },
     chapterPlanSchema(sceneCount),
-    [...outlineBrief(ctx), chaptersRequest(sceneCount)].join("\n\n"),
+    inEveryView(ctx, (view) => [...outlineBrief(ctx, view), chaptersRequest(sceneCount)]),
   );
   const sizes = fitChapterSizes(
     chapters.map((c) => c.scenes),
@@ -155,12 +161,12 @@ async function writeCards(
     ctx,
     { stage: "outline", name: "outline_scenes", purpose: purposeOf(ctx), outputTokens: count * CARD_TOKENS },
     sceneCardsSchema(count),
-    [
-      ...outlineBrief(ctx),
+    inEveryView(ctx, (view) => [
+      ...outlineBrief(ctx, view),
       chapterPlanMarkdown(chapters),
       ...cardsSoFar(earlier),
       cardsRequest(ctx, part),
-    ].join("\n\n"),
+    ]),
   );
   return scenes;
 }
@@ -186,8 +192,21 @@ export function fitChapterSizes(wishes: number[], total: number): number[] {
 const chaptersWanted = (sceneCount: number) => Math.ceil(sceneCount / REGROUP_SCENES_PER_CHAPTER);
 const purposeOf = (ctx: StageContext) => (ctx.project.revisionNotes ? "outline-revision" : "outline");
 
+/**
+ * How a revision shows the outline under review: every card, or each chapter as one line of scene
+ * titles, for a window too small for the whole of it.
+ */
+const REVIEWED_VIEWS = ["cards", "titles"] as const;
+type ReviewedView = (typeof REVIEWED_VIEWS)[number];
+
+/** The same outline request with the reviewed outline in each view, the fullest first. */
+function inEveryView(ctx: StageContext, request: (view: ReviewedView) => string[]): string[] {
+  const views = ctx.project.revisionNotes && ctx.plan.outline ? REVIEWED_VIEWS : REVIEWED_VIEWS.slice(0, 1);
+  return views.map((view) => request(view).join("\n\n"));
+}
+
 /** What every outline call opens with, the same bytes each time so the provider's prompt cache serves it. */
-function outlineBrief(ctx: StageContext): string[] {
+function outlineBrief(ctx: StageContext, view: ReviewedView): string[] {
   const { project, plan } = ctx;
   const brief = [
     `Plan the master outline of this novel: exactly ${project.sceneCount} scenes in reading order, grouped into chapters. It is planned in parts: the chapters first, then the scene cards a few chapters at a time.`,
@@ -199,7 +218,7 @@ function outlineBrief(ctx: StageContext): string[] {
   ];
   if (project.revisionNotes && plan.outline) {
     brief.push(
-      `The author reviewed the previous outline:\n\n${outlineMarkdown(plan.outline)}`,
+      `The author reviewed the previous outline:\n\n${outlineMarkdown(plan.outline, () => view === "cards")}`,
       `Revise it following the author's notes:\n${project.revisionNotes}`,
     );
   }

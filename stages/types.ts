@@ -87,21 +87,24 @@ export const PLANNER_SYSTEM =
   "Be specific and concrete: named people, places and objects, not abstractions. " +
   "Answer only with JSON that matches the requested schema.";
 
-/** One planning call: the planner's standing instructions, the request, and an answer checked by `schema`. */
+/**
+ * One planning call: the planner's standing instructions, the request, and an answer checked by
+ * `schema`. Given several requests, ever shorter, the first that fits the model's window is sent.
+ */
 export async function askPlanner<S extends z.ZodType>(
   ctx: StageContext,
   call: { stage: string; name: string; purpose: string; outputTokens: number },
   schema: S,
-  request: string,
+  request: string | string[],
 ): Promise<z.output<S>> {
-  const messages: Messages = [
+  const opts = { ...callFor(ctx, call.stage, "plan", call.purpose), outputTokens: call.outputTokens };
+  const asked = (text: string): Messages => [
     { role: "system", content: PLANNER_SYSTEM },
-    { role: "user", content: request },
+    { role: "user", content: text },
   ];
-  const { value } = await ctx.llm.structured(schema, call.name, messages, {
-    ...callFor(ctx, call.stage, "plan", call.purpose),
-    outputTokens: call.outputTokens,
-  });
+  const messages =
+    typeof request === "string" ? asked(request) : ctx.llm.firstThatFits(request.map(asked), opts);
+  const { value } = await ctx.llm.structured(schema, call.name, messages, opts);
   return value;
 }
 

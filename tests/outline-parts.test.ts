@@ -6,6 +6,7 @@ import { loadPlan } from "../src/pipeline/store";
 import { fitChapterSizes, type PlannedChapter, partsOf } from "../stages/outline";
 import { type FakeLlm, type FakeLlmLogEntry, startFakeLlm } from "./fakes/llm-server";
 import { cliEnv, eventually, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
+import { descriptionOf, startWorld, titleOf, waitForMessage } from "./helpers/discord";
 import { perTest } from "./helpers/engine";
 
 /** The scenes an `outline_scenes` request asked cards for, as "first-last". */
@@ -87,6 +88,14 @@ describe("a long outline against a small output cap", () => {
     expect(scenesAsked(fake.log)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     // Later parts see the cards written before them, so the story carries on.
     expect(cardRequests(fake.log).at(-1)!.prompt).toContain("# The scene cards written so far");
+    // Each part is announced as it is asked for: what, and how many of all are done.
+    const steps = engine.events.flatMap((e) => (e.type === "stage_step" ? [e.progress.step!] : []));
+    expect(steps).toHaveLength(ranges.length);
+    expect(steps.map((s) => s.done)).toEqual(ranges.map((_, i) => i));
+    for (const [i, step] of steps.entries()) {
+      expect(step.total).toBe(ranges.length);
+      expect(step.now).toBe(`Scene cards ${ranges[i]![0]}–${ranges[i]![1]} of 120`);
+    }
 
     const outline = loadPlan(engine.db, id).outline!;
     expect(outline.scenes.map((s) => s.number)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
@@ -139,6 +148,35 @@ describe("a long outline against a small output cap", () => {
       .all();
     expect(rows).toEqual(expect.arrayContaining([{ stage: "outline", n: 2 }]));
     expect(rows.filter((r) => (r as { stage: string }).stage.includes("#"))).toEqual([]);
+  }, 60_000);
+
+  it("revising in a window too small for the whole outline shows it as chapter lines instead", async () => {
+    // 5,400 tokens hold the first round's prompts with room for their answers, not the cards of all
+    // 24 scenes beside them.
+    const WINDOW = 5_400;
+    const { fake, engine } = await world.start({ seed: 32 }, { FOLIO_CONTEXT_TOKENS: String(WINDOW) });
+    const id = engine.create({
+      premise: "Two sisters run rival ferries across a lake that freezes one night a year.",
+      scenes: 24,
+      words: 24_000,
+    });
+    engine.scheduler.start();
+    const gates = () => engine.events.filter((e) => e.type === "gate" && e.projectId === id).length;
+    await eventually(() => gates() === 1, 30_000);
+    const firstRound = fake.log.length;
+    const notes = "Let the ice break in chapter two, not at the end.";
+    expect(reviseOutline(engine.db, id, notes).ok).toBe(true);
+    engine.scheduler.wake();
+    await eventually(() => gates() === 2, 30_000);
+    const revision = fake.log.slice(firstRound).filter((e) => e.schemaName?.startsWith("outline_"));
+    expect(revision.length).toBeGreaterThan(1);
+    for (const call of revision) {
+      expect(call.prompt).toContain(notes);
+      expect(call.prompt).toMatch(/## Chapter 1: .* — scenes 1–\d+: /);
+      expect(call.prompt).not.toContain("### Scene 1:");
+      expect(call.promptTokens + call.maxTokens!).toBeLessThanOrEqual(WINDOW);
+    }
+    expect(loadPlan(engine.db, id).outline!.scenes).toHaveLength(24);
   }, 60_000);
 });
 
@@ -204,6 +242,12 @@ describe("crash during the outline", () => {
     const resumed = await runCli(["resume"], env, dir);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain("waits for approval");
+    // The resumed run names each part it asks for; the parts stored before are not asked for again.
+    expect(resumed.stdout).toContain(
+      `Master Outline: Scene cards ${cardRange(inFlight)!.replace("-", "–")} of 120`,
+    );
+    for (const part of before)
+      expect(resumed.stdout).not.toContain(`Scene cards ${part.replace("-", "–")} of`);
 
     expect(fake.log.filter((e) => e.schemaName === "outline_chapters")).toHaveLength(1);
     const asked = new Map<string, number>();
@@ -229,4 +273,35 @@ describe("crash during the outline", () => {
       db.close();
     }
   }, 240_000);
+});
+
+describe("the outline's parts on Discord", () => {
+  it("names the scene cards being planned on a progress card, finished with the outline", async () => {
+    const w = await startWorld({ llm: { latencyMs: 500 } });
+    try {
+      const start = await w.discord.sendCommand({
+        user: w.author.id,
+        command: "novel",
+        subcommand: "start",
+        options: {
+          premise: "A tide clock in a drowned town starts keeping time again.",
+          scenes: 25,
+          words: 25_000,
+        },
+      });
+      await start.waitForAck();
+      const threadId = await w.discord.waitFor(() => w.discord.threads()[0]?.id);
+      await waitForMessage(w.discord, threadId, (m) => titleOf(m).startsWith("📜 Outline ready"), 60_000);
+      const card = await waitForMessage(w.discord, threadId, (m) => titleOf(m) === "Master Outline — done");
+      expect(descriptionOf(card)).toContain("100%");
+      // While the cards were written, the card named the part in flight.
+      const shown = w.discord.calls
+        .filter((c) => c.path.startsWith(`/channels/${threadId}/messages`))
+        .map((c) => JSON.stringify(c.body));
+      expect(shown.some((body) => /Scene cards 1–\d+ of 25/.test(body))).toBe(true);
+      expect(shown.some((body) => /Scene cards \d+–25 of 25/.test(body))).toBe(true);
+    } finally {
+      await w.stop();
+    }
+  }, 90_000);
 });

@@ -35,6 +35,10 @@ function plainLine(e: ProgressEvent): string | null {
       return `${tag} scene ${e.scene} "${e.title}" ${fmt(e.sceneWords)} words · ${describeProgress(e.progress)}`;
     case "scene_writing":
       return null;
+    case "stage_step": {
+      const step = e.progress.step!;
+      return `${tag} ${e.label}: ${step.now} (${step.done}/${step.total} parts done)`;
+    }
     case "scene_revised":
       return `${tag} ${e.label}: scene ${e.scene} ${e.outcome} (${e.done}/${e.total})`;
     case "gate":
@@ -109,7 +113,8 @@ export function terminalBarSink(stream: NodeJS.WriteStream): {
       const bar = barFor(e.projectId, p.sceneCount);
       bar.setTotal(p.sceneCount);
       bar.update(p.scenesDone, {
-        stage: "label" in e ? e.label : (EVENT_STAGE[e.type] ?? e.type),
+        stage:
+          "label" in e ? (p.step ? `${e.label}: ${p.step.now}` : e.label) : (EVENT_STAGE[e.type] ?? e.type),
         words: p.writing
           ? `${fmt(p.words)} (+${fmt(p.writing.words)} in scene ${p.writing.scene})`
           : fmt(p.words),

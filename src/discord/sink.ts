@@ -17,6 +17,8 @@ import { COLORS, embed, gateButtons, markdownFile, retryButton } from "./views";
  */
 export class DiscordSink {
   private readonly queues = new Map<number, Promise<void>>();
+  /** The last part shown of each planning stage in parts, by project and stage, to finish its card. */
+  private readonly stepped = new Map<string, NonNullable<ProgressSnapshot["step"]>>();
   readonly progress: LiveProgress;
 
   constructor(
@@ -104,6 +106,13 @@ export class DiscordSink {
         }
         if (kind === "revision" || kind === "validation")
           this.progress.update(e.projectId, e.label, e.progress, true);
+        // A planning stage that showed its parts finishes its card with all of them done.
+        const step = this.stepped.get(`${e.projectId}:${e.stage}`);
+        if (step) {
+          this.stepped.delete(`${e.projectId}:${e.stage}`);
+          const all = { ...step, done: step.total };
+          this.progress.update(e.projectId, e.label, { ...e.progress, step: all }, true);
+        }
         // An artifact the next gate presents is posted with its buttons there, or here when there is no gate.
         const shownAtGate = presentedByNextGate(e.stage) && !getProject(this.db, e.projectId)?.autoApprove;
         this.post(e.projectId, threadId, {
@@ -117,6 +126,10 @@ export class DiscordSink {
         this.progress.update(e.projectId, e.label, e.progress, redraftsOne(e.stage));
         return;
       case "scene_writing":
+        this.progress.update(e.projectId, e.label, e.progress);
+        return;
+      case "stage_step":
+        this.stepped.set(`${e.projectId}:${e.stage}`, e.progress.step!);
         this.progress.update(e.projectId, e.label, e.progress);
         return;
       case "scene_revised":

@@ -156,12 +156,17 @@ export function progressBar(done: number, total: number, width = 20): string {
 
 /** The live progress card: stage, bar, scenes n/N, words vs target, tokens, cost, elapsed, ETA. */
 export function progressEmbed(label: string, p: ProgressSnapshot, finished = false): EmbedBuilder {
-  const percent = p.sceneCount > 0 ? Math.round((p.scenesDone / p.sceneCount) * 100) : 0;
+  // A planning stage in parts fills its bar part by part; every other stage, scene by scene.
+  const [done, total] = p.step ? [p.step.done, p.step.total] : [p.scenesDone, p.sceneCount];
+  const percent = total > 0 ? Math.round((done / total) * 100) : 0;
   return embed(
     `${label}${finished ? " — done" : ""}`,
-    `${progressBar(p.scenesDone, p.sceneCount)} ${percent}%`,
+    `${progressBar(done, total)} ${percent}%`,
     finished ? COLORS.success : COLORS.info,
   ).addFields(
+    ...(p.step && !finished
+      ? [{ name: "Now", value: `${p.step.now} (${p.step.done}/${p.step.total} parts done)` }]
+      : []),
     { name: "Scenes", value: `${p.scenesDone}/${p.sceneCount}`, inline: true },
     { name: "Words", value: `${fmt(p.words)} / ${fmt(p.targetWords)}`, inline: true },
     { name: "Tokens", value: fmt(p.promptTokens + p.completionTokens), inline: true },

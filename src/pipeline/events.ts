@@ -18,6 +18,11 @@ export interface ProgressSnapshot {
   etaMs: number | null;
   /** The scene streaming in right now and its words so far (not yet in `words`). */
   writing?: { scene: number; words: number };
+  /**
+   * A planning stage asked for in parts (the outline: its chapters, then its scene cards a few chapters
+   * at a time): the parts stored so far, of how many, and the one being asked for now.
+   */
+  step?: { done: number; total: number; now: string };
 }
 
 export type ProgressEvent =
@@ -44,6 +49,14 @@ export type ProgressEvent =
   | {
       /** Words of the scene in flight, while it streams in (at most twice a second). */
       type: "scene_writing";
+      projectId: number;
+      stage: StageId;
+      label: string;
+      progress: ProgressSnapshot;
+    }
+  | {
+      /** A planning stage in parts moved on to its next part (`progress.step`). */
+      type: "stage_step";
       projectId: number;
       stage: StageId;
       label: string;

@@ -72,6 +72,14 @@ function planParts(unit: Unit, stage: PlanStage): PlanParts {
     remember: (name, data) => {
       commit(unit, { write: (tx) => insertStageOutput(tx, projectId, key(name), data) });
     },
+    step: (now, done, total) =>
+      unit.deps.emit({
+        type: "stage_step",
+        projectId,
+        stage: idOf(stage),
+        label: stage.label,
+        progress: { ...progress(unit), step: { done, total, now } },
+      }),
   };
 }
 
