@@ -141,12 +141,7 @@ async function benchRealistic(): Promise<Row[]> {
       autoApprove: true,
     });
     engine.scheduler.start();
-    await eventually(
-      () =>
-        engine.events.some((e) => (e.type === "done" || e.type === "needs_attention") && e.projectId === id),
-      900_000,
-      50,
-    );
+    await eventually(() => engine.ended(id), 900_000, 50);
     const used = process.cpuUsage(cpu);
     const count = (where: ReturnType<typeof sql>) =>
       engine.db

@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { cliEnv, eventually, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
+import { cliEnv, eventually, peekRows, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
 import { readDocxWithPandoc } from "./helpers/pandoc";
 
 const SCENES = 20;
@@ -73,18 +72,8 @@ describe("crash during drafting", () => {
 });
 
 function drafted(dbPath: string): number[] {
-  try {
-    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    try {
-      return (
-        db.prepare("select number from scenes where text is not null order by number").all() as {
-          number: number;
-        }[]
-      ).map((r) => r.number);
-    } finally {
-      db.close();
-    }
-  } catch {
-    return [];
-  }
+  return peekRows<{ number: number }>(
+    dbPath,
+    "select number from scenes where text is not null order by number",
+  ).map((r) => r.number);
 }

@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { type FakeDiscord, startFakeDiscord } from "./fakes/discord-server";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { eventually, ROOT, tempDir } from "./helpers/cli";
+import { eventually, peekRows, ROOT, tempDir } from "./helpers/cli";
 import { titleOf, waitForMessage } from "./helpers/discord";
 
 /** `npm start`'s process killed with SIGKILL mid-drafting, then started again. */
@@ -45,18 +45,8 @@ describe("Discord bot restart", () => {
     return child;
   };
 
-  const drafted = () => {
-    try {
-      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-      try {
-        return (db.prepare("select count(*) n from scenes where text is not null").get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    } catch {
-      return 0;
-    }
-  };
+  const drafted = () =>
+    peekRows<{ n: number }>(dbPath, "select count(*) n from scenes where text is not null")[0]?.n ?? 0;
 
   it("resumes the novel, keeps editing the same progress message and delivers the .docx", async () => {
     discord = await startFakeDiscord();

@@ -1,18 +1,11 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { llmCalls, projects, scenes } from "../db/schema";
-import type { ProgressEvent } from "../src/pipeline/events";
 import { getProject } from "../src/pipeline/store";
 import { eventually } from "./helpers/cli";
-import { perTest, type TestEngine } from "./helpers/engine";
+import { perTest } from "./helpers/engine";
 
 const world = perTest();
-
-const ended = (e: TestEngine, id: number) =>
-  e.events.find(
-    (x): x is Extract<ProgressEvent, { type: "done" | "needs_attention" }> =>
-      (x.type === "done" || x.type === "needs_attention") && x.projectId === id,
-  );
 
 describe("fault tolerance", () => {
   it("completes a novel through 500s, 429s with Retry-After, hangs and truncated JSON", async () => {
@@ -40,7 +33,7 @@ describe("fault tolerance", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    const end = await eventually(() => ended(engine, id), 240_000, 50);
+    const end = await eventually(() => engine.ended(id), 240_000, 50);
     expect(end.type).toBe("done");
     const drafted = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
     expect(drafted).toHaveLength(30);
@@ -84,8 +77,8 @@ describe("fault tolerance", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    const doomedEnd = await eventually(() => ended(engine, doomed), 60_000);
-    const healthyEnd = await eventually(() => ended(engine, healthy), 60_000);
+    const doomedEnd = await eventually(() => engine.ended(doomed), 60_000);
+    const healthyEnd = await eventually(() => engine.ended(healthy), 60_000);
     expect(doomedEnd.type).toBe("needs_attention");
     expect(healthyEnd.type).toBe("done");
     const row = getProject(engine.db, doomed)!;
@@ -118,8 +111,8 @@ describe("fault tolerance", () => {
       autoApprove: true,
     });
     engine.scheduler.start();
-    expect((await eventually(() => ended(engine, failing), 60_000)).type).toBe("needs_attention");
-    expect((await eventually(() => ended(engine, other), 60_000)).type).toBe("done");
+    expect((await eventually(() => engine.ended(failing), 60_000)).type).toBe("needs_attention");
+    expect((await eventually(() => engine.ended(other), 60_000)).type).toBe("done");
 
     const failingScenes = engine.db.select().from(scenes).where(eq(scenes.projectId, failing)).all();
     expect(failingScenes.filter((s) => s.text).map((s) => s.number)).toEqual([1, 2]);

@@ -3,9 +3,9 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { reviseOutline } from "../src/pipeline/actions";
 import { loadPlan } from "../src/pipeline/store";
-import { fitChapterSizes, type PlannedChapter, partsOf } from "../stages/outline";
+import { fitChapterSizes, type Outline, type PlannedChapter, partsOf } from "../stages/outline";
 import { type FakeLlm, type FakeLlmLogEntry, startFakeLlm } from "./fakes/llm-server";
-import { cliEnv, eventually, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
+import { cliEnv, eventually, peekRows, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
 import { descriptionOf, startWorld, titleOf, waitForMessage } from "./helpers/discord";
 import { perTest } from "./helpers/engine";
 
@@ -113,8 +113,16 @@ describe("a long outline against a small output cap", () => {
     expect(parts.get()).toEqual({ n: 0 });
   }, 90_000);
 
-  it("revising with notes plans every part again, none taken from the outline before", async () => {
-    const { fake, engine } = await world.start({ seed: 32 });
+  const notes = "Let the ice break in chapter two, not at the end.";
+
+  /**
+   * A 24-scene outline planned, `between` run at its gate, then revised with `notes` to its second
+   * gate; the requests of the revision are returned.
+   */
+  async function revisedOutline(
+    { fake, engine }: Awaited<ReturnType<typeof world.start>>,
+    between: (id: number) => void = () => {},
+  ) {
     const id = engine.create({
       premise: "Two sisters run rival ferries across a lake that freezes one night a year.",
       scenes: 24,
@@ -124,17 +132,25 @@ describe("a long outline against a small output cap", () => {
     const gates = () => engine.events.filter((e) => e.type === "gate" && e.projectId === id).length;
     await eventually(() => gates() === 1, 30_000);
     const firstRound = fake.log.length;
-    const first = loadPlan(engine.db, id).outline!;
-    // A chapter plan left behind under the first run's name must not be taken for the revision's.
-    engine.db.$client
-      .prepare("insert into stage_outputs (project_id, stage, data) values (?, 'outline#0:chapters', '[]')")
-      .run(id);
-    const notes = "Let the ice break in chapter two, not at the end.";
+    between(id);
     expect(reviseOutline(engine.db, id, notes).ok).toBe(true);
     engine.scheduler.wake();
     await eventually(() => gates() === 2, 30_000);
+    return { id, revision: fake.log.slice(firstRound) };
+  }
 
-    const revision = fake.log.slice(firstRound);
+  it("revising with notes plans every part again, none taken from the outline before", async () => {
+    const started = await world.start({ seed: 32 });
+    const { engine } = started;
+    let first: Outline | undefined;
+    const { id, revision } = await revisedOutline(started, (id) => {
+      first = loadPlan(engine.db, id).outline!;
+      // A chapter plan left behind under the first run's name must not be taken for the revision's.
+      engine.db.$client
+        .prepare("insert into stage_outputs (project_id, stage, data) values (?, 'outline#0:chapters', '[]')")
+        .run(id);
+    });
+
     const chaptersAsked = revision.filter((e) => e.schemaName === "outline_chapters");
     expect(chaptersAsked).toHaveLength(1);
     expect(chaptersAsked[0]!.prompt).toContain(notes);
@@ -142,7 +158,7 @@ describe("a long outline against a small output cap", () => {
     expect(scenesAsked(revision)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
     const second = loadPlan(engine.db, id).outline!;
     expect(second.scenes).toHaveLength(24);
-    expect(second.scenes.map((s) => s.title)).not.toEqual(first.scenes.map((s) => s.title));
+    expect(second.scenes.map((s) => s.title)).not.toEqual(first!.scenes.map((s) => s.title));
     const rows = engine.db.$client
       .prepare("select stage, count(*) n from stage_outputs group by stage")
       .all();
@@ -154,29 +170,17 @@ describe("a long outline against a small output cap", () => {
     // 5,400 tokens hold the first round's prompts with room for their answers, not the cards of all
     // 24 scenes beside them.
     const WINDOW = 5_400;
-    const { fake, engine } = await world.start({ seed: 32 }, { FOLIO_CONTEXT_TOKENS: String(WINDOW) });
-    const id = engine.create({
-      premise: "Two sisters run rival ferries across a lake that freezes one night a year.",
-      scenes: 24,
-      words: 24_000,
-    });
-    engine.scheduler.start();
-    const gates = () => engine.events.filter((e) => e.type === "gate" && e.projectId === id).length;
-    await eventually(() => gates() === 1, 30_000);
-    const firstRound = fake.log.length;
-    const notes = "Let the ice break in chapter two, not at the end.";
-    expect(reviseOutline(engine.db, id, notes).ok).toBe(true);
-    engine.scheduler.wake();
-    await eventually(() => gates() === 2, 30_000);
-    const revision = fake.log.slice(firstRound).filter((e) => e.schemaName?.startsWith("outline_"));
-    expect(revision.length).toBeGreaterThan(1);
-    for (const call of revision) {
+    const started = await world.start({ seed: 32 }, { FOLIO_CONTEXT_TOKENS: String(WINDOW) });
+    const { id, revision } = await revisedOutline(started);
+    const outlineCalls = revision.filter((e) => e.schemaName?.startsWith("outline_"));
+    expect(outlineCalls.length).toBeGreaterThan(1);
+    for (const call of outlineCalls) {
       expect(call.prompt).toContain(notes);
       expect(call.prompt).toMatch(/## Chapter 1: .* — scenes 1–\d+: /);
       expect(call.prompt).not.toContain("### Scene 1:");
       expect(call.promptTokens + call.maxTokens!).toBeLessThanOrEqual(WINDOW);
     }
-    expect(loadPlan(engine.db, id).outline!.scenes).toHaveLength(24);
+    expect(loadPlan(started.engine.db, id).outline!.scenes).toHaveLength(24);
   }, 60_000);
 });
 
@@ -192,24 +196,11 @@ describe("crash during the outline", () => {
     const dir = tempDir();
     const dbPath = join(dir, "folio.db");
     const env = cliEnv(fake.url, dbPath, { FOLIO_MAX_OUTPUT_TOKENS: "4096" });
-    const storedParts = () => {
-      try {
-        const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-        try {
-          return (
-            db.prepare("select stage from stage_outputs where stage like 'outline#%:scenes-%'").all() as {
-              stage: string;
-            }[]
-          ).map((r) => r.stage.split(":scenes-")[1]!);
-        } catch {
-          return [];
-        } finally {
-          db.close();
-        }
-      } catch {
-        return [];
-      }
-    };
+    const storedParts = () =>
+      peekRows<{ stage: string }>(
+        dbPath,
+        "select stage from stage_outputs where stage like 'outline#%:scenes-%'",
+      ).map((r) => r.stage.split(":scenes-")[1]!);
     const writer = startCli(
       [
         "write",

@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { cliEnv, eventually, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
+import { cliEnv, eventually, peekRows, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
 
 const SCENES = 16;
 
@@ -18,22 +17,11 @@ describe("crash during revision", () => {
     const dir = tempDir();
     const dbPath = join(dir, "folio.db");
     const env = cliEnv(fake.url, dbPath, { FOLIO_REFINE_CONCURRENCY: "2" });
-    const refined = () => {
-      try {
-        const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-        try {
-          return (
-            db.prepare("select scene_number from revision_results where step = 'refine'").all() as {
-              scene_number: number;
-            }[]
-          ).map((r) => r.scene_number);
-        } finally {
-          db.close();
-        }
-      } catch {
-        return [];
-      }
-    };
+    const refined = () =>
+      peekRows<{ scene_number: number }>(
+        dbPath,
+        "select scene_number from revision_results where step = 'refine'",
+      ).map((r) => r.scene_number);
     const writer = startCli(
       [
         "write",

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const FOLIO_BIN = join(ROOT, "bin/folio.js");
@@ -85,5 +86,22 @@ export async function eventually<T>(
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Rows of a query on the database of a process that is running (or was killed), read-only; none while
+ * the file or the table is not there yet.
+ */
+export function peekRows<T>(dbPath: string, query: string): T[] {
+  try {
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare(query).all() as T[];
+    } finally {
+      db.close();
+    }
+  } catch {
+    return [];
   }
 }

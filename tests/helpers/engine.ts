@@ -16,6 +16,8 @@ export interface TestEngine extends Engine {
   delivered: Map<number, Buffer>;
   dir: string;
   create(input: NewProject): number;
+  /** How the project ended, once it has: its `done` or `needs_attention` event. */
+  ended(id: number): Extract<ProgressEvent, { type: "done" | "needs_attention" }> | undefined;
 }
 
 /** An engine wired to a fake endpoint, recording every progress event and delivered .docx. */
@@ -58,6 +60,11 @@ export function startTestEngine(
       engine.scheduler.wake();
       return project.id;
     },
+    ended: (id: number) =>
+      events.find(
+        (x): x is Extract<ProgressEvent, { type: "done" | "needs_attention" }> =>
+          (x.type === "done" || x.type === "needs_attention") && x.projectId === id,
+      ),
   });
 }
 
