@@ -63,6 +63,10 @@ const envSchema = z.object({
   FOLIO_CONTEXT_TOKENS: optionalInt(2_048, 10_000_000),
   FOLIO_REASONING_EFFORT: z.preprocess(blankAsUnset, z.enum(["minimal", "low", "medium", "high"]).optional()),
   FOLIO_STRUCTURED: z.preprocess(blankAsUnset, z.enum(["json_schema", "json_object"]).default("json_schema")),
+  FOLIO_OUTPUT_LIMIT_FIELD: z.preprocess(
+    blankAsUnset,
+    z.enum(["max_completion_tokens", "max_tokens"]).default("max_completion_tokens"),
+  ),
   FOLIO_EXTRA_BODY: jsonObject,
   FOLIO_UNIT_ATTEMPTS: intFrom(1, 10, 3),
   FOLIO_RETRY_BASE_MS: intFrom(0, 600_000, 2_000),

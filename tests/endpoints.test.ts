@@ -2,6 +2,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { llmCalls } from "../db/schema";
 import { ConfigError, loadConfig } from "../src/config";
+import type { FakeLlmOptions } from "./fakes/llm-server";
 import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
 
@@ -9,8 +10,8 @@ const world = perTest();
 
 const PREMISE = "A bell-founder's daughter casts a bell that rings only when someone lies.";
 
-async function novel(env: Record<string, string>, faults = {}) {
-  const { fake, engine: e } = await world.start({ seed: 9, faults }, env);
+async function novel(env: Record<string, string>, faults = {}, server: Partial<FakeLlmOptions> = {}) {
+  const { fake, engine: e } = await world.start({ seed: 9, faults, ...server }, env);
   const id = e.create({ premise: PREMISE, scenes: 3, words: 3000, autoApprove: true });
   await eventually(() => e.events.some((x) => x.type === "done" && x.projectId === id), 90_000);
   return { id, e, log: fake.log };
@@ -64,6 +65,22 @@ describe("provider options", () => {
     }
   });
 
+  it("sends the output limit as max_tokens to servers that read only that (FOLIO_OUTPUT_LIMIT_FIELD)", async () => {
+    // Like Ollama's /v1: max_completion_tokens is ignored, so an answer that rambles is never cut.
+    const ollama = { reads: "max_tokens" as const };
+    const ignored = await novel({}, { rateRunaway: 0.5 }, ollama);
+    for (const entry of ignored.log) expect(entry.maxTokens).toBeNull();
+    expect(ignored.log.some((e) => e.outcome === "length")).toBe(false);
+    const read = await novel({ FOLIO_OUTPUT_LIMIT_FIELD: "max_tokens" }, { rateRunaway: 0.5 }, ollama);
+    for (const entry of read.log) {
+      expect(entry.params).not.toHaveProperty("max_completion_tokens");
+      expect(entry.params.max_tokens).toEqual(expect.any(Number));
+      expect(entry.maxTokens).toBe(entry.params.max_tokens);
+    }
+    // The rambling answers now stop at their limit and are continued, as against OpenAI.
+    expect(read.log.some((e) => e.kind === "prose" && e.outcome === "length")).toBe(true);
+  });
+
   it("refuses settings it cannot use, in one line", () => {
     const load = (env: Record<string, string>) => () =>
       loadConfig({ OPENAI_API_KEY: "k", ...env }, { dotenv: false });
@@ -73,6 +90,9 @@ describe("provider options", () => {
     );
     expect(load({ FOLIO_STRUCTURED: "xml" })).toThrow(/FOLIO_STRUCTURED is "xml"/);
     expect(load({ FOLIO_REASONING_EFFORT: "extreme" })).toThrow(/FOLIO_REASONING_EFFORT is "extreme"/);
+    expect(load({ FOLIO_OUTPUT_LIMIT_FIELD: "num_predict" })).toThrow(
+      /FOLIO_OUTPUT_LIMIT_FIELD is "num_predict"/,
+    );
     expect(load({ FOLIO_EXTRA_BODY: "" })().FOLIO_EXTRA_BODY).toEqual({});
   });
 });

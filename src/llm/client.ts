@@ -216,9 +216,13 @@ export class LlmClient implements Model {
     body: OpenAI.ChatCompletionCreateParamsNonStreaming,
   ): OpenAI.ChatCompletionCreateParamsNonStreaming {
     const effort = this.config.FOLIO_REASONING_EFFORT;
+    // Servers that read only the older field (Ollama's and LM Studio's /v1) get the limit under its name.
+    const { max_completion_tokens: limit, ...rest } = body;
+    const field = this.config.FOLIO_OUTPUT_LIMIT_FIELD;
     return {
       ...this.config.FOLIO_EXTRA_BODY,
-      ...body,
+      ...rest,
+      ...(limit === undefined || limit === null ? {} : { [field]: limit }),
       ...(effort ? { reasoning_effort: effort } : {}),
     } as OpenAI.ChatCompletionCreateParamsNonStreaming;
   }

@@ -132,6 +132,11 @@ export interface FakeLlmOptions {
   contextWindow?: number;
   stream?: FakeStreamPace;
   rateLimit?: FakeRateLimit;
+  /**
+   * Which output limit of a request the server reads: both (default, as OpenAI and current vLLM do), or
+   * only `max_tokens`, as Ollama's and LM Studio's `/v1` do: `max_completion_tokens` is then ignored.
+   */
+  reads?: "both" | "max_tokens";
 }
 
 export type FakeLlmOutcome =
@@ -179,7 +184,7 @@ export interface FakeLlmLogEntry {
   durationMs: number;
   /** full concatenated prompt text (all message contents joined with "\n") */
   prompt: string;
-  /** The request's `max_completion_tokens` (or `max_tokens`), if it set one. */
+  /** The request's `max_completion_tokens` (or `max_tokens`), if it set one the server reads. */
   maxTokens: number | null;
   /** Everything the request sent besides its messages. */
   params: Record<string, unknown>;
@@ -1016,7 +1021,10 @@ class FakeLlmServer {
       completionTokens: 0,
       durationMs: 0,
       prompt: p.prompt,
-      maxTokens: p.body.max_completion_tokens ?? p.body.max_tokens ?? null,
+      maxTokens:
+        (this.opts.reads === "max_tokens" ? undefined : p.body.max_completion_tokens) ??
+        p.body.max_tokens ??
+        null,
       params: Object.fromEntries(Object.entries(p.body).filter(([key]) => key !== "messages")),
     };
   }
@@ -1161,9 +1169,9 @@ class FakeLlmServer {
 
   /** The answer as a model with an output cap writes it: cut at the cap, mid-word if need be. */
   private capped(text: string, body: ChatRequest): { content: string; cut: boolean } {
-    const limits = [this.opts.outputCap, body.max_completion_tokens, body.max_tokens].filter(
-      (n): n is number => typeof n === "number" && n > 0,
-    );
+    const asked =
+      this.opts.reads === "max_tokens" ? [body.max_tokens] : [body.max_completion_tokens, body.max_tokens];
+    const limits = [this.opts.outputCap, ...asked].filter((n): n is number => typeof n === "number" && n > 0);
     if (limits.length === 0) return { content: text, cut: false };
     const tokens = encode(text);
     const limit = Math.min(...limits);
