@@ -55,14 +55,15 @@ function dedupeByName<T extends { name: string }>(characters: T[]): T[] {
   });
 }
 
-export function castMarkdown(cast: Cast): string {
+/** The cast; `{ arcs: false }` shows them as they are introduced, without where their arcs end. */
+export function castMarkdown(cast: Cast, { arcs = true } = {}): string {
   return [
-    "# Cast",
+    arcs ? "# Cast" : "# Cast, as the book introduces them",
     ...cast.characters.map((c) =>
       [
         `## ${c.name} (${c.role})`,
         `**Wants:** ${c.want} **Needs:** ${c.need} **Wound:** ${c.wound}`,
-        `**Arc:** ${c.arc}`,
+        arcs ? `**Arc:** ${c.arc}` : "",
         `**Voice:** ${c.voice}`,
         `**Look:** ${c.look}`,
         c.relationships.length > 0

@@ -18,6 +18,11 @@ export const ConceptSchema = z.object({
     .min(3)
     .max(5),
   endingDirection: z.string(),
+  styleSample: z
+    .string()
+    .describe(
+      "a passage of 120–180 words in the book's point of view, tense, tone and style, not taken from any scene: the voice every scene is written in",
+    ),
 });
 export type Concept = z.infer<typeof ConceptSchema>;
 
@@ -28,7 +33,9 @@ function conceptRequest(ctx: StageContext): string {
     "Give a title (keep the author's working title if one is given), a one-sentence logline, the genre,",
     "2–4 comparable published titles, themes, tone, point of view and tense, a style guide of 5–12 concrete",
     "rules for the prose (sentence rhythm, diction, what to avoid), 3–5 motifs (an image, object or phrase",
-    "and what it means in this story), and the direction of the ending.",
+    "and what it means in this story), the direction of the ending, and a sample passage of 120–180",
+    "words in the book's point of view, tense and voice (not a scene of the book) that every scene",
+    "will be written to match.",
   ].join("\n");
 }
 
@@ -44,7 +51,8 @@ export async function runConcept(ctx: StageContext): Promise<Concept> {
   return { ...value, title };
 }
 
-export function conceptMarkdown(c: Concept): string {
+/** The concept; `{ ending: false }` leaves out where the book ends, for the writer who must not know. */
+export function conceptMarkdown(c: Concept, { ending = true } = {}): string {
   return [
     `# ${c.title}`,
     `*${c.logline}*`,
@@ -55,8 +63,9 @@ export function conceptMarkdown(c: Concept): string {
     ...c.styleGuide.map((rule) => `- ${rule}`),
     "## Motifs",
     ...c.motifs.map((m) => `- **${m.name}** (${m.kind}): ${m.meaning}`),
-    "## Ending",
-    c.endingDirection,
+    ...(ending ? ["## Ending", c.endingDirection] : []),
+    // Concepts made before the sample was asked for have none.
+    ...(c.styleSample ? ["## The voice, in a sample passage", c.styleSample] : []),
   ].join("\n\n");
 }
 

@@ -1,7 +1,7 @@
 import type { Outline, SceneCard } from "./outline";
 import type { RevisionScene } from "./rewrite";
 import type { Beat } from "./scene-plan";
-import type { Plan, StageContext } from "./types";
+import type { Plan, ProjectBrief, StageContext } from "./types";
 
 /**
  * What a stage file exports: one definition saying what the stage is (id, label, kind), what it needs
@@ -102,8 +102,10 @@ export interface GateStage extends StageBase {
  */
 export interface SceneContext {
   scene: SceneCard;
+  previousScene?: SceneCard;
   nextScene?: SceneCard;
   sceneCount: number;
+  chapterCount: number;
   chapterTitle: string;
   earlierChapters: { number: number; title: string; summary: string }[];
   chapterScenes: { number: number; title: string; summary: string }[];
@@ -121,7 +123,7 @@ export interface SceneContext {
 export interface SceneLoopStage extends StageBase {
   kind: "scenes";
   scenes: "every" | "requested";
-  prefix(plan: Plan): string;
+  prefix(plan: Plan, project: ProjectBrief): string;
   draft(ctx: StageContext, prefix: string, context: SceneContext): Promise<string>;
   /** Beat plans for the next scenes not yet planned, in order, stored before they are drafted. */
   planScenes(ctx: StageContext, prefix: string, cards: SceneCard[]): Promise<Beat[][]>;

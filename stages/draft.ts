@@ -6,9 +6,9 @@ import { countWords, lastWords } from "../src/text/words";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
 import { defineStage, MANUSCRIPT_NEEDS, type SceneContext } from "./definition";
-import { outlineMarkdown, sceneCardMarkdown } from "./outline";
+import { type Outline, sceneCardMarkdown } from "./outline";
 import { askFor, type Beat, beatLines, planScenes, recordLength } from "./scene-plan";
-import { callFor, need, type Plan, type StageContext } from "./types";
+import { callFor, need, type Plan, type ProjectBrief, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
 /** Stage 6 — Scene Drafting: one scene's prose, then its summary and the facts it establishes. */
@@ -32,56 +32,68 @@ const MAX_EXPANSIONS = 1;
 const PART_WORDS = 2_000;
 
 /**
- * The byte-stable opening of every drafting prompt: rules, style, concept, world, cast and the whole
- * outline, in a fixed order and format, so the provider's prompt cache serves it on every scene.
- * Chapters `inFull` rejects take one line each, for a prompt that must fit a small context window.
+ * The byte-stable opening of every drafting prompt, the same for every scene so the provider's prompt
+ * cache serves it: the rules, the author's own words, the concept, the voice, the world, the cast as
+ * the book introduces them, and a map of the chapters, one line each. What the book has not reached
+ * yet — later scenes' cards, where the arcs end, the ending — is not in it: the writer knows the story
+ * only as far as it has happened.
  */
-export function stablePrefix(plan: Plan, inFull?: (chapter: number) => boolean): string {
+export function stablePrefix(plan: Plan, project: ProjectBrief): string {
   const concept = need(plan, "concept");
   return [
     `You are the novelist writing "${concept.title}". You write one scene at a time, in the book's voice.`,
     [
       "Rules for every answer:",
       "- Write only the scene's prose: no title, no heading, no scene number, no notes, no commentary.",
+      `- Point of view: ${concept.pov}. Tense: ${concept.tense}. Never leave them.`,
       "- Stay inside the scene card: its POV, place, characters, goal, conflict and outcome.",
-      "- Use the characters' names exactly as in the cast. Keep every established fact.",
+      "- Use the characters' names exactly as in the cast. Keep every established fact and where everyone is.",
       "- Show through concrete action, sensory detail and dialogue; give each character their own voice.",
       "- End the scene at a natural break with a complete sentence.",
+      "- Never end a scene on a line that sums it up or states what it meant.",
+      '- Never hint at what is to come ("little did they know", "it would be the last time").',
+      "- Never end a scene on a character's realisation unless the card's outcome is one.",
+      "- You know the story only as far as it has happened: later chapters are not written yet.",
     ].join("\n"),
-    conceptMarkdown(concept),
+    authorsWords(project),
+    conceptMarkdown(concept, { ending: false }),
     worldMarkdown(need(plan, "world")),
-    castMarkdown(need(plan, "characters")),
-    outlineMarkdown(need(plan, "outline"), inFull),
+    castMarkdown(need(plan, "characters"), { arcs: false }),
+    chapterMap(need(plan, "outline")),
   ].join("\n\n");
 }
 
-/**
- * How much of the outline a prompt's prefix carries: all of it (the cached prefix), the chapters near
- * the scene's in full and the rest one line each, or every chapter one line.
- */
-export type OutlineView = "whole" | "near" | "lines";
-const OUTLINE_VIEWS: readonly OutlineView[] = ["whole", "near", "lines"];
+/** The author's premise and voice request, word for word. */
+function authorsWords(project: ProjectBrief): string {
+  return [
+    `The author's premise, in their words:\n"""\n${project.premise}\n"""`,
+    ...(project.voice ? [`The voice the author asked for, in their words:\n"""\n${project.voice}\n"""`] : []),
+  ].join("\n\n");
+}
 
-/** Chapters this close to the scene's own keep their cards when far ones are cut to a line. */
-const NEAR_CHAPTERS = 1;
-
-/** The drafting prefix with the outline as `view` shows it around `chapter`. */
-export function prefixFor(plan: Plan, cached: string, view: OutlineView, chapter: number): string {
-  if (view === "whole") return cached;
-  return stablePrefix(plan, view === "near" ? (n) => Math.abs(n - chapter) <= NEAR_CHAPTERS : () => false);
+/** The whole book, one line per chapter: where each chapter falls, not what happens in it. */
+function chapterMap(outline: Outline): string {
+  const lines = outline.chapters.map((chapter) => {
+    const members = outline.scenes.filter((s) => s.chapter === chapter.number);
+    const first = members[0]?.number;
+    const last = members.at(-1)?.number;
+    const span =
+      first === undefined ? "no scenes" : first === last ? `scene ${first}` : `scenes ${first}–${last}`;
+    return `- Chapter ${chapter.number}: ${chapter.title} (${span})`;
+  });
+  return ["# The chapters", ...lines].join("\n");
 }
 
 /**
  * How much of the book around a scene its drafting prompt carries. A prompt that would not fit the
- * model's context window with room for the scene is made smaller, a step at a time, in this order:
- * far chapters of the outline to one line each; the story so far with its older chapters merged into
- * their first sentences, then left to the outline; the next scene's card dropped and the previous scene's
- * tail shortened; last, every chapter of the outline one line. The first shape is the whole prompt.
+ * model's context window with room for the scene is made smaller, a step at a time, in this order: the
+ * story so far with its older chapters merged into their first sentences, then left to the chapter map;
+ * then the previous and next scenes' cards dropped and the previous scene's tail shortened. The first
+ * shape is the whole prompt.
  */
 interface DraftShape {
-  outline: OutlineView;
-  earlier: "each" | "merged" | "outlined";
-  nextCard: boolean;
+  earlier: "each" | "merged" | "mapped";
+  neighbourCards: boolean;
   tailWords?: number;
 }
 
@@ -89,24 +101,17 @@ interface DraftShape {
 const SHORT_TAIL_WORDS = 150;
 
 export const DRAFT_SHAPES: readonly DraftShape[] = [
-  { outline: "whole", earlier: "each", nextCard: true },
-  { outline: "near", earlier: "each", nextCard: true },
-  { outline: "near", earlier: "merged", nextCard: true },
-  { outline: "near", earlier: "outlined", nextCard: true },
-  { outline: "near", earlier: "outlined", nextCard: false, tailWords: SHORT_TAIL_WORDS },
-  { outline: "lines", earlier: "outlined", nextCard: false, tailWords: SHORT_TAIL_WORDS },
+  { earlier: "each", neighbourCards: true },
+  { earlier: "merged", neighbourCards: true },
+  { earlier: "mapped", neighbourCards: true },
+  { earlier: "mapped", neighbourCards: false, tailWords: SHORT_TAIL_WORDS },
 ];
 
 /** The drafting prompt in every shape, largest first; the model takes the first that fits its window. */
-export function* draftPrompts(
-  plan: Plan,
-  prefix: string,
-  context: SceneContext,
-  part?: DraftPart,
-): Generator<Messages> {
+export function* draftPrompts(prefix: string, context: SceneContext, part?: DraftPart): Generator<Messages> {
   for (const shape of DRAFT_SHAPES) {
     yield [
-      { role: "system", content: prefixFor(plan, prefix, shape.outline, context.scene.chapter) },
+      { role: "system", content: prefix },
       { role: "user", content: variablePart(context, shape, part) },
     ];
   }
@@ -126,6 +131,9 @@ function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): str
     `Draft scene ${scene.number} of ${c.sceneCount}: "${scene.title}" (chapter ${scene.chapter}: ${c.chapterTitle})`,
     `Target length: about ${ask} words.`,
   ];
+  parts.push(
+    `Where the story stands: chapter ${scene.chapter} of ${c.chapterCount}. Nothing after this scene has happened yet.`,
+  );
   if (c.earlierChapters.length > 0) {
     parts.push(`Story so far, by chapter:\n${storySoFar(c.earlierChapters, shape.earlier)}`);
   }
@@ -134,11 +142,18 @@ function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): str
       `Earlier in this chapter:\n${c.chapterScenes.map((s) => `Scene ${s.number}, ${s.title}: ${s.summary}`).join("\n")}`,
     );
   }
+  if (c.previousScene && shape.neighbourCards)
+    parts.push(`The previous scene's card:\n${sceneCardMarkdown(c.previousScene)}`);
   const tail =
     c.previousTail && shape.tailWords ? lastWords(c.previousTail, shape.tailWords) : c.previousTail;
   if (tail) parts.push(`The previous scene ends with these words:\n"""\n${tail}\n"""`);
   parts.push(`This scene's card:\n${sceneCardMarkdown(scene)}`);
-  if (c.nextScene && shape.nextCard)
+  if (scene.setups?.length) {
+    parts.push(
+      `Plant in this scene, lightly, for a payoff later in the book:\n${scene.setups.map((x) => `- ${x}`).join("\n")}`,
+    );
+  }
+  if (c.nextScene && shape.neighbourCards)
     parts.push(`The scene after this one (do not write it):\n${sceneCardMarkdown(c.nextScene)}`);
   if (c.redraft) {
     parts.push(
@@ -163,7 +178,7 @@ function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): str
 
 /**
  * Earlier chapters one line each. Merged, all but the latest share one line of their first sentences;
- * outlined, that line only points to the outline, which names their scenes.
+ * mapped, that line only points to the chapter map.
  */
 function storySoFar(chapters: SceneContext["earlierChapters"], view: DraftShape["earlier"]): string {
   const line = (ch: (typeof chapters)[number]) => `Chapter ${ch.number}, ${ch.title}: ${ch.summary}`;
@@ -177,7 +192,7 @@ function storySoFar(chapters: SceneContext["earlierChapters"], view: DraftShape[
   const brief =
     view === "merged"
       ? `${span}, in brief: ${older.map((ch) => firstSentence(ch.summary)).join(" ")}`
-      : `${span} went as the outline above tells.`;
+      : `${span}: see the chapter map above.`;
   return `${brief}\n${line(latest)}`;
 }
 
@@ -248,7 +263,7 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
       ...(context.beats ? { beats: { ...group, scale: ask / scene.targetWords } } : {}),
       ...(text ? { soFar: text } : {}),
     };
-    const prompt = ctx.llm.firstThatFits(draftPrompts(ctx.plan, prefix, context, part), opts);
+    const prompt = ctx.llm.firstThatFits(draftPrompts(prefix, context, part), opts);
     // An expansion opens with the same prefix as the draft: the cached one, or the one that fitted.
     fitted = String(prompt[0]!.content);
     const { value } = await ctx.llm.prose(prompt, opts);
@@ -336,15 +351,7 @@ export function sceneLoop<const Id extends string>(id: Id, label: string, scenes
     scenes,
     prefix: stablePrefix,
     draft: draftScene,
-    planScenes: (ctx, prefix, cards) =>
-      planScenes(
-        ctx,
-        id,
-        (function* () {
-          for (const view of OUTLINE_VIEWS) yield prefixFor(ctx.plan, prefix, view, cards[0]!.chapter);
-        })(),
-        cards,
-      ),
+    planScenes: (ctx, prefix, cards) => planScenes(ctx, id, [prefix], cards),
     digest: (ctx, scene, text) => digestScene(ctx, scene, text, id),
     digestChapter,
   });

@@ -61,6 +61,10 @@ const CardSchema = z.object({
   outcome: z.string(),
   summary: z.string(),
   motifCues: z.array(z.string()).max(3),
+  setups: z
+    .array(z.string())
+    .max(3)
+    .describe("foreshadowing this scene plants for a payoff later in the book; none is fine"),
   tension: z.number().int().min(1).max(10),
   // The wish is rebalanced to the book's target (see distributeWords); the bound only keeps it a number.
   targetWords: z.number().int().min(0).max(200_000),
@@ -369,6 +373,8 @@ export function sceneCardMarkdown(s: SceneCard): string {
     `Goal: ${s.goal} Conflict: ${s.conflict} Outcome: ${s.outcome}`,
     s.summary,
     s.motifCues.length > 0 ? `Motif cues: ${s.motifCues.join("; ")}` : "",
+    // Outlines planned before cards carried their setups have none.
+    s.setups?.length ? `Plant for later: ${s.setups.join("; ")}` : "",
   ]
     .filter(Boolean)
     .join("\n");

@@ -1,6 +1,5 @@
 import type { Messages } from "../src/llm/types";
 import { countWords } from "../src/text/words";
-import { type OutlineView, prefixFor } from "./draft";
 import { type SceneCard, sceneCardMarkdown } from "./outline";
 import { callFor, type StageContext } from "./types";
 
@@ -41,12 +40,6 @@ export function rewritePrompt(
   ];
 }
 
-/**
- * Outlines a rewrite's prefix may carry, largest first: a rewrite that would not fit the model's
- * context window keeps only the chapters near its scene in full, then only one line per chapter.
- */
-const REWRITE_OUTLINES: readonly OutlineView[] = ["whole", "near", "lines"];
-
 /** One rewrite; the caller's guard decides whether it replaces the scene. */
 export async function rewriteScene(
   ctx: StageContext,
@@ -62,12 +55,7 @@ export async function rewriteScene(
     expectedWords: targetWords ?? countWords(scene.text),
     acceptIncomplete: true,
   };
-  const prompts = function* () {
-    for (const view of REWRITE_OUTLINES) {
-      const fitted = prefixFor(ctx.plan, prefix, view, scene.chapter);
-      yield rewritePrompt(fitted, scene, task, instructions, targetWords);
-    }
-  };
-  const { value } = await ctx.llm.prose(ctx.llm.firstThatFits(prompts(), opts), opts);
+  const prompt = ctx.llm.firstThatFits([rewritePrompt(prefix, scene, task, instructions, targetWords)], opts);
+  const { value } = await ctx.llm.prose(prompt, opts);
   return value;
 }

@@ -68,8 +68,10 @@ export function buildSceneContext(
     .get();
   return {
     scene,
+    previousScene: outline.scenes.find((s) => s.number === sceneNumber - 1),
     nextScene: outline.scenes.find((s) => s.number === sceneNumber + 1),
     sceneCount: outline.scenes.length,
+    chapterCount: outline.chapters.length,
     chapterTitle:
       outline.chapters.find((c) => c.number === scene.chapter)?.title ?? `Chapter ${scene.chapter}`,
     earlierChapters,

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
 import type { Project } from "../../db/schema";
-import type { LengthRecord, Plan, StageContext } from "../../stages/types";
+import type { LengthRecord, Plan, ProjectBrief, StageContext } from "../../stages/types";
 import type { Config } from "../config";
 import type { LlmClient } from "../llm/client";
 import type { ProgressSink, ProgressSnapshot } from "./events";
@@ -73,10 +73,13 @@ export function progress(unit: Unit, etaMs: number | null = null): ProgressSnaps
  * The plan, and the drafting prefix built from it, kept for the worker's next units. There is one
  * prefix per book: the scene loops and the rewrites share it, so it is built once.
  */
-export function planFor(unit: Unit, prefix: (plan: Plan) => string): { plan: Plan; prefix: string } {
+export function planFor(
+  unit: Unit,
+  prefix: (plan: Plan, project: ProjectBrief) => string,
+): { plan: Plan; prefix: string } {
   const { memory } = unit;
   memory.plan ??= loadPlan(unit.deps.db, unit.project.id);
-  memory.prefix ??= prefix(memory.plan);
+  memory.prefix ??= prefix(memory.plan, unit.project);
   return { plan: memory.plan, prefix: memory.prefix };
 }
 

@@ -13,7 +13,7 @@ import { outputValidation } from "../../stages/output-validation";
 import { humanPasses } from "../../stages/passes";
 import { sceneRedraft } from "../../stages/redraft";
 import { selfRefinement } from "../../stages/refine";
-import type { Plan } from "../../stages/types";
+import type { Plan, ProjectBrief } from "../../stages/types";
 import { humanizeVoice } from "../../stages/voice";
 import { worldModeling } from "../../stages/world";
 
@@ -75,10 +75,10 @@ export function stageLabel(id: string): string {
 }
 
 /** The drafting prompt's cached opening, which every rewrite reuses. */
-export function draftingPrefix(plan: Plan): string {
+export function draftingPrefix(plan: Plan, project: ProjectBrief): string {
   const loop = MAIN_LINE.find((s): s is SceneLoopStage => s.kind === "scenes");
   if (!loop) throw new Error("the workflow has no scene loop");
-  return loop.prefix(plan);
+  return loop.prefix(plan, project);
 }
 
 /** The gate a project at `id` waits at, if it is one. */
