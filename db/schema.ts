@@ -129,6 +129,30 @@ export const scenes = sqliteTable(
   (t) => [uniqueIndex("scenes_pk").on(t.projectId, t.number)],
 );
 
+/**
+ * The story-state ledger: what each scene changed, as its digest recorded it — one row per character
+ * it shows (where they are, their condition, what they learned and told, what they hold, how their
+ * relationships moved) and per thread it opened or closed. The state as of any scene is rebuilt from
+ * the rows of the scenes before it; a scene's rows are replaced whenever it is digested again.
+ */
+export const storyState = sqliteTable(
+  "story_state",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    sceneNumber: integer("scene_number").notNull(),
+    /** `character`, `thread_opened` or `thread_closed`. */
+    kind: text("kind").notNull(),
+    /** The character's name, or the thread. */
+    entity: text("entity").notNull(),
+    /** For a character, what the scene changed (see src/pipeline/ledger.ts `CharacterChange`). */
+    data: text("data", { mode: "json" }),
+  },
+  (t) => [index("story_state_lookup").on(t.projectId, t.sceneNumber)],
+);
+
 /** Every text a scene has ever had, with the stage that produced it. Nothing is overwritten. */
 export const sceneVersions = sqliteTable(
   "scene_versions",

@@ -1,3 +1,4 @@
+import type { DigestLedger, SceneDigest } from "./draft";
 import type { Outline, SceneCard } from "./outline";
 import type { RevisionScene } from "./rewrite";
 import type { Beat } from "./scene-plan";
@@ -100,8 +101,30 @@ export interface GateStage extends StageBase {
  * The variable part of a scene prompt: the scene being drafted and what the writer is told of the story
  * around it, built from summaries, never from the manuscript itself, so its size stays flat.
  */
+/** Where everyone and everything stands as a scene begins, chosen for that scene (see the ledger). */
+export interface Standing {
+  /** The characters on the scene's card, as the scenes before left them. */
+  characters: CharacterStanding[];
+  /** Others last seen at the scene's place. */
+  alsoHere: string[];
+  /** Open threads the card touches. */
+  threads: string[];
+}
+
+export interface CharacterStanding {
+  name: string;
+  location: string;
+  condition: string;
+  knows: string[];
+  told: string[];
+  holds: string[];
+  relationships: string[];
+}
+
 export interface SceneContext {
   scene: SceneCard;
+  /** The story-state ledger as the scene begins; absent before anything has been recorded. */
+  standing?: Standing;
   previousScene?: SceneCard;
   nextScene?: SceneCard;
   sceneCount: number;
@@ -131,7 +154,8 @@ export interface SceneLoopStage extends StageBase {
     ctx: StageContext,
     scene: { number: number; title: string },
     text: string,
-  ): Promise<{ summary: string; facts: string[] }>;
+    ledger?: DigestLedger,
+  ): Promise<SceneDigest>;
   digestChapter(
     ctx: StageContext,
     chapter: { number: number; title: string },

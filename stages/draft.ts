@@ -5,13 +5,30 @@ import type { Messages } from "../src/llm/types";
 import { countWords, lastWords } from "../src/text/words";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
-import { defineStage, MANUSCRIPT_NEEDS, type SceneContext } from "./definition";
+import { defineStage, MANUSCRIPT_NEEDS, type SceneContext, type Standing } from "./definition";
 import { type Outline, sceneCardMarkdown } from "./outline";
 import { askFor, type Beat, beatLines, planScenes, recordLength } from "./scene-plan";
 import { callFor, need, type Plan, type ProjectBrief, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
 
-/** Stage 6 — Scene Drafting: one scene's prose, then its summary and the facts it establishes. */
+/** What one scene changed for one character, as its digest records it: the ledger's row. */
+const CharacterChangeSchema = z.object({
+  name: z.string().describe("exactly as in the cast"),
+  location: z.string().describe("where they are when the scene ends; empty if the scene does not say"),
+  condition: z
+    .string()
+    .describe("injuries, exhaustion, state of body or mind when the scene ends; empty if unchanged"),
+  learned: z.array(z.string()).max(5).describe("what they found out in this scene"),
+  told: z.array(z.string()).max(5).describe("what they told to whom, e.g. 'told Ada the ledger is forged'"),
+  holds: z.array(z.string()).max(6).describe("what they carry or keep when the scene ends"),
+  relationships: z
+    .array(z.string())
+    .max(4)
+    .describe("how a relationship moved, as 'Name: what changed', e.g. 'Ada: no longer trusts her'"),
+});
+export type CharacterChange = z.infer<typeof CharacterChangeSchema>;
+
+/** Stage 6 — Scene Drafting: one scene's prose, then its summary, its facts and its state changes. */
 export const SceneDigestSchema = z.object({
   summary: z.string().describe("3–5 sentences: what happens, what changes"),
   facts: z
@@ -20,6 +37,15 @@ export const SceneDigestSchema = z.object({
     .describe(
       "continuity facts this scene establishes: names, places, objects, injuries, times, who knows what",
     ),
+  characters: z.array(CharacterChangeSchema).max(12).describe("every character who appears in the scene"),
+  threadsOpened: z
+    .array(z.string())
+    .max(5)
+    .describe("questions, promises or dangers this scene sets up and leaves open"),
+  threadsClosed: z
+    .array(z.string())
+    .max(5)
+    .describe("open threads this scene pays off, quoted exactly from the list given"),
 });
 export const ChapterDigestSchema = z.object({ summary: z.string().describe("4–6 sentences") });
 
@@ -142,6 +168,7 @@ function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): str
       `Earlier in this chapter:\n${c.chapterScenes.map((s) => `Scene ${s.number}, ${s.title}: ${s.summary}`).join("\n")}`,
     );
   }
+  if (c.standing) parts.push(standingLines(c.standing));
   if (c.previousScene && shape.neighbourCards)
     parts.push(`The previous scene's card:\n${sceneCardMarkdown(c.previousScene)}`);
   const tail =
@@ -173,6 +200,30 @@ function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): str
     return parts.join("\n\n");
   }
   parts.push(`Write the complete scene now, about ${ask} words.`);
+  return parts.join("\n\n");
+}
+
+/** The ledger's word on the people in this scene and the threads it touches, as the scene begins. */
+function standingLines(standing: Standing): string {
+  const lines = standing.characters.map((c) => {
+    const facts = [
+      c.location && `at ${c.location}`,
+      c.condition && `condition: ${c.condition}`,
+      c.holds.length > 0 && `carries ${c.holds.join(", ")}`,
+      c.knows.length > 0 && `knows: ${c.knows.join("; ")}`,
+      c.told.length > 0 && `has ${c.told.join("; ")}`,
+      c.relationships.length > 0 && `relationships: ${c.relationships.join("; ")}`,
+    ].filter(Boolean);
+    return `- ${c.name}: ${facts.length > 0 ? facts.join("; ") : "nothing recorded yet"}`;
+  });
+  if (standing.alsoHere.length > 0)
+    lines.push(`- Last seen at this scene's place: ${standing.alsoHere.join(", ")}`);
+  const parts = [
+    `Where the people of this scene stand as it begins:\n${lines.join("\n") || "- nothing recorded yet"}`,
+  ];
+  if (standing.threads.length > 0) {
+    parts.push(`Open threads this scene touches:\n${standing.threads.map((t) => `- ${t}`).join("\n")}`);
+  }
   return parts.join("\n\n");
 }
 
@@ -290,11 +341,18 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
 export type SceneDigest = z.infer<typeof SceneDigestSchema>;
 
 /** What a written scene established: its summary for later prompts, and its continuity facts. */
+/** What a digest is told besides the scene: who its card puts in it, and the threads still open. */
+export interface DigestLedger {
+  onCard: string[];
+  openThreads: string[];
+}
+
 export async function digestScene(
   ctx: StageContext,
   scene: { number: number; title: string },
   text: string,
   stage: string,
+  ledger: DigestLedger = { onCard: [], openThreads: [] },
 ): Promise<SceneDigest> {
   const cast = need(ctx.plan, "characters").characters.map((c) => c.name);
   const { value } = await ctx.llm.structured(
@@ -305,8 +363,14 @@ export async function digestScene(
       {
         role: "user",
         content: [
-          `Summarise scene ${scene.number}, "${scene.title}", and list the continuity facts it establishes.`,
+          `Summarise scene ${scene.number}, "${scene.title}", list the continuity facts it establishes, and record what it changed for each character in it and for the story's open threads.`,
           `Cast: ${cast.join(", ")}.`,
+          ...(ledger.onCard.length > 0
+            ? [`Characters on this scene's card: ${ledger.onCard.join(", ")}.`]
+            : []),
+          ledger.openThreads.length > 0
+            ? `Open threads so far (quote any this scene pays off exactly):\n${ledger.openThreads.map((t) => `- ${t}`).join("\n")}`
+            : "No threads are open yet.",
           `"""\n${text}\n"""`,
         ].join("\n\n"),
       },
@@ -352,7 +416,7 @@ export function sceneLoop<const Id extends string>(id: Id, label: string, scenes
     prefix: stablePrefix,
     draft: draftScene,
     planScenes: (ctx, prefix, cards) => planScenes(ctx, id, [prefix], cards),
-    digest: (ctx, scene, text) => digestScene(ctx, scene, text, id),
+    digest: (ctx, scene, text, ledger) => digestScene(ctx, scene, text, id, ledger),
     digestChapter,
   });
 }

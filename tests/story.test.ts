@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { approve, requestRedraft } from "../src/pipeline/actions";
 import { getProject, loadPlan } from "../src/pipeline/store";
 import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
@@ -46,4 +47,66 @@ describe("the writer does not know the ending", () => {
     expect(prefixes.size).toBe(1);
     expect(scenes.some((s) => s.setups.length > 0)).toBe(true);
   }, 150_000);
+});
+
+describe("the story-state ledger", () => {
+  it("carries each character's state as of the scene into the drafts they appear in, and follows a redraft", async () => {
+    const { fake, engine } = await world.start({ seed: 62 });
+    const id = engine.create({
+      premise: "A ferry pilot on a fog-bound lake carries the same stranger every night.",
+      scenes: 12,
+      words: 9_600,
+    });
+    await eventually(() => getProject(engine.db, id)?.stage === "outline_gate", 60_000);
+    const { scenes } = loadPlan(engine.db, id).outline!;
+    // The one we follow is scene 10's point of view; another, never on scene 10's card, beside them.
+    const followed = scenes.find((s) => s.number === 10)!.pov;
+    const other = "Someone Else Entirely";
+    fake.setFaults({
+      ledger: [
+        { scene: 3, character: followed, condition: "a broken left wrist" },
+        { scene: 4, character: other, condition: "a fever" },
+        { scene: 5, character: followed, location: "the salt mill" },
+        { scene: 7, character: followed, learned: ["the stranger drowned in 1911"] },
+      ],
+    });
+    expect(approve(engine.db, id).ok).toBe(true);
+    engine.scheduler.wake();
+    await eventually(() => getProject(engine.db, id)?.stage === "draft_gate", 120_000);
+
+    const draftOf = (n: number) =>
+      fake.log.find((e) => e.firstLine.startsWith(`Draft scene ${n} of`))!.prompt;
+    const stateLine = (prompt: string) => prompt.split("\n").find((l) => l.startsWith(`- ${followed}:`));
+    expect(stateLine(draftOf(10))).toBe(
+      `- ${followed}: at the salt mill; condition: a broken left wrist; knows: the stranger drowned in 1911`,
+    );
+    // Chosen by who is in the scene: the other character's fever is not in scene 10's draft.
+    expect(draftOf(10)).not.toContain("a fever");
+    // Before the injury there was nothing to say about it.
+    for (const n of [1, 2, 3]) expect(draftOf(n)).not.toContain("a broken left wrist");
+
+    // Scene 5 redrafted: the move is now to the lighthouse, and a later scene's redraft follows it.
+    fake.setFaults({
+      ledger: [{ scene: 5, character: followed, location: "the lighthouse stair" }],
+    });
+    expect(requestRedraft(engine.db, id, 5, "Send them to the lighthouse instead.").ok).toBe(true);
+    engine.scheduler.wake();
+    const redrafts = () => fake.log.filter((e) => e.firstLine.startsWith("Draft scene"));
+    const before = redrafts().length;
+    await eventually(
+      () => getProject(engine.db, id)?.stage === "draft_gate" && redrafts().length > before,
+      60_000,
+    );
+    await eventually(() => getProject(engine.db, id)?.leaseOwner === null, 30_000);
+    expect(requestRedraft(engine.db, id, 10, "Tighten it.").ok).toBe(true);
+    engine.scheduler.wake();
+    await eventually(
+      () => fake.log.filter((e) => e.firstLine.startsWith("Draft scene 10 of")).length === 2,
+      60_000,
+    );
+    const again = fake.log.filter((e) => e.firstLine.startsWith("Draft scene 10 of")).at(-1)!.prompt;
+    expect(stateLine(again)).toBe(
+      `- ${followed}: at the lighthouse stair; condition: a broken left wrist; knows: the stranger drowned in 1911`,
+    );
+  }, 240_000);
 });

@@ -9,7 +9,7 @@ import {
   type SceneVersion,
   sceneVersions,
 } from "../../db/schema";
-import { getProject, hasDraftedScenes, sceneText, writeSceneText } from "./store";
+import { clearSceneDigest, getProject, hasDraftedScenes, sceneText, writeSceneText } from "./store";
 import { type ProjectChanges, type Tx, transition } from "./transition";
 import { FIRST_STAGE, gateAt, gateOffering, idOf, nextStage, type StageId } from "./workflow";
 
@@ -264,10 +264,13 @@ export function rollbackScene(db: Db, projectId: number, scene: number, versionI
   const moved = transition(db, projectId, {
     from: STOPPED,
     unleased: true,
-    write: (tx) =>
+    write: (tx) => {
       writeSceneText(tx, projectId, scene, "rollback", version.text, {
         note: `rolled back to version ${versionId}`,
-      }),
+      });
+      // The digest and the ledger described the text replaced: the scene is digested again when next read.
+      clearSceneDigest(tx, projectId, scene);
+    },
   });
   if (!moved.ok) return busy;
   return {

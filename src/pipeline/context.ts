@@ -4,6 +4,7 @@ import { chapters, scenes } from "../../db/schema";
 import type { SceneContext } from "../../stages/definition";
 import type { Outline } from "../../stages/outline";
 import { lastWords } from "../text/words";
+import { standingFor } from "./ledger";
 
 /** Words of the previous scene given verbatim, so the new scene picks up its rhythm and moment. */
 export const PREVIOUS_TAIL_WORDS = 400;
@@ -66,8 +67,10 @@ export function buildSceneContext(
     .from(scenes)
     .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber - 1)))
     .get();
+  const standing = standingFor(db, projectId, scene);
   return {
     scene,
+    ...(standing ? { standing } : {}),
     previousScene: outline.scenes.find((s) => s.number === sceneNumber - 1),
     nextScene: outline.scenes.find((s) => s.number === sceneNumber + 1),
     sceneCount: outline.scenes.length,

@@ -14,6 +14,7 @@ import type { Beat } from "../../stages/scene-plan";
 import type { Plan } from "../../stages/types";
 import { countWords } from "../text/words";
 import type { ProgressSnapshot } from "./events";
+import { clearLedger } from "./ledger";
 import type { Tx } from "./transition";
 import { WORKFLOW } from "./workflow";
 
@@ -86,6 +87,15 @@ export function writeSceneText(
   tx.insert(sceneVersions)
     .values({ projectId, sceneNumber, stage, text, words, note: fields.note ?? null })
     .run();
+}
+
+/** Forgets the scene's digest and its ledger rows, for a text that replaced the one they described. */
+export function clearSceneDigest(tx: Tx, projectId: number, sceneNumber: number): void {
+  tx.update(scenes)
+    .set({ summary: null, facts: null })
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
+    .run();
+  clearLedger(tx, projectId, sceneNumber);
 }
 
 export function setSceneDigest(

@@ -63,6 +63,19 @@ export interface FakeLlmFaults {
   underwrite?: [number, number];
   /** Prose requests only: probability that the model rambles on to three times the requested length. */
   rateRunaway?: number;
+  /**
+   * What scene digests record in the story-state ledger, scene by scene; digests of other scenes
+   * record no character changes (and one open thread each).
+   */
+  ledger?: {
+    scene: number;
+    character?: string;
+    location?: string;
+    condition?: string;
+    learned?: string[];
+    threadOpened?: string;
+    threadClosed?: string;
+  }[];
 }
 
 /**
@@ -1194,12 +1207,39 @@ class FakeLlmServer {
     return headers;
   }
 
+  /**
+   * A scene digest's state changes: only what `faults.ledger` scripts for that scene (a character's
+   * move, injury, a secret learned), so tests can follow one character through the book; one new open
+   * thread per scene, none closed unless scripted.
+   */
+  private recordLedger(value: Record<string, unknown>, userText: string): void {
+    const scene = Number(/^Summarise scene (\d+)/m.exec(userText)?.[1]);
+    const scripted = (this.faults.ledger ?? []).filter((l) => l.scene === scene);
+    value.characters = scripted
+      .filter((l) => l.character)
+      .map((l) => ({
+        name: l.character,
+        location: l.location ?? "",
+        condition: l.condition ?? "",
+        learned: l.learned ?? [],
+        told: [],
+        holds: [],
+        relationships: [],
+      }));
+    value.threadsOpened = [
+      ...((value.threadsOpened as string[] | undefined) ?? []).slice(0, 1),
+      ...scripted.flatMap((l) => (l.threadOpened ? [l.threadOpened] : [])),
+    ];
+    value.threadsClosed = scripted.flatMap((l) => (l.threadClosed ? [l.threadClosed] : []));
+  }
+
   private content(outcome: FakeLlmOutcome, p: Parsed, seq: number): string {
     const rng = rngFor(this.seed, seq, 2);
     const text = new TextGen(rng);
     if (p.kind === "structured") {
       const schema = p.schema;
       const value = new SchemaFaker(schema, text, rng).value(schema);
+      if (p.schemaName === "scene_digest") this.recordLedger(value as Record<string, unknown>, p.userText);
       const repair = p.userText.includes("does not match the schema");
       const inPromptOnly = p.body.response_format?.type === "json_object";
       if (inPromptOnly && !repair && rngFor(this.seed, seq, 4)() < (this.faults.rateSchemaMismatch ?? 0)) {

@@ -4,6 +4,7 @@ import type { Outline } from "../../../stages/outline";
 import { need, type StageContext } from "../../../stages/types";
 import { countWords } from "../../text/words";
 import { buildSceneContext } from "../context";
+import { digestLedgerFor, writeLedger } from "../ledger";
 import {
   firstUndraftedScene,
   firstUnplannedScene,
@@ -206,8 +207,12 @@ async function runDigestLane(unit: Unit, stage: SceneLoopStage, ctx: StageContex
     checkpoint(unit);
     const [scene] = undigestedScenes(deps.db, project.id);
     if (scene) {
-      const digest = await stage.digest(ctx, scene, scene.text);
-      store((tx) => setSceneDigest(tx, project.id, scene.number, digest.summary, digest.facts));
+      const card = outline.scenes.find((s) => s.number === scene.number);
+      const digest = await stage.digest(ctx, scene, scene.text, digestLedgerFor(deps.db, project.id, card));
+      store((tx) => {
+        setSceneDigest(tx, project.id, scene.number, digest.summary, digest.facts);
+        writeLedger(tx, project.id, scene.number, digest);
+      });
       continue;
     }
     const chapter = completeUndigestedChapter(unit, outline);
@@ -252,12 +257,18 @@ async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void
   };
   deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: `Redrafting scene ${number}` });
   const text = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
-  const digest = await stage.digest(ctx, context.scene, text);
+  const digest = await stage.digest(
+    ctx,
+    context.scene,
+    text,
+    digestLedgerFor(deps.db, project.id, context.scene),
+  );
   commit(unit, {
     to: back,
     write: (tx) => {
       writeSceneText(tx, project.id, number, id, text, { note: project.revisionNotes ?? undefined });
       setSceneDigest(tx, project.id, number, digest.summary, digest.facts);
+      writeLedger(tx, project.id, number, digest);
     },
   });
   announceScene(unit, stage, context.scene, text, null);
