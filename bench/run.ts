@@ -11,6 +11,7 @@ import { llmCalls, scenes } from "../db/schema";
 import { eventually, ROOT } from "../tests/helpers/cli";
 import { startTestEngine } from "../tests/helpers/engine";
 import { benchExport } from "./export";
+import { benchLint } from "./lint";
 
 const LATENCY_MS = 50;
 
@@ -205,6 +206,7 @@ async function main() {
       met: exportTimes.markdownMs < budgetMs / 2,
     },
   );
+  rows.push(...benchLint());
   const width = Math.max(...rows.map((r) => r.figure.length));
   for (const r of rows) {
     console.log(
