@@ -102,6 +102,11 @@ describe("folio write: a full novel", () => {
     expect(book.text).toContain("Contents");
   });
 
+  it("sent the model only requests OpenAI's own OpenAPI specification allows", () => {
+    expect(fake.log.length).toBeGreaterThan(100);
+    expect(fake.violations).toEqual([]);
+  });
+
   it("ran all twelve stages, each revision stage over every scene it concerns", () => {
     const db = new Database(join(dir, "folio.db"), { readonly: true });
     const steps = Object.fromEntries(

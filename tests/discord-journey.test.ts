@@ -201,4 +201,11 @@ describe("Discord: /novel start to the delivered .docx", () => {
     }
     expect(world.discord.stats().rejected).toEqual([]);
   });
+
+  it("sent Discord and the model only what their own OpenAPI specifications allow", () => {
+    expect(world.discord.calls.filter((c) => c.body !== undefined).length).toBeGreaterThan(20);
+    expect(world.discord.violations).toEqual([]);
+    expect(world.llm.log.length).toBeGreaterThan(20);
+    expect(world.llm.violations).toEqual([]);
+  });
 });

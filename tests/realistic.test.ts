@@ -93,6 +93,10 @@ describe("folio write against a realistic model", () => {
     expect(fake.log.filter((e) => e.kind === "prose").length).toBeGreaterThan(100);
   });
 
+  it("sends only requests OpenAI's own OpenAPI specification allows, continuations and retries included", () => {
+    expect(fake.violations).toEqual([]);
+  });
+
   it("never sends the same request again after a cut-off answer", () => {
     const cut = fake.log.filter((e) => e.outcome === "length");
     expect(cut.length).toBeGreaterThan(0);

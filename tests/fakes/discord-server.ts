@@ -9,12 +9,16 @@
  * the wire protocol closely enough for an unmodified `new Client({ rest: { api: fake.apiUrl } })`, records
  * everything the bot does, and enforces the Discord limits the spec cares about (3 s acknowledgement,
  * duplicate acks, 2000-char content, embed and component limits, 10 MiB uploads, 429s on demand).
+ * Every request is also checked against Discord's own OpenAPI specification (see
+ * `tests/helpers/openapi.ts`): one that breaks it is refused with Discord's 400 "Invalid Form Body" and
+ * recorded in `violations`.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { z } from "zod";
+import { describeViolation, requestViolations, type Violation, warmUp } from "../helpers/openapi";
 
 // ---------------------------------------------------------------------------------------------------------
 // Public types
@@ -190,6 +194,16 @@ export interface RejectedCall {
   message: string;
 }
 
+/** A request the fake refused because it breaks Discord's OpenAPI specification. */
+export interface SpecViolation {
+  at: number;
+  method: string;
+  /** Decoded path relative to `/api/v10`, with its query string if it had one. */
+  path: string;
+  /** One readable sentence per problem, e.g. `POST /channels/{channel_id}/messages: body.content must be string or null`. */
+  problems: string[];
+}
+
 export interface FakeDiscordStats {
   identifies: number;
   resumes: number;
@@ -252,6 +266,8 @@ export interface FakeDiscord {
   readonly ownerId: string;
   readonly calls: RestCallRecord[];
   readonly interactions: InteractionRecord[];
+  /** Requests refused for breaking Discord's OpenAPI specification; empty when everything conformed. */
+  readonly violations: SpecViolation[];
   addMember(u: MemberInput): MemberRef;
   addChannel(name: string): StoredChannel;
   sendCommand(p: CommandInput): Promise<InteractionRecord>;
@@ -269,6 +285,16 @@ export interface FakeDiscord {
 }
 
 export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+  // Once per process, before the first interaction's 3 s start: the operations bots use most.
+  warmUp("discord", [
+    ["POST", "/channels/0/messages"],
+    ["PATCH", "/channels/0/messages/0"],
+    ["POST", "/interactions/0/token/callback"],
+    ["POST", "/webhooks/0/token"],
+    ["PATCH", "/webhooks/0/token/messages/@original"],
+    ["PATCH", "/webhooks/0/token/messages/0"],
+    ["PUT", "/applications/0/guilds/0/commands"],
+  ]);
   const fake = new FakeDiscordServer(opts.ackTimeoutMs ?? 3000);
   await fake.listen(opts.port ?? 0);
   return fake;
@@ -437,6 +463,62 @@ function discordErrorTree(issues: readonly z.core.$ZodIssue[]): Json {
     node._errors = list;
   }
   return root;
+}
+
+/** Spec violations as Discord's nested error tree, with the codes Discord uses for each kind of problem. */
+function specErrorTree(violations: Violation[]): Json {
+  const root: Json = {};
+  for (const v of violations) {
+    let node = root;
+    for (const key of v.at) {
+      const k = String(key);
+      if (!isObject(node[k])) node[k] = {};
+      node = node[k] as Json;
+    }
+    const list = Array.isArray(node._errors) ? node._errors : [];
+    list.push(describeViolationForDiscord(v));
+    node._errors = list;
+  }
+  return root;
+}
+
+function describeViolationForDiscord(v: Violation): { code: string; message: string } {
+  const limit = v.params.limit;
+  switch (v.keyword) {
+    case "required":
+      return { code: "BASE_TYPE_REQUIRED", message: "This field is required" };
+    case "maxLength":
+    case "maxItems":
+      return { code: "BASE_TYPE_MAX_LENGTH", message: `Must be ${limit} or fewer in length.` };
+    case "minLength":
+    case "minItems":
+      return { code: "BASE_TYPE_MIN_LENGTH", message: `Must be ${limit} or more in length.` };
+    case "maximum":
+    case "exclusiveMaximum":
+      return { code: "NUMBER_TYPE_MAX", message: `int value should be less than or equal to ${limit}.` };
+    case "minimum":
+    case "exclusiveMinimum":
+      return { code: "NUMBER_TYPE_MIN", message: `int value should be greater than or equal to ${limit}.` };
+    case "enum":
+    case "const":
+      return { code: "BASE_TYPE_CHOICES", message: `Value ${v.message}.` };
+    case "type": {
+      const types = Array.isArray(v.params.type) ? v.params.type : String(v.params.type).split(",");
+      if (types.includes("object"))
+        return { code: "MODEL_TYPE_CONVERT", message: "Only dictionaries may be used in a ModelType" };
+      if (types.includes("array"))
+        return { code: "LIST_TYPE_CONVERT", message: "Only iterables may be used in a ListType" };
+      if (types.includes("integer") || types.includes("number"))
+        return { code: "NUMBER_TYPE_COERCE", message: `Value ${v.message}.` };
+      return { code: "BASE_TYPE_BAD_TYPE", message: `Value ${v.message}.` };
+    }
+    case "format":
+      return v.params.format === "uri"
+        ? { code: "URL_TYPE_INVALID_URL", message: "Not a well formed URL." }
+        : { code: "BASE_TYPE_INVALID", message: `Value ${v.message}.` };
+    default:
+      return { code: "BASE_TYPE_INVALID", message: describeViolation(v) };
+  }
 }
 
 function describeIssue(issue: z.core.$ZodIssue): { code: string; message: string } {
@@ -826,6 +908,7 @@ class FakeDiscordServer implements FakeDiscord {
   readonly channelId: string;
   readonly calls: RestCallRecord[] = [];
   readonly interactions: InteractionRecord[] = [];
+  readonly violations: SpecViolation[] = [];
 
   private readonly http: Server;
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -1522,10 +1605,15 @@ class FakeDiscordServer implements FakeDiscord {
       if (limited) return this.rateLimitReply(limited, call.method, template);
       if (!segments) throw Errors.notFound();
       const match = this.matchRoute(call.method, segments);
-      if (!match) throw Errors.notFound();
+      if (!match) {
+        // Recorded all the same: a bot calling what Discord does not have is a finding, not just a 404.
+        this.checkAgainstSpec(call, query, req.headers["content-type"], false);
+        throw Errors.notFound();
+      }
       template = match.route.template;
       if (needsBotAuth(segments) && req.headers.authorization !== `Bot ${this.token}`)
         throw Errors.unauthorized();
+      this.checkAgainstSpec(call, query, req.headers["content-type"]);
       const request = {
         method: call.method,
         params: match.params,
@@ -1540,6 +1628,31 @@ class FakeDiscordServer implements FakeDiscord {
       const reply = this.failureReply(error, call.path);
       return { ...reply, headers: rateLimitHeaders(call.method, template) };
     }
+  }
+
+  /** Refuses, as Discord would, a request that breaks Discord's OpenAPI specification, and records it. */
+  private checkAgainstSpec(
+    call: RestCallRecord,
+    query: URLSearchParams,
+    contentType: string | undefined,
+    refuse = true,
+  ): void {
+    const violations = requestViolations("discord", {
+      method: call.method,
+      path: call.path,
+      query,
+      body: call.body,
+      contentType,
+    });
+    if (violations.length === 0) return;
+    const search = query.toString();
+    this.violations.push({
+      at: Date.now(),
+      method: call.method,
+      path: search ? `${call.path}?${search}` : call.path,
+      problems: violations.map(describeViolation),
+    });
+    if (refuse) throw Errors.formError(specErrorTree(violations));
   }
 
   private failureReply(error: unknown, path: string): ApiReply {

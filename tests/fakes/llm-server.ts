@@ -8,6 +8,8 @@
  * answered with a value generated from their schema, prose requests with text of the requested length.
  * Usage is reported like OpenAI does, including cached prompt tokens, and faults (500, 429, hangs,
  * truncated JSON, short prose) can be injected with seeded probabilities so runs are reproducible.
+ * Every request is checked against OpenAI's own OpenAPI specification (see `tests/helpers/openapi.ts`):
+ * one that breaks it gets OpenAI's 400 `invalid_request_error` and is recorded in `violations`.
  *
  * Standalone: `npx tsx tests/fakes/llm-server.ts --port 0 --latency 50 --seed 1 [--api-key K]
  * [--log FILE] [--faults '{"rate500":0.2}'] [--realistic]` prints `{"url":...}` on one line and runs until SIGTERM.
@@ -18,6 +20,7 @@ import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { decode, encode } from "gpt-tokenizer";
+import { describeViolation, formatPath, requestViolations, type Violation, warmUp } from "../helpers/openapi";
 import { strictSchemaProblems } from "./strict-schema";
 
 export interface FakeLlmFaults {
@@ -164,7 +167,8 @@ export type FakeLlmOutcome =
   | "refusal"
   | "content_filter"
   | "length"
-  | "stall";
+  | "stall"
+  | "invalid_request";
 
 /** Lines real chat models wrap prose in. */
 export const CHATTER_OPENINGS = [
@@ -201,6 +205,18 @@ export interface FakeLlmLogEntry {
   maxTokens: number | null;
   /** Everything the request sent besides its messages. */
   params: Record<string, unknown>;
+  /** Why the request was refused, for `outcome: "invalid_request"`: how it breaks OpenAI's spec. */
+  violations?: string[];
+}
+
+/** A request the fake refused because it breaks OpenAI's OpenAPI specification. */
+export interface FakeLlmViolation {
+  /** The log entry's `seq`, for chat requests. */
+  seq?: number;
+  method: string;
+  path: string;
+  /** One readable sentence per problem, e.g. `POST /chat/completions: body.temperature must be number or null`. */
+  problems: string[];
 }
 
 export interface FakeLlm {
@@ -208,6 +224,8 @@ export interface FakeLlm {
   url: string;
   port: number;
   log: FakeLlmLogEntry[];
+  /** Requests refused for breaking OpenAI's OpenAPI specification; empty when everything conformed. */
+  violations: FakeLlmViolation[];
   /** Replaces the whole fault set. */
   setFaults(f: FakeLlmFaults): void;
   setLatency(ms: number): void;
@@ -777,7 +795,10 @@ interface Parsed {
 }
 
 function parseChat(body: ChatRequest): Parsed {
-  const messages = Array.isArray(body.messages) ? body.messages : [];
+  // Whatever arrived: a body that breaks the spec is still logged before it is refused.
+  const messages = Array.isArray(body.messages)
+    ? body.messages.filter((m): m is ChatMessage => typeof m === "object" && m !== null)
+    : [];
   const structured =
     body.response_format?.type === "json_schema" || body.response_format?.type === "json_object";
   const userText = lastUserText(messages);
@@ -826,6 +847,116 @@ function errorBody(message: string, type: string, code: string | null = null) {
   return { error: { message, type, param: null, code } };
 }
 
+/** OpenAI's 400 for a request that breaks its spec, worded as OpenAI words it, about the first problem. */
+function invalidRequestBody(violations: Violation[], body: unknown) {
+  const [first] = violations;
+  if (!first) throw new Error("fake LLM: no violation to report");
+  const param = formatPath(first.at).replace(/^\./, "") || null;
+  const value = valueAt(body, first.at);
+  const limit = first.params.limit;
+  const kind = typeof value === "number" && Number.isInteger(value) ? "integer" : "decimal";
+  let message = `Invalid '${param}': ${first.message}.`;
+  let code: string | null = "invalid_value";
+  switch (first.keyword) {
+    case "required":
+      [message, code] = [`Missing required parameter: '${param}'.`, "missing_required_parameter"];
+      break;
+    case "type":
+      [message, code] = [
+        `Invalid type for '${param}': expected ${expectedType(first.params.type)}, but got ${jsonType(value)} instead.`,
+        "invalid_type",
+      ];
+      break;
+    case "enum":
+    case "const":
+      message = `Invalid value: ${JSON.stringify(value)}. Supported values are: ${first.message.replace(/^must be (one of )?/, "")}.`;
+      break;
+    case "maximum":
+    case "exclusiveMaximum":
+      [message, code] = [
+        `Invalid '${param}': ${kind} above maximum value. Expected a value <= ${limit}, but got ${value} instead.`,
+        `${kind}_above_max_value`,
+      ];
+      break;
+    case "minimum":
+    case "exclusiveMinimum":
+      [message, code] = [
+        `Invalid '${param}': ${kind} below minimum value. Expected a value >= ${limit}, but got ${value} instead.`,
+        `${kind}_below_min_value`,
+      ];
+      break;
+    case "minItems":
+      [message, code] =
+        Array.isArray(value) && value.length === 0
+          ? [
+              `Invalid '${param}': empty array. Expected an array with minimum length ${limit}, but got an empty array instead.`,
+              "empty_array",
+            ]
+          : [
+              `Invalid '${param}': array too short. Expected an array with minimum length ${limit}, but got an array with length ${Array.isArray(value) ? value.length : 0} instead.`,
+              "array_below_min_length",
+            ];
+      break;
+    case "maxItems":
+      [message, code] = [
+        `Invalid '${param}': array too long. Expected an array with maximum length ${limit}, but got an array with length ${Array.isArray(value) ? value.length : 0} instead.`,
+        "array_above_max_length",
+      ];
+      break;
+    case "maxLength":
+      [message, code] = [
+        `Invalid '${param}': string too long. Expected a string with maximum length ${limit}, but got a string with length ${typeof value === "string" ? value.length : 0} instead.`,
+        "string_above_max_length",
+      ];
+      break;
+    case "operation":
+      [message, code] = [`Invalid URL: ${first.operation} ${first.message}.`, null];
+      break;
+    default:
+      break;
+  }
+  return { error: { message, type: "invalid_request_error", param, code } };
+}
+
+/** A body as JSON when it is JSON, for checking requests the fake does not serve. */
+function parseLoosely(raw: string): unknown {
+  if (raw === "") return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function valueAt(body: unknown, at: (string | number)[]): unknown {
+  let node = body;
+  for (const key of at)
+    node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  return node;
+}
+
+function expectedType(types: unknown): string {
+  const names: Record<string, string> = {
+    number: "a decimal",
+    integer: "an integer",
+    string: "a string",
+    boolean: "a boolean",
+    object: "an object",
+    array: "an array",
+    null: "null",
+  };
+  const list = Array.isArray(types) ? types : String(types).split(",");
+  return list.map((t) => names[String(t)] ?? String(t)).join(" or ");
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "number") return Number.isInteger(value) ? "an integer" : "a decimal";
+  if (typeof value === "object") return "an object";
+  return `a ${typeof value}`;
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -871,6 +1002,7 @@ interface Exchange {
 
 class FakeLlmServer {
   readonly log: FakeLlmLogEntry[] = [];
+  readonly violations: FakeLlmViolation[] = [];
   private faults: FakeLlmFaults;
   /** How many requests each `decline` entry with `times` has declined so far. */
   private readonly declinedSoFar = new Map<object, number>();
@@ -948,6 +1080,8 @@ class FakeLlmServer {
     const body = await readBody(ex.req);
     if (ex.req.method === "GET" && path === "/v1/models") return this.models(ex);
     if (ex.req.method === "POST" && path === "/v1/chat/completions") return this.chat(ex, body);
+    // Recorded all the same: a client calling what OpenAI does not have is a finding, not just a 404.
+    this.specViolations(ex, parseLoosely(body));
     this.reply(ex, 404, errorBody(`Unknown request URL: ${ex.req.method} ${path}`, "invalid_request_error"));
   }
 
@@ -971,6 +1105,8 @@ class FakeLlmServer {
   private async models(ex: Exchange): Promise<void> {
     const problem = this.authProblem(ex.req);
     if (problem) return this.reply(ex, 401, problem);
+    const violations = this.specViolations(ex, undefined);
+    if (violations.length > 0) return this.reply(ex, 400, invalidRequestBody(violations, undefined));
     if (!(await waitUnlessGone(this.latencyMs, ex.gone))) return;
     this.reply(ex, 200, {
       object: "list",
@@ -989,7 +1125,7 @@ class FakeLlmServer {
         errorBody("We could not parse the JSON body of your request.", "invalid_request_error"),
       );
     }
-    const parsed = parseChat(body);
+    const parsed = parseChat(typeof body === "object" && body !== null ? body : {});
     const seq = ++this.seq;
     const entry = this.newEntry(seq, parsed, ex.started);
     const problem = this.authProblem(ex.req);
@@ -998,6 +1134,15 @@ class FakeLlmServer {
       this.log.push(entry);
       this.finishEntry(entry, ex);
       return this.reply(ex, 401, problem);
+    }
+    const violations = this.specViolations(ex, body, seq);
+    if (violations.length > 0) {
+      // As OpenAI does: a request its API does not accept is refused before anything is generated.
+      entry.outcome = "invalid_request";
+      entry.violations = violations.map(describeViolation);
+      this.log.push(entry);
+      this.finishEntry(entry, ex);
+      return this.reply(ex, 400, invalidRequestBody(violations, body));
     }
     const schemaProblem = this.opts.strictSchemas === false ? null : strictProblem(body);
     if (schemaProblem) {
@@ -1017,6 +1162,17 @@ class FakeLlmServer {
     const proceed = await waitUnlessGone(this.latencyMs, ex.gone);
     if (!proceed) return this.finishEntry(entry, ex);
     await this.answer(ex, entry, parsed, seq);
+  }
+
+  /** How the request breaks OpenAI's spec (none when it conforms), recorded for the tests to read. */
+  private specViolations(ex: Exchange, body: unknown, seq?: number): Violation[] {
+    const method = ex.req.method ?? "GET";
+    const path = ex.req.url ?? "";
+    const violations = requestViolations("openai", { method, path, body });
+    if (violations.length > 0) {
+      this.violations.push({ seq, method, path, problems: violations.map(describeViolation) });
+    }
+    return violations;
   }
 
   /** `at` is when the request arrived, so `at`…`at + durationMs` is the whole time it was in flight. */
@@ -1315,6 +1471,11 @@ function completionBody(
 }
 
 export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> {
+  // Once per process, before the first request's clocks start: OpenAI's spec is large.
+  warmUp("openai", [
+    ["POST", "/v1/chat/completions"],
+    ["GET", "/v1/models"],
+  ]);
   const server = new FakeLlmServer(opts);
   await new Promise<void>((resolve, reject) => {
     server.http.once("error", reject);
@@ -1326,6 +1487,7 @@ export async function startFakeLlm(opts: FakeLlmOptions = {}): Promise<FakeLlm> 
     url: `http://127.0.0.1:${address.port}/v1`,
     port: address.port,
     log: server.log,
+    violations: server.violations,
     setFaults: (f) => server.setFaults(f),
     setLatency: (ms) => server.setLatency(ms),
     inFlight: () => server.inFlight(),
