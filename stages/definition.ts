@@ -163,9 +163,12 @@ export interface SceneLoopStage extends StageBase {
   ): Promise<string>;
 }
 
+/** What a pass is meant to do to a scene's length: deepen it, or keep it about as it is. */
+export type RewriteDirection = "deepen" | "keep";
+
 /** What a revision step proposes for one scene: a new text for the guard to judge, or no change. */
 export type Proposal =
-  | { text: string; detail?: Record<string, unknown> }
+  | { text: string; detail?: Record<string, unknown>; direction?: RewriteDirection }
   | { unchanged: true; detail?: Record<string, unknown> };
 
 /** The pipeline's help to a revision stage: resumable, bounded, guarded loops over the manuscript. */

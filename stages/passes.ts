@@ -50,7 +50,12 @@ export const humanPasses = defineStage({
       await run.reviseEach(
         `${run.stage}.${pass}`,
         () => true,
-        (s) => editorPass(run.ctx, run.prefix, s, pass).then((text) => ({ text })),
+        // The sensory pass adds texture; the others keep the scene about as long as it is.
+        (s) =>
+          editorPass(run.ctx, run.prefix, s, pass).then((text) => ({
+            text,
+            direction: pass === "sensory" ? ("deepen" as const) : ("keep" as const),
+          })),
       );
     }
   },

@@ -51,5 +51,9 @@ export const selfRefinement = defineStage({
   label: "Self-Refinement",
   kind: "revision",
   needs: MANUSCRIPT_NEEDS,
-  work: everyScene(async (run, s) => ({ text: await refineScene(run.ctx, run.prefix, s) })),
+  // The critique's fixes deepen a scene: the rewrite must not come back shorter.
+  work: everyScene(async (run, s) => ({
+    text: await refineScene(run.ctx, run.prefix, s),
+    direction: "deepen" as const,
+  })),
 });

@@ -22,6 +22,12 @@ describe("rewrite guard", () => {
   it("accepts a revision of about the same length that ends a sentence", () => {
     expect(checkRewrite(before, prose(640))).toEqual({ ok: true });
   });
+  it("knows each pass's direction: a deepening pass may not come back shorter, others keep 95%", () => {
+    expect(checkRewrite(before, prose(580))).toEqual({ ok: true });
+    expect(checkRewrite(before, prose(560))).toMatchObject({ ok: false, reason: "too_short" });
+    expect(checkRewrite(before, prose(580), "deepen")).toMatchObject({ ok: false, reason: "too_short" });
+    expect(checkRewrite(before, prose(600), "deepen")).toEqual({ ok: true });
+  });
   it.each([
     [prose(300), "too_short"],
     [prose(820), "too_long"],

@@ -110,3 +110,62 @@ describe("the story-state ledger", () => {
     );
   }, 240_000);
 });
+
+describe("revisions that do not shrink the book", () => {
+  it("keeps the book within 10% of its target when drafts come in at 75% and rewrites at 90%", async () => {
+    const { fake, engine } = await world.start({
+      seed: 63,
+      faults: { underwrite: [0.75, 0.75], rewriteUnderwrite: [0.9, 0.9] },
+    });
+    const id = engine.create({
+      premise: "A cartographer's widow redraws the coast her husband drowned mapping.",
+      scenes: 10,
+      words: 10_000,
+      autoApprove: true,
+    });
+    await eventually(() => getProject(engine.db, id)?.status === "done", 180_000);
+    const after = engine.events.flatMap((e) =>
+      e.type === "stage_finished" && e.projectId === id ? [{ stage: e.stage, words: e.progress.words }] : [],
+    );
+    const drafted = after.findIndex((a) => a.stage === "drafting");
+    const revisions = after.slice(drafted);
+    expect(revisions.length).toBeGreaterThan(5);
+    // No stage after the drafting takes more than 3% off the book.
+    for (let i = 1; i < revisions.length; i++) {
+      const [was, now] = [revisions[i - 1]!, revisions[i]!];
+      expect(now.words, `${now.stage} after ${was.stage}`).toBeGreaterThanOrEqual(0.97 * was.words);
+    }
+    expect(Math.abs(revisions.at(-1)!.words / 10_000 - 1)).toBeLessThanOrEqual(0.1);
+    // Rewrites asked for the scene's length or its target, whichever is more.
+    const rewrites = fake.log.filter((e) => e.firstLine.startsWith("Revise scene"));
+    expect(rewrites.length).toBeGreaterThan(10);
+    for (const r of rewrites)
+      expect(Number(/Target length: about (\d+) words/.exec(r.prompt)![1])).toBeGreaterThanOrEqual(
+        1_000 * 0.75,
+      );
+  }, 240_000);
+
+  it("shows each rewrite how the neighbouring scenes end and open", async () => {
+    const { fake, engine } = await world.start({ seed: 64 });
+    const id = engine.create({
+      premise: "Two rival bakers share one oven through a long winter siege.",
+      scenes: 4,
+      words: 3_200,
+      autoApprove: true,
+    });
+    await eventually(() => getProject(engine.db, id)?.status === "done", 120_000);
+    const rewrites = fake.log.filter((e) => e.firstLine.startsWith("Revise scene"));
+    const of = (n: number) => rewrites.filter((e) => e.firstLine.startsWith(`Revise scene ${n}:`));
+    for (const r of of(1)) {
+      expect(r.prompt).not.toContain("The previous scene ends:");
+      expect(r.prompt).toContain("The next scene opens:");
+    }
+    for (const r of of(2)) {
+      expect(r.prompt).toContain("The previous scene ends:");
+      expect(r.prompt).toContain("The next scene opens:");
+      expect(r.prompt).toContain("Keep the joins");
+    }
+    for (const r of of(4)) expect(r.prompt).not.toContain("The next scene opens:");
+    expect(of(2).length).toBeGreaterThan(0);
+  }, 150_000);
+});

@@ -64,6 +64,8 @@ export interface FakeLlmFaults {
   rateRefusal?: number;
   /** Prose requests only: write this share of the requested words, drawn between the two bounds. */
   underwrite?: [number, number];
+  /** Rewrites ("Revise scene …") only: their own share of the requested words, instead of `underwrite`. */
+  rewriteUnderwrite?: [number, number];
   /** Prose requests only: probability that the model rambles on to three times the requested length. */
   rateRunaway?: number;
   /**
@@ -1417,7 +1419,9 @@ class FakeLlmServer {
       const half = Math.max(1, Math.round(words / 2));
       return `${text.prose(half)}\n\nHere is the revised scene:\n\n${text.prose(words - half)}`;
     }
-    const [low, high] = this.faults.underwrite ?? [1, 1];
+    const rewrite = /^Revise scene/m.test(p.userText);
+    const [low, high] = (rewrite ? this.faults.rewriteUnderwrite : undefined) ??
+      this.faults.underwrite ?? [1, 1];
     const share = low + (high - low) * rngFor(this.seed, seq, 6)();
     const runaway = rngFor(this.seed, seq, 7)() < (this.faults.rateRunaway ?? 0);
     const written = Math.max(1, Math.round(words * (runaway ? 3 : share)));

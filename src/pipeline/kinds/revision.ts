@@ -5,7 +5,7 @@ import type { Proposal, RevisionRun, RevisionStage } from "../../../stages/defin
 import type { SceneCard } from "../../../stages/outline";
 import type { RevisionScene } from "../../../stages/rewrite";
 import { need } from "../../../stages/types";
-import { countWords } from "../../text/words";
+import { countWords, lastWords, truncateWords } from "../../text/words";
 import { checkRewrite } from "../guards";
 import { insertStageOutput, writeSceneText } from "../store";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
@@ -121,7 +121,8 @@ async function reviseEach(
 /** Judges a proposal with the rewrite guard and stores the outcome with the scene's new text, if any. */
 function commitProposal(unit: Unit, step: string, scene: RevisionScene, proposal: Proposal) {
   const projectId = unit.project.id;
-  const verdict = "text" in proposal ? checkRewrite(scene.text, proposal.text) : undefined;
+  const verdict =
+    "text" in proposal ? checkRewrite(scene.text, proposal.text, proposal.direction) : undefined;
   const outcome = !verdict ? "unchanged" : verdict.ok ? "revised" : "rejected";
   commit(unit, {
     write: (tx) => {
@@ -175,8 +176,18 @@ function loadRevisionScenes(unit: Unit): RevisionScene[] {
     .where(and(eq(scenes.projectId, unit.project.id), isNotNull(scenes.text)))
     .orderBy(asc(scenes.number))
     .all()
-    .map((s) => ({ ...s, text: s.text!, card: s.card as SceneCard }));
+    .map((s, i, all) => ({
+      ...s,
+      text: s.text!,
+      card: s.card as SceneCard,
+      // The neighbours as they stand, so a rewrite keeps the joins.
+      ...(all[i - 1]?.number === s.number - 1 ? { before: lastWords(all[i - 1]!.text!, JOIN_WORDS) } : {}),
+      ...(all[i + 1]?.number === s.number + 1 ? { after: truncateWords(all[i + 1]!.text!, JOIN_WORDS) } : {}),
+    }));
 }
+
+/** Words of each neighbouring scene a rewrite sees. */
+const JOIN_WORDS = 120;
 
 function resultsFor(unit: Unit, step: string) {
   return unit.deps.db
