@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { findNameVariants } from "../src/text/names";
 import { defineStage, MANUSCRIPT_NEEDS, type RevisionRun } from "./definition";
-import { type RevisionScene, rewriteScene } from "./rewrite";
+import { type EditOutcome, editProposal, editScene, type RevisionScene } from "./rewrite";
 import { callFor, MAX_SCENES, need, type StageContext } from "./types";
 
 /** Stage 8 — Continuity Audit: contradictions across the book, then fixes only where they are. */
@@ -100,9 +100,9 @@ export function fixContinuity(
   prefix: string,
   scene: RevisionScene,
   issues: ContinuityIssue[],
-): Promise<string> {
+): Promise<EditOutcome> {
   need(ctx.plan, "characters");
-  return rewriteScene(
+  return editScene(
     ctx,
     prefix,
     scene,
@@ -177,7 +177,11 @@ export const continuityAudit = defineStage({
         const detail = { issues: mine.map((i) => i.problem) };
         if (contradictions.length === 0)
           return named.text === s.text ? { unchanged: true, detail } : { text: named.text, detail };
-        return { text: await fixContinuity(run.ctx, run.prefix, named, contradictions), detail };
+        const outcome = await fixContinuity(run.ctx, run.prefix, named, contradictions);
+        // Names put right in code stand even when no edit of the model's could be applied.
+        if (outcome.text === null && named.text !== s.text)
+          return editProposal({ ...outcome, text: named.text }, detail);
+        return editProposal(outcome, detail);
       },
     );
   },

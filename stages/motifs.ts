@@ -1,6 +1,6 @@
 import { motifForCue, motifPresent } from "../src/text/motifs";
 import { defineStage, MANUSCRIPT_NEEDS } from "./definition";
-import { type RevisionScene, rewriteScene } from "./rewrite";
+import { type EditOutcome, editProposal, editScene, type RevisionScene } from "./rewrite";
 import { need, type StageContext } from "./types";
 
 /** Stage 11 — Motif Infusion: the motifs a scene's card plans, checked in its text; missing ones woven in lightly. */
@@ -20,8 +20,8 @@ export function weaveMotifs(
   prefix: string,
   scene: RevisionScene,
   missing: { motif: string; cue: string }[],
-): Promise<string> {
-  return rewriteScene(ctx, prefix, scene, "motifs", "weave in the planned motifs lightly", [
+): Promise<EditOutcome> {
+  return editScene(ctx, prefix, scene, "motifs", "weave in the planned motifs lightly", [
     ...missing.map((m) => `Let "${m.motif}" appear, by name, as the outline plans: ${m.cue}`),
     "One or two touches each, folded into existing action or description; change nothing else.",
   ]);
@@ -40,10 +40,8 @@ export const motifInfusion = defineStage({
       async (s) => {
         const missing = missingMotifs(s, motifs);
         if (missing.length === 0) return { unchanged: true };
-        return {
-          text: await weaveMotifs(run.ctx, run.prefix, s, missing),
-          detail: { missing: missing.map((m) => m.motif) },
-        };
+        const outcome = await weaveMotifs(run.ctx, run.prefix, s, missing);
+        return editProposal(outcome, { missing: missing.map((m) => m.motif) });
       },
     );
   },

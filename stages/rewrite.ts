@@ -1,5 +1,8 @@
+import { z } from "zod";
 import type { Messages } from "../src/llm/types";
+import { applyEdits, type EditRejection } from "../src/text/edits";
 import { countWords } from "../src/text/words";
+import type { Proposal } from "./definition";
 import { type SceneCard, sceneCardMarkdown } from "./outline";
 import { callFor, type StageContext } from "./types";
 
@@ -74,4 +77,70 @@ export async function rewriteScene(
 /** What a rewrite aims at: the scene's length, or its card's target when the draft came in short. */
 export function rewriteTarget(scene: RevisionScene): number {
   return Math.max(countWords(scene.text), scene.card.targetWords);
+}
+
+export const SceneEditsSchema = z.object({
+  edits: z
+    .array(
+      z.object({
+        find: z
+          .string()
+          .describe("words copied exactly from the scene, a whole clause or sentence, found only once in it"),
+        replace: z.string().describe("what goes in their place"),
+        reason: z.string().describe("the problem this fixes, in a few words"),
+      }),
+    )
+    .max(12),
+});
+
+/** What a surgical pass did to a scene: its new text, or none when no edit could be applied. */
+export interface EditOutcome {
+  text: string | null;
+  applied: number;
+  rejected: { find: string; why: EditRejection }[];
+}
+
+/**
+ * A local fix made as surgical edits rather than a whole-scene rewrite: the model names the exact words
+ * to replace and what replaces them; code applies each edit whose words occur exactly once and leaves
+ * everything else byte for byte. Edits that do not match, or match more than once, are rejected.
+ */
+export async function editScene(
+  ctx: StageContext,
+  prefix: string,
+  scene: RevisionScene,
+  stage: string,
+  task: string,
+  instructions: string[],
+): Promise<EditOutcome> {
+  const { value } = await ctx.llm.structured(
+    SceneEditsSchema,
+    "scene_edits",
+    [
+      { role: "system", content: prefix },
+      {
+        role: "user",
+        content: [
+          `Edit scene ${scene.number}: "${scene.title}" — ${task}`,
+          `This scene's card:\n${sceneCardMarkdown(scene.card)}`,
+          `Instructions:\n${instructions.map((line) => `- ${line}`).join("\n")}`,
+          `The scene:\n"""\n${scene.text}\n"""`,
+          "Answer with edits, not a new scene: for each, `find` is a whole clause or sentence copied exactly from the scene (it must occur only once), `replace` is what goes in its place, `reason` says why. Change only what the instructions call for; leave everything else as it is.",
+        ].join("\n\n"),
+      },
+    ],
+    { ...callFor(ctx, stage, "edit", "edits", scene.number), outputTokens: 2_000 },
+  );
+  const result = applyEdits(scene.text, value.edits);
+  return {
+    text: result.applied.length > 0 ? result.text : null,
+    applied: result.applied.length,
+    rejected: result.rejected.map((r) => ({ find: r.edit.find, why: r.why })),
+  };
+}
+
+/** A surgical pass as a revision proposal: the edited text for the guard, with what was refused. */
+export function editProposal(outcome: EditOutcome, detail: Record<string, unknown> = {}): Proposal {
+  const record = { ...detail, editsApplied: outcome.applied, editsRejected: outcome.rejected };
+  return outcome.text === null ? { unchanged: true, detail: record } : { text: outcome.text, detail: record };
 }

@@ -1,6 +1,9 @@
+import { and, asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { revisionResults, sceneVersions } from "../db/schema";
 import { approve, requestRedraft } from "../src/pipeline/actions";
 import { getProject, loadPlan } from "../src/pipeline/store";
+import { applyEdits } from "../src/text/edits";
 import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
 
@@ -168,4 +171,76 @@ describe("revisions that do not shrink the book", () => {
     for (const r of of(4)) expect(r.prompt).not.toContain("The next scene opens:");
     expect(of(2).length).toBeGreaterThan(0);
   }, 150_000);
+});
+
+describe("surgical edits", () => {
+  const scene = [
+    "The ferry left at dawn. Mara counted the crates twice.",
+    "Ada watched the fog. The fog watched her back, or seemed to.",
+    "At the far shore the bell rang once. Nobody answered it.",
+  ].join("\n\n");
+
+  it("applies an edit only where its words occur exactly once, and leaves the rest byte for byte", () => {
+    const result = applyEdits(scene, [
+      { find: "Mara counted the crates twice.", replace: "Mara counted the crates three times.", reason: "" },
+      { find: "a line the scene never had", replace: "x", reason: "" },
+      { find: "The fog", replace: "A fog", reason: "" },
+      { find: "fog", replace: "mist", reason: "" },
+      { find: "The ferry left at dawn. Mara", replace: "The ferry left. Mara", reason: "" },
+    ]);
+    expect(result.applied.map((e) => e.find)).toEqual(["Mara counted the crates twice.", "The fog"]);
+    expect(result.rejected.map((r) => r.why)).toEqual(["no_match", "ambiguous", "overlap"]);
+    const [first, second, third] = result.text.split("\n\n");
+    expect(first).toBe("The ferry left at dawn. Mara counted the crates three times.");
+    expect(second).toBe("Ada watched the fog. A fog watched her back, or seemed to.");
+    expect(third).toBe(scene.split("\n\n")[2]);
+  });
+
+  it("fixes continuity by edits: misses are refused and recorded, the other paragraphs stay as they were", async () => {
+    const { fake, engine } = await world.start({ seed: 65, faults: { editMisses: true } });
+    const id = engine.create({
+      premise: "A lamplighter's son finds the city's lamps spell a message at midnight.",
+      scenes: 6,
+      words: 4_800,
+      autoApprove: true,
+    });
+    await eventually(() => getProject(engine.db, id)?.status === "done", 150_000);
+    const edits = fake.log.filter((e) => e.schemaName === "scene_edits");
+    expect(edits.length).toBeGreaterThan(0);
+    // No whole-scene rewrite for a local problem: the surgical stages sent no "Revise scene".
+    const rewrites = fake.log.filter((e) => e.firstLine.startsWith("Revise scene"));
+    for (const r of rewrites) expect(r.firstLine).not.toMatch(/continuity errors|machine-prose|motifs/);
+    const results = engine.db
+      .select()
+      .from(revisionResults)
+      .where(
+        and(
+          eq(revisionResults.projectId, id),
+          inArray(revisionResults.step, ["continuity", "voice", "motifs"]),
+        ),
+      )
+      .all();
+    const edited = results.filter((r) => r.detail && "editsRejected" in r.detail);
+    expect(edited.length).toBeGreaterThan(0);
+    for (const r of edited) {
+      const why = (r.detail!.editsRejected as { why: string }[]).map((x) => x.why);
+      expect(why).toEqual(expect.arrayContaining(["no_match", "ambiguous"]));
+    }
+    const revised = edited.filter((r) => r.outcome === "revised");
+    expect(revised.length).toBeGreaterThan(0);
+    for (const r of revised) {
+      const versions = engine.db
+        .select()
+        .from(sceneVersions)
+        .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, r.sceneNumber)))
+        .orderBy(asc(sceneVersions.id))
+        .all();
+      const at = versions.findIndex((v) => v.stage === r.step);
+      const [before, after] = [versions[at - 1]!.text.split("\n\n"), versions[at]!.text.split("\n\n")];
+      expect(after).toHaveLength(before.length);
+      const changed = before.filter((p, i) => p !== after[i]).length;
+      expect(changed).toBeGreaterThan(0);
+      expect(changed).toBeLessThanOrEqual(r.detail!.editsApplied as number);
+    }
+  }, 200_000);
 });

@@ -64,6 +64,8 @@ export interface FakeLlmFaults {
   rateRefusal?: number;
   /** Prose requests only: write this share of the requested words, drawn between the two bounds. */
   underwrite?: [number, number];
+  /** Surgical edits: add one edit that matches nothing and one that matches many places. */
+  editMisses?: boolean;
   /** Rewrites ("Revise scene …") only: their own share of the requested words, instead of `underwrite`. */
   rewriteUnderwrite?: [number, number];
   /** Prose requests only: probability that the model rambles on to three times the requested length. */
@@ -1391,6 +1393,29 @@ class FakeLlmServer {
     value.threadsClosed = scripted.flatMap((l) => (l.threadClosed ? [l.threadClosed] : []));
   }
 
+  /**
+   * Surgical edits as a careful model makes them: up to two sentences of the scene, each found once,
+   * replaced by new ones. With `faults.editMisses`, also one edit whose words are not in the scene and
+   * one whose words occur many times, as a careless model's are.
+   */
+  private editsFor(userText: string, text: TextGen): { find: string; replace: string; reason: string }[] {
+    const scene = /The scene:\n"""\n([\s\S]*?)\n"""/.exec(userText)?.[1] ?? "";
+    const once = (find: string) =>
+      scene.indexOf(find) >= 0 && scene.indexOf(find) === scene.lastIndexOf(find);
+    const sentences = (scene.match(/[^.!?\n]+[.!?]+/g) ?? [])
+      .map((x) => x.trim())
+      .filter((x) => x.split(" ").length >= 5);
+    const edits = sentences
+      .filter(once)
+      .slice(0, 2)
+      .map((find) => ({ find, replace: text.sentence(), reason: "tighter and more specific" }));
+    if (this.faults.editMisses) {
+      edits.push({ find: "words the scene never had", replace: "anything", reason: "a misremembered line" });
+      edits.push({ find: " the ", replace: " a ", reason: "too common to place" });
+    }
+    return edits;
+  }
+
   private content(outcome: FakeLlmOutcome, p: Parsed, seq: number): string {
     const rng = rngFor(this.seed, seq, 2);
     const text = new TextGen(rng);
@@ -1398,6 +1423,8 @@ class FakeLlmServer {
       const schema = p.schema;
       const value = new SchemaFaker(schema, text, rng).value(schema);
       if (p.schemaName === "scene_digest") this.recordLedger(value as Record<string, unknown>, p.userText);
+      if (p.schemaName === "scene_edits")
+        (value as { edits: unknown }).edits = this.editsFor(p.userText, text);
       const repair = p.userText.includes("does not match the schema");
       const inPromptOnly = p.body.response_format?.type === "json_object";
       if (inPromptOnly && !repair && rngFor(this.seed, seq, 4)() < (this.faults.rateSchemaMismatch ?? 0)) {
