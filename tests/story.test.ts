@@ -2,6 +2,7 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { revisionResults, sceneVersions } from "../db/schema";
 import { approve, requestRedraft } from "../src/pipeline/actions";
+import { buildReport } from "../src/pipeline/report";
 import { getProject, loadPlan } from "../src/pipeline/store";
 import { applyEdits } from "../src/text/edits";
 import { eventually } from "./helpers/cli";
@@ -242,5 +243,39 @@ describe("surgical edits", () => {
       expect(changed).toBeGreaterThan(0);
       expect(changed).toBeLessThanOrEqual(r.detail!.editsApplied as number);
     }
+  }, 200_000);
+});
+
+describe("critique against a rubric", () => {
+  it("leaves scenes scored at the bar alone, rewrites the rest with their low scores, and reports before and after", async () => {
+    const { fake, engine } = await world.start({ seed: 66, faults: { rubric: { 1: 5, 2: 2, 3: 4, 4: 3 } } });
+    const id = engine.create({
+      premise: "A night-ferry cook hears each passenger's last meal in the hiss of the stove.",
+      scenes: 4,
+      words: 3_200,
+      autoApprove: true,
+    });
+    await eventually(() => getProject(engine.db, id)?.status === "done", 150_000);
+    const refineRewrites = (n: number) =>
+      fake.log.filter(
+        (e) => e.firstLine.startsWith(`Revise scene ${n}:`) && e.firstLine.includes("editor's critique"),
+      );
+    expect(refineRewrites(1)).toEqual([]);
+    expect(refineRewrites(3)).toEqual([]);
+    expect(refineRewrites(2)).toHaveLength(1);
+    expect(refineRewrites(4)).toHaveLength(1);
+    // The low scores are the brief.
+    expect(refineRewrites(2)[0]!.prompt).toContain("Raise conflict on the page");
+    expect(refineRewrites(2)[0]!.prompt).toContain("(scored 2/5)");
+    const refine = engine.db
+      .select()
+      .from(revisionResults)
+      .where(and(eq(revisionResults.projectId, id), eq(revisionResults.step, "refine")))
+      .all();
+    expect(refine.find((r) => r.sceneNumber === 1)).toMatchObject({ outcome: "unchanged" });
+    expect(refine.find((r) => r.sceneNumber === 2)!.detail).toHaveProperty("rubricAfter");
+    const report = buildReport(engine.db, getProject(engine.db, id)!, "Test Author");
+    expect(report).toContain("## Rubric (self-refinement)");
+    expect(report).toMatch(/\| conflict +\| +3\.5 \| +\d\.\d \|/);
   }, 200_000);
 });

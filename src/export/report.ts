@@ -25,6 +25,12 @@ export interface ReportInput {
   motifs: { motif: string; planned: number[]; present: number[] }[];
   /** Densities in weighted hits per 1000 words, whole book. */
   lint: { before: number; after: number; scenesRewritten: number[] };
+  /** Self-refinement's rubric, each criterion's mean over the scenes before and after it; none before it ran. */
+  rubric?: {
+    criteria: { criterion: string; before: number; after: number }[];
+    rewritten: number[];
+    scored: number;
+  };
   rejections: { stage: string; count: number; reasons: Record<string, number> }[];
   usage: {
     stage: string;
@@ -50,6 +56,22 @@ const CHECK_ORDER: CheckId[] = [
   "motifs",
 ];
 
+function rubricSection(rubric: NonNullable<ReportInput["rubric"]>): string {
+  const score = (n: number) => n.toFixed(1);
+  const rows = rubric.criteria.map((c) => [c.criterion, score(c.before), score(c.after)]);
+  return [
+    "## Rubric (self-refinement)",
+    "",
+    `Each scene scored 1–5 per criterion; the means over ${num(rubric.scored)} scenes, before and after.`,
+    "",
+    table(["Criterion", "Before", "After"], ["l", "r", "r"], rows),
+    "",
+    rubric.rewritten.length === 0
+      ? "- Scenes under the bar, rewritten: none"
+      : `- Scenes under the bar, rewritten (${num(rubric.rewritten.length)}): ${sceneList(rubric.rewritten)}`,
+  ].join("\n");
+}
+
 export function renderReport(r: ReportInput): string {
   const sections = [
     header(r),
@@ -59,6 +81,7 @@ export function renderReport(r: ReportInput): string {
     continuity(r.continuity),
     motifMap(r.motifs),
     lintSection(r.lint),
+    ...(r.rubric ? [rubricSection(r.rubric)] : []),
     rejections(r.rejections),
     usage(r.usage),
   ];

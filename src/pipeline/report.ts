@@ -3,8 +3,9 @@ import type { Db } from "../../db/client";
 import { chapters, llmCalls, type Project, revisionResults, scenes, stageOutputs } from "../../db/schema";
 import { AUDIT_KEY, type ContinuityIssue, continuityAudit } from "../../stages/continuity";
 import type { SceneCard } from "../../stages/outline";
+import { RUBRIC, selfRefinement } from "../../stages/refine";
 import { humanizeVoice } from "../../stages/voice";
-import { renderReport } from "../export/report";
+import { type ReportInput, renderReport } from "../export/report";
 import { lintProse } from "../text/lint";
 import { validateManuscript } from "../text/manuscript-checks";
 import { motifForCue, motifPresent } from "../text/motifs";
@@ -56,6 +57,7 @@ export function buildReport(db: Db, project: Project, author: string): string {
       motifs,
     }),
     continuity: continuity(db, project.id, results),
+    rubric: rubricSummary(results),
     motifs: motifs.map((motif) => ({
       motif,
       planned: rows
@@ -103,6 +105,29 @@ function continuity(db: Db, projectId: number, results: (typeof revisionResults.
     results.filter((r) => r.step === continuityAudit.id && r.outcome === "revised").map((r) => r.sceneNumber),
   );
   return { found, fixed: found.filter((i) => fixedScenes.has(i.scene)) };
+}
+
+/** Self-refinement's rubric scores, each criterion's mean before and after; undefined before it ran. */
+function rubricSummary(results: (typeof revisionResults.$inferSelect)[]): ReportInput["rubric"] {
+  const scored = results.filter((r) => r.step === selfRefinement.id && r.detail?.rubric);
+  if (scored.length === 0) return undefined;
+  const scores = (r: (typeof scored)[number], key: "rubric" | "rubricAfter") =>
+    r.detail?.[key] as Record<string, number> | undefined;
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  return {
+    criteria: Object.keys(RUBRIC).map((criterion) => ({
+      criterion,
+      before: mean(scored.map((r) => scores(r, "rubric")![criterion] ?? 0)),
+      after: mean(
+        scored.map((r) => {
+          const after = r.outcome === "revised" ? scores(r, "rubricAfter") : undefined;
+          return (after ?? scores(r, "rubric")!)[criterion] ?? 0;
+        }),
+      ),
+    })),
+    rewritten: scored.filter((r) => r.outcome === "revised").map((r) => r.sceneNumber),
+    scored: scored.length,
+  };
 }
 
 /** Book-wide lint density before stage 10 (as it measured) and now, weighted by scene length. */

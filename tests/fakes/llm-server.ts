@@ -64,6 +64,8 @@ export interface FakeLlmFaults {
   rateRefusal?: number;
   /** Prose requests only: write this share of the requested words, drawn between the two bounds. */
   underwrite?: [number, number];
+  /** Scene critiques: every rubric score of the scene with this number is the given one. */
+  rubric?: Record<number, number>;
   /** Surgical edits: add one edit that matches nothing and one that matches many places. */
   editMisses?: boolean;
   /** Rewrites ("Revise scene …") only: their own share of the requested words, instead of `underwrite`. */
@@ -1425,6 +1427,12 @@ class FakeLlmServer {
       if (p.schemaName === "scene_digest") this.recordLedger(value as Record<string, unknown>, p.userText);
       if (p.schemaName === "scene_edits")
         (value as { edits: unknown }).edits = this.editsFor(p.userText, text);
+      const critiqued = Number(/^Critique scene (\d+)/m.exec(p.userText)?.[1]);
+      const scored = this.faults.rubric?.[critiqued];
+      if (p.schemaName === "scene_critique" && scored !== undefined) {
+        const scores = (value as { scores: Record<string, number> }).scores;
+        for (const k of Object.keys(scores)) scores[k] = scored;
+      }
       const repair = p.userText.includes("does not match the schema");
       const inPromptOnly = p.body.response_format?.type === "json_object";
       if (inPromptOnly && !repair && rngFor(this.seed, seq, 4)() < (this.faults.rateSchemaMismatch ?? 0)) {
