@@ -122,6 +122,8 @@ export const scenes = sqliteTable(
     words: integer("words").notNull().default(0),
     summary: text("summary"),
     facts: text("facts", { mode: "json" }).$type<string[]>(),
+    /** A hash of the text the digest (summary, facts, ledger rows) was made from; stale when it differs. */
+    digestOf: text("digest_of"),
     /** The scene's beat plan, with words per beat (see stages/draft.ts `Beat`); null until planned. */
     beats: text("beats", { mode: "json" }).$type<{ what: string; words: number }[]>(),
     updatedAt: integer("updated_at").notNull().default(now),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { findNameVariants } from "../src/text/names";
 import { defineStage, MANUSCRIPT_NEEDS, type RevisionRun } from "./definition";
+import { digestScene } from "./draft";
 import { type EditOutcome, editProposal, editScene, type RevisionScene } from "./rewrite";
 import { callFor, MAX_SCENES, need, type StageContext } from "./types";
 
@@ -112,6 +113,53 @@ export function fixContinuity(
   );
 }
 
+/** Earlier facts an audit window is shown at most. */
+const EARLIER_FACTS = 60;
+
+/**
+ * The facts established before a window that concern what is in it: those naming a character of the
+ * window's cards or the cast members its text mentions, or one of its places — the latest first kept.
+ */
+export function factsAbout(window: RevisionScene[], earlier: string[], cast: string[]): string[] {
+  const inWindow = window
+    .map((s) => `${s.text} ${s.card.pov} ${s.card.characters.join(" ")}`)
+    .join(" ")
+    .toLowerCase();
+  const names = [
+    ...window.flatMap((s) => [s.card.pov, ...s.card.characters]),
+    ...cast.filter((name) => inWindow.includes(name.split(/\s+/)[0]!.toLowerCase())),
+  ];
+  const words = (texts: string[], least: number) =>
+    texts.flatMap((x) => x.toLowerCase().match(new RegExp(`\\p{L}{${least},}`, "gu")) ?? []);
+  // Names are telling from three letters (Ada); places from four, common words aside.
+  const keys = new Set(
+    [
+      ...words(names, 3),
+      ...words(
+        window.map((s) => s.card.place),
+        4,
+      ),
+    ].filter((k) => !COMMON.has(k)),
+  );
+  return earlier
+    .filter((fact) => words([fact], 3).some((w) => keys.has(w) || keys.has(w.replace(/[’']s$/, ""))))
+    .slice(-EARLIER_FACTS);
+}
+
+const COMMON = new Set([
+  "with",
+  "from",
+  "that",
+  "this",
+  "they",
+  "their",
+  "there",
+  "then",
+  "than",
+  "into",
+  "over",
+]);
+
 /** Where the whole audit is stored before any fix, and each window's findings as they arrive. */
 export const AUDIT_KEY = "continuity_audit";
 
@@ -122,6 +170,7 @@ export const AUDIT_KEY = "continuity_audit";
 async function auditBook(run: RevisionRun): Promise<ContinuityIssue[]> {
   const stored = run.recall<{ issues: ContinuityIssue[] }>(AUDIT_KEY);
   if (stored) return stored.issues;
+  const cast = need(run.ctx.plan, "characters").characters.map((c) => c.name);
   const all = run.scenes();
   const digests = run.digests();
   const chapters = [...new Set(all.map((s) => s.chapter))].sort((a, b) => a - b);
@@ -135,10 +184,11 @@ async function auditBook(run: RevisionRun): Promise<ContinuityIssue[]> {
     if (done) return done.issues;
     const issues = await auditWindow(run.ctx, {
       chapters: window,
-      earlierFacts: all
-        .filter((s) => s.chapter < window[0]!)
-        .flatMap((s) => digests.get(s.number)?.facts ?? [])
-        .slice(-60),
+      earlierFacts: factsAbout(
+        all.filter((s) => window.includes(s.chapter)),
+        all.filter((s) => s.chapter < window[0]!).flatMap((s) => digests.get(s.number)?.facts ?? []),
+        cast,
+      ),
       scenes: all
         .filter((s) => window.includes(s.chapter))
         .map((s) => ({
@@ -151,7 +201,6 @@ async function auditBook(run: RevisionRun): Promise<ContinuityIssue[]> {
     run.remember(key, { issues });
     return issues;
   });
-  const cast = need(run.ctx.plan, "characters").characters.map((c) => c.name);
   const issues = [...found.flat(), ...all.flatMap((s) => nameIssues(s, cast))];
   run.remember(AUDIT_KEY, { issues });
   return issues;
@@ -163,6 +212,12 @@ export const continuityAudit = defineStage({
   kind: "revision",
   needs: MANUSCRIPT_NEEDS,
   work: async (run) => {
+    // The audit reads what stands: scenes rewritten since drafting are digested again first.
+    if (!run.recall(AUDIT_KEY)) {
+      await run.refreshDigests((scene, ledger) =>
+        digestScene(run.ctx, scene, scene.text, "continuity", ledger),
+      );
+    }
     const issues = await auditBook(run);
     const cast = need(run.ctx.plan, "characters").characters.map((c) => c.name);
     const byScene = new Map<number, ContinuityIssue[]>();

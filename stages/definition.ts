@@ -180,8 +180,18 @@ export interface RevisionRun {
   prefix: string;
   /** Written scenes in order, as they stand now. */
   scenes(): RevisionScene[];
-  /** Each scene's digest from drafting (summary and continuity facts). */
+  /** Each scene's digest (summary and continuity facts). */
   digests(): Map<number, { summary: string | null; facts: string[] | null }>;
+  /**
+   * Digests again, with `digest`, every scene whose digest was made from another text than the one that
+   * stands (a scene rewritten since), storing each with its ledger rows as it arrives.
+   */
+  refreshDigests(
+    digest: (
+      scene: { number: number; title: string; text: string },
+      ledger: DigestLedger,
+    ) => Promise<SceneDigest>,
+  ): Promise<void>;
   /**
    * Runs `propose` for every chosen scene without a result for `step` yet, bounded, committing each
    * guarded outcome as it arrives; every scene gets its chance before the first failure is thrown.

@@ -1,10 +1,15 @@
+// Over 300 lines: what keeps a long book coherent, end to end — the hidden future, the story-state
+// ledger, revisions that neither shrink nor drift, surgical edits, the rubric and an audit of what stands —
+// each against the same fake model and engine, one describe per promise.
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { revisionResults, sceneVersions } from "../db/schema";
+import { llmCalls, revisionResults, scenes, sceneVersions } from "../db/schema";
 import { approve, requestRedraft } from "../src/pipeline/actions";
 import { buildReport } from "../src/pipeline/report";
 import { getProject, loadPlan } from "../src/pipeline/store";
 import { applyEdits } from "../src/text/edits";
+import { factsAbout } from "../stages/continuity";
+import type { RevisionScene } from "../stages/rewrite";
 import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
 
@@ -278,4 +283,79 @@ describe("critique against a rubric", () => {
     expect(report).toContain("## Rubric (self-refinement)");
     expect(report).toMatch(/\| conflict +\| +3\.5 \| +\d\.\d \|/);
   }, 200_000);
+});
+
+describe("the audit reads what stands", () => {
+  it("digests the scenes rewritten since drafting again before auditing, and audits their new digests", async () => {
+    const { fake, engine } = await world.start({ seed: 67 });
+    const id = engine.create({
+      premise: "A clockmaker's apprentice discovers every clock in the village is a minute slow but one.",
+      scenes: 6,
+      words: 4_800,
+      autoApprove: true,
+    });
+    await eventually(() => getProject(engine.db, id)?.status === "done", 150_000);
+    const refined = engine.db
+      .select()
+      .from(revisionResults)
+      .where(
+        and(
+          eq(revisionResults.projectId, id),
+          eq(revisionResults.step, "refine"),
+          eq(revisionResults.outcome, "revised"),
+        ),
+      )
+      .all()
+      .map((r) => r.sceneNumber);
+    expect(refined.length).toBeGreaterThan(0);
+    const again = engine.db
+      .select()
+      .from(llmCalls)
+      .where(
+        and(eq(llmCalls.projectId, id), eq(llmCalls.stage, "continuity"), eq(llmCalls.purpose, "digest")),
+      )
+      .all()
+      .map((c) => c.sceneNumber);
+    expect(new Set(again)).toEqual(new Set(refined));
+    // The audit saw the digests of the texts as they stood after refinement.
+    const audits = fake.log.filter((e) => e.schemaName === "continuity_audit");
+    const firstAudit = Math.min(...audits.map((a) => a.seq));
+    expect(fake.log.filter((e) => e.firstLine.startsWith("Summarise scene") && e.seq > firstAudit)).toEqual(
+      [],
+    );
+    const rows = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
+    for (const n of refined) {
+      const summary = rows.find((r) => r.number === n)!.summary!;
+      expect(
+        audits.some((a) => a.prompt.includes(summary)),
+        `scene ${n}`,
+      ).toBe(true);
+    }
+  }, 200_000);
+
+  it("shows a window the earlier facts about its people and places, not the latest facts of the book", () => {
+    const card = (pov: string, place: string) =>
+      ({ pov, characters: [pov], place }) as unknown as RevisionScene["card"];
+    const window = [
+      {
+        number: 7,
+        chapter: 3,
+        title: "t",
+        text: "Ada Vell reached the mill at dusk.",
+        card: card("Ada Vell", "the salt mill"),
+      },
+    ];
+    const earlier = [
+      "Ada Vell broke her wrist in the flood.",
+      "Tomas sold the grey horse.",
+      "The salt mill burned in 1902.",
+      "Rain fell for a week.",
+      "Nobody has seen Ada's brother since spring.",
+    ];
+    expect(factsAbout(window, earlier, ["Ada Vell", "Tomas Reed"])).toEqual([
+      "Ada Vell broke her wrist in the flood.",
+      "The salt mill burned in 1902.",
+      "Nobody has seen Ada's brother since spring.",
+    ]);
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import {
@@ -9,12 +10,13 @@ import {
   sceneVersions,
   stageOutputs,
 } from "../../db/schema";
+import type { SceneDigest } from "../../stages/draft";
 import type { Outline } from "../../stages/outline";
 import type { Beat } from "../../stages/scene-plan";
 import type { Plan } from "../../stages/types";
 import { countWords } from "../text/words";
 import type { ProgressSnapshot } from "./events";
-import { clearLedger } from "./ledger";
+import { clearLedger, writeLedger } from "./ledger";
 import type { Tx } from "./transition";
 import { WORKFLOW } from "./workflow";
 
@@ -92,23 +94,40 @@ export function writeSceneText(
 /** Forgets the scene's digest and its ledger rows, for a text that replaced the one they described. */
 export function clearSceneDigest(tx: Tx, projectId: number, sceneNumber: number): void {
   tx.update(scenes)
-    .set({ summary: null, facts: null })
+    .set({ summary: null, facts: null, digestOf: null })
     .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
     .run();
   clearLedger(tx, projectId, sceneNumber);
 }
 
-export function setSceneDigest(
+/** The scene's digest and its ledger rows, made from `text`, in one write. */
+export function storeSceneDigest(
   tx: Tx,
   projectId: number,
   sceneNumber: number,
-  summary: string,
-  facts: string[],
+  text: string,
+  digest: SceneDigest,
 ): void {
   tx.update(scenes)
-    .set({ summary, facts })
+    .set({ summary: digest.summary, facts: digest.facts, digestOf: textHash(text) })
     .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
     .run();
+  writeLedger(tx, projectId, sceneNumber, digest);
+}
+
+/** Identifies the text a digest was made from. */
+export const textHash = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** Written scenes whose digest was made from another text than the one that stands (or never made). */
+export function staleDigests(db: Db, projectId: number): { number: number; title: string; text: string }[] {
+  return db
+    .select({ number: scenes.number, title: scenes.title, text: scenes.text, digestOf: scenes.digestOf })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, projectId), isNotNull(scenes.text)))
+    .orderBy(asc(scenes.number))
+    .all()
+    .filter((s) => s.digestOf !== textHash(s.text!))
+    .map((s) => ({ number: s.number, title: s.title, text: s.text! }));
 }
 
 /** Written scenes without a digest yet, in order. */

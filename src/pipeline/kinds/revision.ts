@@ -7,7 +7,8 @@ import type { RevisionScene } from "../../../stages/rewrite";
 import { need } from "../../../stages/types";
 import { countWords, lastWords, truncateWords } from "../../text/words";
 import { checkRewrite } from "../guards";
-import { insertStageOutput, writeSceneText } from "../store";
+import { digestLedgerFor } from "../ledger";
+import { insertStageOutput, staleDigests, storeSceneDigest, writeSceneText } from "../store";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
 import { draftingPrefix, idOf, nextStage } from "../workflow";
 
@@ -60,6 +61,16 @@ function revisionRun(unit: Unit, stage: RevisionStage, prefix: string, ctx: Revi
           .all()
           .map((r) => [r.number, r]),
       ),
+    refreshDigests: async (digest) => {
+      const outline = need(ctx.plan, "outline");
+      await bounded(staleDigests(db, projectId), async (scene) => {
+        unit.signal.throwIfAborted();
+        checkpoint(unit);
+        const card = outline.scenes.find((s) => s.number === scene.number);
+        const made = await digest(scene, digestLedgerFor(db, projectId, card));
+        commit(unit, { write: (tx) => storeSceneDigest(tx, projectId, scene.number, scene.text, made) });
+      });
+    },
     reviseEach: (step, include, propose) => reviseEach(unit, stage, run, step, include, propose),
     hasResults: (step) => resultsFor(unit, step).length > 0,
     recall: <T>(key: string) =>

@@ -4,7 +4,7 @@ import type { Outline } from "../../../stages/outline";
 import { need, type StageContext } from "../../../stages/types";
 import { countWords } from "../../text/words";
 import { buildSceneContext } from "../context";
-import { digestLedgerFor, writeLedger } from "../ledger";
+import { digestLedgerFor } from "../ledger";
 import {
   firstUndraftedScene,
   firstUnplannedScene,
@@ -12,7 +12,7 @@ import {
   sceneText,
   setChapterSummary,
   setSceneBeats,
-  setSceneDigest,
+  storeSceneDigest,
   undigestedChapters,
   undigestedScenes,
   writeSceneText,
@@ -209,10 +209,7 @@ async function runDigestLane(unit: Unit, stage: SceneLoopStage, ctx: StageContex
     if (scene) {
       const card = outline.scenes.find((s) => s.number === scene.number);
       const digest = await stage.digest(ctx, scene, scene.text, digestLedgerFor(deps.db, project.id, card));
-      store((tx) => {
-        setSceneDigest(tx, project.id, scene.number, digest.summary, digest.facts);
-        writeLedger(tx, project.id, scene.number, digest);
-      });
+      store((tx) => storeSceneDigest(tx, project.id, scene.number, scene.text, digest));
       continue;
     }
     const chapter = completeUndigestedChapter(unit, outline);
@@ -267,8 +264,7 @@ async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void
     to: back,
     write: (tx) => {
       writeSceneText(tx, project.id, number, id, text, { note: project.revisionNotes ?? undefined });
-      setSceneDigest(tx, project.id, number, digest.summary, digest.facts);
-      writeLedger(tx, project.id, number, digest);
+      storeSceneDigest(tx, project.id, number, text, digest);
     },
   });
   announceScene(unit, stage, context.scene, text, null);
