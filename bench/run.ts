@@ -205,6 +205,12 @@ async function main() {
       goal: "≪ 1",
       met: exportTimes.markdownMs < budgetMs / 2,
     },
+    {
+      figure: "validation (stage 12's checks, repetition included) ÷ 1 s",
+      value: exportTimes.validateMs / budgetMs,
+      goal: "≪ 1",
+      met: exportTimes.validateMs < budgetMs / 2,
+    },
   );
   rows.push(...benchLint());
   const width = Math.max(...rows.map((r) => r.figure.length));

@@ -1,4 +1,9 @@
-import { type CheckId, validateManuscript } from "../src/text/manuscript-checks";
+import {
+  type CheckId,
+  findingsFor,
+  REPETITION_CHECKS,
+  validateManuscript,
+} from "../src/text/manuscript-checks";
 import { countWords } from "../src/text/words";
 import { correctNames } from "./continuity";
 import { defineStage, MANUSCRIPT_NEEDS } from "./definition";
@@ -7,6 +12,9 @@ import { need, type StageContext } from "./types";
 
 /** Rounds of automatic repair in stage 12 before what still fails is reported. */
 export const REPAIR_ROUNDS = 2;
+
+/** Checks whose repair changes a few named sentences of the scene, not the scene as a whole. */
+const REPETITION_ONLY = new Set<CheckId>(REPETITION_CHECKS);
 
 /** Stage 12 — Output Validation: a failing scene goes back through a rewrite aimed at what failed. */
 export function repairInstructions(scene: RevisionScene, failed: CheckId[], details: string[]): string[] {
@@ -27,6 +35,21 @@ export function repairInstructions(scene: RevisionScene, failed: CheckId[], deta
   if (failed.includes("lint"))
     lines.push("Replace stock phrases and machine-prose tics with plain, specific language.");
   if (failed.includes("motifs")) lines.push("Let the motifs the card plans appear by name, lightly.");
+  // Repetition across the book: only the words named below change; the rest of the scene stays as written.
+  if (failed.includes("openings"))
+    lines.push("Give the scene a first sentence of its own, unlike the other scene's opening quoted below.");
+  if (failed.includes("closings"))
+    lines.push("Give the scene a last sentence of its own, unlike the other scene's ending quoted below.");
+  if (failed.includes("repeated_phrases"))
+    lines.push("Reword each phrase quoted below wherever this scene uses it; other scenes already use it.");
+  if (failed.includes("tics"))
+    lines.push(
+      "Give the character a different gesture, or none, where this scene repeats the one quoted below.",
+    );
+  if (failed.length > 0 && failed.every((check) => REPETITION_ONLY.has(check)))
+    lines.push(
+      "Change only those words and the sentences they sit in; leave every other sentence exactly as it is.",
+    );
   return [...lines, ...details.map((d) => `Check failed: ${d}`)];
 }
 
@@ -83,7 +106,7 @@ export const outputValidation = defineStage({
         (s) => result.failing.has(s.number),
         async (s) => {
           const failed = result.failing.get(s.number) ?? [];
-          const details = result.results.filter((r) => r.scene === s.number && !r.ok).map((r) => r.detail);
+          const details = findingsFor(result, s.number);
           if (failed.length === 1 && failed[0] === "names")
             return { text: correctNames(s.text, cast), detail: { failed } };
           return { text: await repairScene(run.ctx, run.prefix, s, failed, details), detail: { failed } };

@@ -1,4 +1,4 @@
-// Over 300 lines: every validation check and the report's sections, built from one prose generator.
+// Over 300 lines: every validation check and the report's sections, built from the fixture prose generator.
 import { describe, expect, it } from "vitest";
 import { type ReportInput, renderReport } from "../src/export/report";
 import {
@@ -10,74 +10,14 @@ import {
 } from "../src/text/manuscript-checks";
 import { motifForCue, motifPresent, stem } from "../src/text/motifs";
 import { countWords } from "../src/text/words";
+import { prose } from "./helpers/fixture-prose";
 
 // ---------------------------------------------------------------------------------------------------
-// A deterministic prose generator: plain narrative sentences whose first words rotate, so the lint sees
-// no repeated openings, no dashes, no tricolons and no stock phrases. Its vocabulary avoids the motif
-// words below, so a motif is present only where a test puts it.
+// Fixture prose comes from tests/helpers/fixture-prose.ts: plain, varied, lint-clean sentences that name
+// the cast below and avoid the motif words, so a motif is present only where a test puts it.
 
 const CAST = ["Mara Quill", "Tobias Fenn"];
 const MOTIFS = ["the brass compass", "a red thread", "salt on the tongue"];
-
-const POOLS = {
-  adj: ["grey", "wet", "narrow", "old", "quiet", "heavy", "pale", "crooked", "small", "warm"],
-  noun: ["lamp", "kettle", "ledger", "rope", "boat", "window", "crate", "bell", "gate", "basket"],
-  place: ["harbour", "chapel", "market", "quay", "bakery", "boatyard", "library", "station"],
-  water: ["estuary", "bay", "river", "sound"],
-  time: ["noon", "dusk", "six o'clock", "evening", "first light"],
-  animal: ["gull", "crow", "dog", "cat", "heron"],
-  garment: ["coat", "jacket", "cardigan", "oilskin"],
-  furniture: ["mantel", "dresser", "windowsill", "sideboard"],
-  habit: ["whistling", "humming", "tapping his foot", "cracking his knuckles"],
-} as const;
-
-type Pick = (pool: keyof typeof POOLS) => string;
-
-// Every template starts with a different word, and paragraphs take them in rotation.
-const TEMPLATES: ((p: Pick) => string)[] = [
-  (p) => `The ${p("adj")} ${p("noun")} near the ${p("place")} had not moved since ${p("time")}.`,
-  (p) => `Rain came in off the ${p("water")} and ran down the ${p("noun")} until it shone.`,
-  (p) => `Somebody had left a ${p("adj")} ${p("noun")} on the step of the ${p("place")}.`,
-  (p) => `Her hands were cold, so she kept them in the pockets of her ${p("garment")}.`,
-  (p) => `Nobody at the ${p("place")} seemed to notice the ${p("adj")} ${p("noun")}.`,
-  (p) => `By ${p("time")} the ${p("noun")} looked ${p("adj")} and the ${p("place")} had gone quiet.`,
-  (p) => `Outside, a ${p("animal")} picked at something by the ${p("place")}.`,
-  (p) => `She counted the boats twice and wrote the number beside the ${p("noun")}.`,
-  (p) => `Later she would remember the ${p("adj")} smell of the ${p("place")}.`,
-  (p) => `Two ${p("animal")}s argued over a crust beside the ${p("noun")}.`,
-  (p) => `Mara watched the ${p("water")} for a while before she spoke.`,
-  (p) => `Tobias Fenn had a habit of ${p("habit")} when he was nervous.`,
-  (p) => `It was the sort of ${p("noun")} her mother used to keep on the ${p("furniture")}.`,
-  (p) => `Every so often the ${p("noun")} creaked in the wind from the ${p("water")}.`,
-];
-
-/** mulberry32: a small seeded PRNG, so every run builds the same book. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Paragraphs of four sentences until at least `words` words. */
-function prose(seed: number, words: number): string {
-  const next = random(seed);
-  const pick: Pick = (pool) => POOLS[pool][Math.floor(next() * POOLS[pool].length)]!;
-  const paragraphs: string[] = [];
-  let count = 0;
-  let template = Math.floor(next() * TEMPLATES.length);
-  while (count < words) {
-    const sentences = Array.from({ length: 4 }, () => TEMPLATES[template++ % TEMPLATES.length]!(pick));
-    const paragraph = sentences.join(" ");
-    paragraphs.push(paragraph);
-    count += countWords(paragraph);
-  }
-  return paragraphs.join("\n\n");
-}
 
 const COMPASS_PARAGRAPH =
   "Mara turned the brass compass over in her palm and watched the needle swing away from the harbour.";
@@ -200,8 +140,8 @@ describe("validateManuscript", () => {
     expect(failures).toEqual([]);
     expect(v.failed).toBe(0);
     expect(v.failing.size).toBe(0);
-    // 8 checks for each of 4 scenes, plus the book's length.
-    expect(v.results).toHaveLength(4 * 8 + 1);
+    // 8 checks for each of 4 scenes, plus the book's length and its four repetition checks.
+    expect(v.results).toHaveLength(4 * 8 + 1 + 4);
     expect(v.passed).toBe(v.results.length);
     expect(v.book.ok).toBe(true);
     expect(rowFor(v, "motifs", 1)?.detail).toContain("the brass compass");
@@ -273,7 +213,7 @@ describe("validateManuscript", () => {
     const started = performance.now();
     const v = validate(scenes);
     const elapsed = performance.now() - started;
-    expect(v.results).toHaveLength(40 * 8 + 1);
+    expect(v.results).toHaveLength(40 * 8 + 1 + 4);
     expect(v.book.words).toBe(words);
     expect(elapsed).toBeLessThan(20_000);
   });
@@ -339,6 +279,7 @@ describe("renderReport", () => {
       "## Summary",
       "## Words per chapter",
       "## Validation",
+      "## Repetition",
       "## Continuity",
       "## Motif map",
       "## Machine-prose lint",
@@ -360,7 +301,7 @@ describe("renderReport", () => {
   it("summarises words, scenes, checks, tokens and cost", () => {
     expect(broken).toMatch(/- Words: [\d,]+ of 1,500 target \(−\d+%\)/);
     expect(broken).toContain("- Chapters: 3 · Scenes: 5 (1 missing)");
-    expect(broken).toContain("- Checks: 26 passed, 8 failed");
+    expect(broken).toContain("- Checks: 30 passed, 8 failed");
     expect(broken).toContain(
       "- Tokens: 2,310,000 (2,000,000 prompt, of which 1,000,000 cached; 310,000 completion)",
     );
@@ -382,7 +323,7 @@ describe("renderReport", () => {
     expect(broken).toContain("| present | 4 | 1 |");
     expect(broken).toContain("| motifs | 3 | 1 |");
     const clean = renderReport(reportInput(validate(cleanBook())));
-    expect(clean).toContain("All 33 checks passed.");
+    expect(clean).toContain("All 37 checks passed.");
   });
 
   it("reports continuity, motifs, lint, rejections and usage", () => {

@@ -1,4 +1,7 @@
 /**
+ * Over 300 lines: one renderer per section of the report, from the summary to the cost per stage, and the
+ * table and list helpers they share.
+ *
  * The manuscript report (SPEC §8): what was checked, what was fixed and what the book cost, as Markdown.
  *
  * It is the author's answer to "can I trust this manuscript?", so failures come first in each section
@@ -8,6 +11,7 @@
 import { thousands } from "../text/format";
 import { LINT_THRESHOLD } from "../text/lint";
 import { type CheckId, formatDeviation, type ValidationResult } from "../text/manuscript-checks";
+import type { AlikeGroup, RepetitionReport } from "../text/repetition";
 
 export interface ReportInput {
   title: string;
@@ -54,6 +58,10 @@ const CHECK_ORDER: CheckId[] = [
   "names",
   "lint",
   "motifs",
+  "openings",
+  "closings",
+  "repeated_phrases",
+  "tics",
 ];
 
 function rubricSection(rubric: NonNullable<ReportInput["rubric"]>): string {
@@ -78,6 +86,7 @@ export function renderReport(r: ReportInput): string {
     summary(r),
     wordsPerChapter(r),
     validation(r.validation),
+    repetition(r.validation.repetition),
     continuity(r.continuity),
     motifMap(r.motifs),
     lintSection(r.lint),
@@ -197,6 +206,65 @@ function checkCounts(v: ValidationResult): (string | number)[][] {
     counts.get(id)!.passed,
     counts.get(id)!.failed,
   ]);
+}
+
+/**
+ * What the book repeats across scenes: the scenes that open or close alike, with their sentences; the
+ * phrases that recur beyond the book's allowance and the gestures a character keeps making, with the
+ * scenes they occur in.
+ */
+function repetition(r: RepetitionReport): string {
+  const lines = ["## Repetition", ""];
+  const { phrase, ticScenes } = r.allowed;
+  if (r.openings.length + r.closings.length + r.phrases.length + r.tics.length === 0) {
+    lines.push(
+      `No two scenes open or close alike, no phrase of four words or more occurs more than ${num(phrase)} ` +
+        `times, and no character repeats a gesture in more than ${plural(ticScenes, "scene")}.`,
+    );
+    return lines.join("\n");
+  }
+  const sections = [
+    alikeTable("Scenes that open alike", r.openings),
+    alikeTable("Scenes that close alike", r.closings),
+    [
+      `### Phrases repeated across the book (more than ${num(phrase)} times in ${num(r.words)} words)`,
+      "",
+      r.phrases.length === 0
+        ? "None."
+        : table(
+            ["Phrase", "Times", "Scenes"],
+            ["l", "r", "l"],
+            r.phrases.map((p) => [`"${p.phrase}"`, p.count, sceneList(p.scenes)]),
+          ),
+    ].join("\n"),
+    [
+      `### Gestures a character repeats (in more than ${plural(ticScenes, "scene")})`,
+      "",
+      r.tics.length === 0
+        ? "None."
+        : table(
+            ["Character", "Gesture", "Times", "Scenes"],
+            ["l", "l", "r", "l"],
+            r.tics.map((t) => [t.character, `"${t.gesture}"`, t.count, sceneList(t.scenes)]),
+          ),
+    ].join("\n"),
+  ];
+  return [...lines, sections.join("\n\n")].join("\n");
+}
+
+/** One row per group: its scenes, and each scene's sentence (one quote when they are all the same). */
+function alikeTable(title: string, groups: AlikeGroup[]): string {
+  const lines = [`### ${title}`, ""];
+  if (groups.length === 0) return [...lines, "None."].join("\n");
+  const rows = groups.map((g) => {
+    const distinct = new Set(g.sentences);
+    const sentences =
+      distinct.size === 1
+        ? `"${g.sentences[0]}"`
+        : g.scenes.map((scene, i) => `${scene}: "${g.sentences[i]}"`).join(" · ");
+    return [sceneList(g.scenes), sentences];
+  });
+  return [...lines, table(["Scenes", "Sentences"], ["l", "l"], rows)].join("\n");
 }
 
 function continuity(c: ReportInput["continuity"]): string {

@@ -1,10 +1,14 @@
 /**
+ * Over 300 lines: every check of stage 12 with the row it yields, and the notes that send a scene to
+ * repair for what the book-level repetition checks found in it.
+ *
  * Output validation (stage 12): the deterministic checks run on the finished manuscript.
  *
  * Every check yields a row whether it passed or failed, so the manuscript report can say what was
  * verified and not only what went wrong; `failing` then tells the repair loop which pass each scene
- * needs. Everything here is linear in the length of the book: a 120,000-word novel validates in well
- * under a second.
+ * needs. Most checks read one scene; the repetition checks (repetition.ts) read the whole book and
+ * yield book rows, while naming the scenes a repair should change. Everything here is linear in the
+ * length of the book: a 120,000-word novel validates in well under a second.
  */
 
 import { thousands } from "./format";
@@ -12,6 +16,7 @@ import { LINT_THRESHOLD, lintProse } from "./lint";
 import { endsWithTerminalPunctuation, findMetaText } from "./meta";
 import { motifForCue, motifPresent } from "./motifs";
 import { findNameVariants } from "./names";
+import { type AlikeGroup, findRepetition, type RepetitionReport } from "./repetition";
 import { countWords, lastWords, splitParagraphs, truncateWords } from "./words";
 
 export type CheckId =
@@ -22,7 +27,14 @@ export type CheckId =
   | "repeated_paragraph"
   | "names"
   | "lint"
-  | "motifs";
+  | "motifs"
+  | "openings"
+  | "closings"
+  | "repeated_phrases"
+  | "tics";
+
+/** The book-level repetition checks, in report order. */
+export const REPETITION_CHECKS: CheckId[] = ["openings", "closings", "repeated_phrases", "tics"];
 
 export interface ValidationScene {
   number: number;
@@ -51,8 +63,15 @@ export interface CheckResult {
 export interface ValidationResult {
   /** Every check that was run, passed or failed: one row per scene per check, plus book-level rows. */
   results: CheckResult[];
-  /** Scene number → the checks it failed. */
+  /**
+   * Scene number → the checks it failed, book-level repetition checks included for the scenes that
+   * repeat what an earlier scene already did.
+   */
   failing: Map<number, CheckId[]>;
+  /** What the repetition checks found, for the report. */
+  repetition: RepetitionReport;
+  /** Scene number → what the repetition checks found in it, one line each, for its repair. */
+  repetitionNotes: Map<number, { check: CheckId; note: string }[]>;
   book: { words: number; target: number; ok: boolean };
   passed: number;
   failed: number;
@@ -114,7 +133,12 @@ export function validateManuscript(input: ValidationInput): ValidationResult {
   const target = input.bookTargetWords;
   const bookOk = withinTolerance(bookWords, target);
   results.push(row("length", null, bookOk, `book: ${lengthDetail(bookWords, target)}`));
-  return summarise(results, { words: bookWords, target, ok: bookOk });
+  const repetition = findRepetition(
+    written.map(({ scene, text }) => ({ number: scene.number, text })),
+    input.cast,
+  );
+  results.push(...repetitionRows(repetition));
+  return summarise(results, { words: bookWords, target, ok: bookOk }, repetition);
 }
 
 /** A missing or blank scene has no text to check. */
@@ -234,12 +258,143 @@ function normaliseParagraph(paragraph: string): string {
   return paragraph.toLowerCase().replace(/[‘’]/g, "'").replace(/[“”]/g, '"').replace(/\s+/g, " ").trim();
 }
 
-function summarise(results: CheckResult[], book: ValidationResult["book"]): ValidationResult {
+function summarise(
+  results: CheckResult[],
+  book: ValidationResult["book"],
+  repetition: RepetitionReport,
+): ValidationResult {
   const failing = new Map<number, CheckId[]>();
+  const fail = (scene: number, check: CheckId) => {
+    const checks = failing.get(scene) ?? [];
+    if (!checks.includes(check)) failing.set(scene, [...checks, check]);
+  };
   for (const result of results) {
     if (result.ok || result.scene === null) continue;
-    failing.set(result.scene, [...(failing.get(result.scene) ?? []), result.check]);
+    fail(result.scene, result.check);
+  }
+  const repetitionNotes = notesByScene(repetition);
+  for (const [scene, notes] of [...repetitionNotes].sort((a, b) => a[0] - b[0])) {
+    for (const { check } of notes) fail(scene, check);
   }
   const failed = results.filter((r) => !r.ok).length;
-  return { results, failing, book, passed: results.length - failed, failed };
+  return { results, failing, book, passed: results.length - failed, failed, repetition, repetitionNotes };
+}
+
+/** Every failing row of one scene, then what the repetition checks found in it: the brief of its repair. */
+export function findingsFor(result: ValidationResult, scene: number): string[] {
+  const rows = result.results.filter((r) => r.scene === scene && !r.ok).map((r) => r.detail);
+  return [...rows, ...(result.repetitionNotes.get(scene) ?? []).map((n) => n.note)];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// repetition across the book
+
+/** A sentence quoted in a detail: at most a dozen words. */
+function quoted(sentence: string): string {
+  return `"${truncateWords(sentence, 12)}"`;
+}
+
+function sceneNumbers(scenes: number[]): string {
+  const shown = scenes.slice(0, 8).join(", ");
+  return scenes.length > 8 ? `${shown} and ${scenes.length - 8} more` : shown;
+}
+
+function alikeDetail(groups: AlikeGroup[], verb: "open" | "close"): string {
+  return listed(
+    groups.map((g) => `scenes ${sceneNumbers(g.scenes)} ${verb} alike, e.g. ${quoted(g.sentences[0]!)}`),
+    `${groups.length === 1 ? "one group" : `${groups.length} groups`} of scenes that ${verb} alike`,
+  );
+}
+
+/** Four book rows: openings, closings, repeated phrases, characters' repeated gestures. */
+function repetitionRows(r: RepetitionReport): CheckResult[] {
+  return [
+    r.openings.length === 0
+      ? row("openings", null, true, `no two of ${fmt(r.scenes)} scenes open alike`)
+      : row("openings", null, false, alikeDetail(r.openings, "open")),
+    r.closings.length === 0
+      ? row("closings", null, true, `no two of ${fmt(r.scenes)} scenes close alike`)
+      : row("closings", null, false, alikeDetail(r.closings, "close")),
+    r.phrases.length === 0
+      ? row(
+          "repeated_phrases",
+          null,
+          true,
+          `no phrase of 4+ words more than ${fmt(r.allowed.phrase)} times in ${fmt(r.words)} words`,
+        )
+      : row(
+          "repeated_phrases",
+          null,
+          false,
+          listed(
+            r.phrases.map((p) => `"${p.phrase}" ×${fmt(p.count)} in scenes ${sceneNumbers(p.scenes)}`),
+            `phrases repeated more than ${fmt(r.allowed.phrase)} times in ${fmt(r.words)} words`,
+          ),
+        ),
+    r.tics.length === 0
+      ? row(
+          "tics",
+          null,
+          true,
+          `no character repeats a gesture in more than ${fmt(r.allowed.ticScenes)} scenes`,
+        )
+      : row(
+          "tics",
+          null,
+          false,
+          listed(
+            r.tics.map(
+              (t) => `${t.character}: "${t.gesture}" ×${fmt(t.count)} in scenes ${sceneNumbers(t.scenes)}`,
+            ),
+            `gestures a character repeats in more than ${fmt(r.allowed.ticScenes)} scenes`,
+          ),
+        ),
+  ];
+}
+
+/**
+ * The scenes a repair should change, with what to change in each: every scene of a group but the first
+ * (the first keeps its opening or closing), and every scene a repeated phrase or gesture recurs in
+ * after the first. Each note quotes the words concerned, so the rewrite can change those and nothing
+ * else.
+ */
+function notesByScene(r: RepetitionReport): Map<number, { check: CheckId; note: string }[]> {
+  const notes = new Map<number, { check: CheckId; note: string }[]>();
+  const add = (scene: number, check: CheckId, note: string) => {
+    notes.set(scene, [...(notes.get(scene) ?? []), { check, note }]);
+  };
+  const groups = (list: AlikeGroup[], check: CheckId, which: string) => {
+    for (const group of list) {
+      const [first, ...later] = group.scenes;
+      later.forEach((scene, i) => {
+        const own = `"${group.sentences[i + 1]}"`;
+        add(
+          scene,
+          check,
+          `its ${which} sentence ${own} is nearly the same as scene ${first}'s: "${group.sentences[0]}"`,
+        );
+      });
+    }
+  };
+  groups(r.openings, "openings", "first");
+  groups(r.closings, "closings", "last");
+  for (const p of r.phrases) {
+    for (const scene of p.scenes.slice(1)) {
+      add(
+        scene,
+        "repeated_phrases",
+        `the phrase "${p.phrase}" recurs across the book (${p.count} times in ${p.scenes.length} scenes)`,
+      );
+    }
+  }
+  for (const t of r.tics) {
+    for (const scene of t.scenes.slice(1)) {
+      add(
+        scene,
+        "tics",
+        `${t.character}'s gesture "${t.gesture}" recurs across the book (in ${t.scenes.length} scenes)`,
+      );
+    }
+  }
+  return notes;
 }
