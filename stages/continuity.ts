@@ -215,7 +215,7 @@ export const continuityAudit = defineStage({
     // The audit reads what stands: scenes rewritten since drafting are digested again first.
     if (!run.recall(AUDIT_KEY)) {
       await run.refreshDigests((scene, ledger) =>
-        digestScene(run.ctx, scene, scene.text, "continuity", ledger),
+        digestScene(run.ctx, scene, scene.text, "continuity", ledger, run.prefix),
       );
     }
     const issues = await auditBook(run);

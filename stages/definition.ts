@@ -155,6 +155,7 @@ export interface SceneLoopStage extends StageBase {
     scene: { number: number; title: string },
     text: string,
     ledger?: DigestLedger,
+    prefix?: string,
   ): Promise<SceneDigest>;
   digestChapter(
     ctx: StageContext,

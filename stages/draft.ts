@@ -136,11 +136,29 @@ export const DRAFT_SHAPES: readonly DraftShape[] = [
 /** The drafting prompt in every shape, largest first; the model takes the first that fits its window. */
 export function* draftPrompts(prefix: string, context: SceneContext, part?: DraftPart): Generator<Messages> {
   for (const shape of DRAFT_SHAPES) {
+    // The story so far only grows from one scene to the next: sent on its own, right after the prefix,
+    // the provider's prompt cache serves it too.
+    const story = storyPart(context, shape);
     yield [
       { role: "system", content: prefix },
+      ...(story ? [{ role: "user" as const, content: story }] : []),
       { role: "user", content: variablePart(context, shape, part) },
     ];
   }
+}
+
+/** The chapters before this scene's and the scenes before it in its chapter, as the digests tell them. */
+function storyPart(c: SceneContext, shape: DraftShape): string | null {
+  const parts: string[] = [];
+  if (c.earlierChapters.length > 0) {
+    parts.push(`Story so far, by chapter:\n${storySoFar(c.earlierChapters, shape.earlier)}`);
+  }
+  if (c.chapterScenes.length > 0) {
+    parts.push(
+      `Earlier in this chapter:\n${c.chapterScenes.map((s) => `Scene ${s.number}, ${s.title}: ${s.summary}`).join("\n")}`,
+    );
+  }
+  return parts.length > 0 ? parts.join("\n\n") : null;
 }
 
 /** What one drafting call writes: the whole scene, or some of its beats; and how many words to ask. */
@@ -160,14 +178,6 @@ function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): str
   parts.push(
     `Where the story stands: chapter ${scene.chapter} of ${c.chapterCount}. Nothing after this scene has happened yet.`,
   );
-  if (c.earlierChapters.length > 0) {
-    parts.push(`Story so far, by chapter:\n${storySoFar(c.earlierChapters, shape.earlier)}`);
-  }
-  if (c.chapterScenes.length > 0) {
-    parts.push(
-      `Earlier in this chapter:\n${c.chapterScenes.map((s) => `Scene ${s.number}, ${s.title}: ${s.summary}`).join("\n")}`,
-    );
-  }
   if (c.standing) parts.push(standingLines(c.standing));
   if (c.previousScene && shape.neighbourCards)
     parts.push(`The previous scene's card:\n${sceneCardMarkdown(c.previousScene)}`);
@@ -353,17 +363,21 @@ export async function digestScene(
   text: string,
   stage: string,
   ledger: DigestLedger = { onCard: [], openThreads: [] },
+  prefix?: string,
 ): Promise<SceneDigest> {
   const cast = need(ctx.plan, "characters").characters.map((c) => c.name);
   const { value } = await ctx.llm.structured(
     SceneDigestSchema,
     "scene_digest",
     [
-      { role: "system", content: DIGEST_SYSTEM },
+      // Opened with the drafting prefix, a digest knows the cast and the world as the writer does, and
+      // the provider's prompt cache serves that part.
+      { role: "system", content: prefix ?? DIGEST_SYSTEM },
       {
         role: "user",
         content: [
           `Summarise scene ${scene.number}, "${scene.title}", list the continuity facts it establishes, and record what it changed for each character in it and for the story's open threads.`,
+          ...(prefix ? [`Read it as the book's continuity editor, not its writer. ${DIGEST_SYSTEM}`] : []),
           `Cast: ${cast.join(", ")}.`,
           ...(ledger.onCard.length > 0
             ? [`Characters on this scene's card: ${ledger.onCard.join(", ")}.`]
@@ -416,7 +430,7 @@ export function sceneLoop<const Id extends string>(id: Id, label: string, scenes
     prefix: stablePrefix,
     draft: draftScene,
     planScenes: (ctx, prefix, cards) => planScenes(ctx, id, [prefix], cards),
-    digest: (ctx, scene, text, ledger) => digestScene(ctx, scene, text, id, ledger),
+    digest: (ctx, scene, text, ledger, prefix) => digestScene(ctx, scene, text, id, ledger, prefix),
     digestChapter,
   });
 }

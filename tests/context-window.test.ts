@@ -161,7 +161,11 @@ describe("a drafting prompt that does not fit the window", () => {
     expectedWords: context.scene.targetWords,
   });
   const system = (m: Messages) => String(m[0]!.content);
-  const user = (m: Messages) => String(m[1]!.content);
+  const user = (m: Messages) =>
+    m
+      .slice(1)
+      .map((x) => String(x.content))
+      .join("\n\n");
 
   it("is sent as it is when it fits, opening with the cached prefix byte for byte", async () => {
     const { prefix, context } = await lateScene();

@@ -50,10 +50,15 @@ describe("the writer does not know the ending", () => {
       expect(draft.prompt).toContain("Nothing after this scene has happened yet.");
       // What the outline has this scene plant for later is given to it in so many words.
       for (const setup of own.setups) expect(draft.prompt).toContain(`- ${setup}`);
-      prefixes.add(draft.prompt.slice(0, draft.prompt.indexOf(`Draft scene ${n} of`)));
+      // The system message: everything before the story so far (its own message) or the request.
+      const ends = ["\nStory so far, by chapter:", "\nEarlier in this chapter:", `\nDraft scene ${n} of`]
+        .map((mark) => draft.prompt.indexOf(mark))
+        .filter((at) => at >= 0);
+      prefixes.add(draft.prompt.slice(0, Math.min(...ends)));
     }
     // The opening every draft shares is byte for byte the same.
     expect(prefixes.size).toBe(1);
+    expect([...prefixes][0]).toContain("# The chapters");
     expect(scenes.some((s) => s.setups.length > 0)).toBe(true);
   }, 150_000);
 });

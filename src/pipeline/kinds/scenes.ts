@@ -208,7 +208,8 @@ async function runDigestLane(unit: Unit, stage: SceneLoopStage, ctx: StageContex
     const [scene] = undigestedScenes(deps.db, project.id);
     if (scene) {
       const card = outline.scenes.find((s) => s.number === scene.number);
-      const digest = await stage.digest(ctx, scene, scene.text, digestLedgerFor(deps.db, project.id, card));
+      const ledger = digestLedgerFor(deps.db, project.id, card);
+      const digest = await stage.digest(ctx, scene, scene.text, ledger, unit.memory.prefix);
       store((tx) => storeSceneDigest(tx, project.id, scene.number, scene.text, digest));
       continue;
     }
@@ -254,12 +255,8 @@ async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void
   };
   deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: `Redrafting scene ${number}` });
   const text = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
-  const digest = await stage.digest(
-    ctx,
-    context.scene,
-    text,
-    digestLedgerFor(deps.db, project.id, context.scene),
-  );
+  const ledger = digestLedgerFor(deps.db, project.id, context.scene);
+  const digest = await stage.digest(ctx, context.scene, text, ledger, prefix);
   commit(unit, {
     to: back,
     write: (tx) => {
