@@ -191,6 +191,16 @@ describe("the OpenAPI checker", () => {
   });
 });
 
+/** The error a call that must fail failed with; a call that succeeds fails the test. */
+function failure<E>(call: Promise<unknown>): Promise<E> {
+  return call.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (error: unknown) => error as E,
+  );
+}
+
 describe("the fake model", () => {
   let fake: FakeLlm | undefined;
   afterEach(async () => {
@@ -198,18 +208,10 @@ describe("the fake model", () => {
     fake = undefined;
   });
 
-  const failure = (call: Promise<unknown>) =>
-    call.then(
-      () => {
-        throw new Error("expected the call to fail");
-      },
-      (error: unknown) => error as APIError,
-    );
-
   it("refuses a request OpenAI's spec does not allow with OpenAI's 400, and records it", async () => {
     fake = await startFakeLlm({ seed: 3 });
     const client = new OpenAI({ baseURL: fake.url, apiKey: "test-key", maxRetries: 0 });
-    const hot = await failure(
+    const hot = await failure<APIError>(
       client.chat.completions.create({
         model: "fake-model",
         messages: [{ role: "user", content: "Write." }],
@@ -227,7 +229,7 @@ describe("the fake model", () => {
       "Invalid type for 'temperature': expected a decimal or null, but got a string",
     );
 
-    const wizard = await failure(
+    const wizard = await failure<APIError>(
       client.chat.completions.create({
         model: "fake-model",
         messages: [{ role: "wizard" as "user", content: "Write." }],
@@ -276,7 +278,7 @@ describe("the fake model", () => {
   it("still refuses a schema strict mode cannot compile, which the spec itself allows", async () => {
     fake = await startFakeLlm({ seed: 3 });
     const client = new OpenAI({ baseURL: fake.url, apiKey: "test-key", maxRetries: 0 });
-    const loose = await failure(
+    const loose = await failure<APIError>(
       client.chat.completions.create({
         model: "fake-model",
         messages: [{ role: "user", content: "Plan." }],
@@ -299,20 +301,14 @@ describe("the fake Discord", () => {
     fake = undefined;
   });
 
-  const failure = (call: Promise<unknown>) =>
-    call.then(
-      () => {
-        throw new Error("expected the call to fail");
-      },
-      (error: unknown) => error as DiscordAPIError,
-    );
-
   it("refuses what Discord's spec does not allow with Discord's Invalid Form Body, and records it", async () => {
     fake = await startFakeDiscord();
     const rest = new REST({ api: fake.apiUrl, retries: 0 }).setToken(fake.token);
     const channel = fake.channelId;
 
-    const number = await failure(rest.post(Routes.channelMessages(channel), { body: { content: 5 } }));
+    const number = await failure<DiscordAPIError>(
+      rest.post(Routes.channelMessages(channel), { body: { content: 5 } }),
+    );
     expect(number).toBeInstanceOf(DiscordAPIError);
     expect([number.status, number.code]).toEqual([400, 50035]);
     expect(number.rawError).toEqual({
@@ -323,17 +319,17 @@ describe("the fake Discord", () => {
       },
     });
 
-    const title = await failure(
+    const title = await failure<DiscordAPIError>(
       rest.post(Routes.channelMessages(channel), { body: { embeds: [{ title: "t".repeat(257) }] } }),
     );
     expect(title.message).toContain("embeds[0].title[BASE_TYPE_MAX_LENGTH]: Must be 256 or fewer in length.");
 
-    const thread = await failure(
+    const thread = await failure<DiscordAPIError>(
       rest.post(Routes.threads(channel), { body: { name: "The Keeper", auto_archive_duration: 999 } }),
     );
     expect(thread.message).toContain("auto_archive_duration[BASE_TYPE_CHOICES]");
 
-    const query = await failure(
+    const query = await failure<DiscordAPIError>(
       rest.post(Routes.channelMessages(channel), {
         body: { content: "Hello" },
         query: new URLSearchParams({ bogus: "1" }),
@@ -386,7 +382,7 @@ describe("the fake Discord", () => {
   it("records a call to an operation Discord does not have, and answers it 404 as Discord does", async () => {
     fake = await startFakeDiscord();
     const rest = new REST({ api: fake.apiUrl, retries: 0 }).setToken(fake.token);
-    const missing = await failure(rest.get("/nowhere"));
+    const missing = await failure<DiscordAPIError>(rest.get("/nowhere"));
     expect([missing.status, missing.code]).toEqual([404, 0]);
     expect(fake.violations.map((v) => v.problems)).toEqual([
       ["GET /nowhere: is not an operation of Discord's API specification"],
