@@ -106,8 +106,15 @@ async function benchDrafting(): Promise<Row[]> {
       {
         figure: "cached share of drafting prompt tokens",
         value: drafting.cached / drafting.prompt,
-        goal: "≥ 0.6",
-        met: drafting.cached / drafting.prompt >= 0.6,
+        goal: "≥ 0.7",
+        met: drafting.cached / drafting.prompt >= 0.7,
+      },
+      {
+        // What the prompts cost at the full price: every drafting call of the book, per scene.
+        figure: "drafting prompt tokens not served by the cache, per scene",
+        value: (drafting.prompt - drafting.cached) / 50,
+        goal: "(reported)",
+        met: true,
       },
       {
         figure: "drafting input ÷ output tokens",

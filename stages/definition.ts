@@ -1,4 +1,4 @@
-import type { DigestLedger, SceneDigest } from "./draft";
+import type { DigestInput, SceneDigest } from "./draft";
 import type { Outline, SceneCard } from "./outline";
 import type { RevisionScene } from "./rewrite";
 import type { Beat } from "./scene-plan";
@@ -121,7 +121,13 @@ export interface CharacterStanding {
   relationships: string[];
 }
 
-export interface SceneContext {
+/** The story before a scene, as the digests tell it. */
+export interface StoryBefore {
+  earlierChapters: { number: number; title: string; summary: string }[];
+  chapterScenes: { number: number; title: string; summary: string }[];
+}
+
+export interface SceneContext extends StoryBefore {
   scene: SceneCard;
   /** The story-state ledger as the scene begins; absent before anything has been recorded. */
   standing?: Standing;
@@ -130,9 +136,9 @@ export interface SceneContext {
   sceneCount: number;
   chapterCount: number;
   chapterTitle: string;
-  earlierChapters: { number: number; title: string; summary: string }[];
-  chapterScenes: { number: number; title: string; summary: string }[];
   previousTail: string | null;
+  /** The previous scene whole, with the story before it: the shape of the prompt its digest shares. */
+  previousWhole?: { text: string; storyBefore: StoryBefore };
   redraft?: { notes: string; previousText: string };
   /** The scene's beat plan with words per beat, once planned. */
   beats?: Beat[] | null;
@@ -154,7 +160,7 @@ export interface SceneLoopStage extends StageBase {
     ctx: StageContext,
     scene: { number: number; title: string },
     text: string,
-    ledger?: DigestLedger,
+    input?: DigestInput,
     prefix?: string,
   ): Promise<SceneDigest>;
   digestChapter(
@@ -190,7 +196,7 @@ export interface RevisionRun {
   refreshDigests(
     digest: (
       scene: { number: number; title: string; text: string },
-      ledger: DigestLedger,
+      input: DigestInput,
     ) => Promise<SceneDigest>,
   ): Promise<void>;
   /**

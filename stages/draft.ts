@@ -5,8 +5,14 @@ import type { Messages } from "../src/llm/types";
 import { countWords, lastWords } from "../src/text/words";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
-import { defineStage, MANUSCRIPT_NEEDS, type SceneContext, type Standing } from "./definition";
-import { type Outline, sceneCardMarkdown } from "./outline";
+import {
+  defineStage,
+  MANUSCRIPT_NEEDS,
+  type SceneContext,
+  type Standing,
+  type StoryBefore,
+} from "./definition";
+import { type Outline, type SceneCard, sceneCardMarkdown } from "./outline";
 import { askFor, type Beat, beatLines, planScenes, recordLength } from "./scene-plan";
 import { callFor, need, type Plan, type ProjectBrief, type StageContext } from "./types";
 import { worldMarkdown } from "./world";
@@ -113,20 +119,23 @@ function chapterMap(outline: Outline): string {
 /**
  * How much of the book around a scene its drafting prompt carries. A prompt that would not fit the
  * model's context window with room for the scene is made smaller, a step at a time, in this order: the
- * story so far with its older chapters merged into their first sentences, then left to the chapter map;
- * then the previous and next scenes' cards dropped and the previous scene's tail shortened. The first
- * shape is the whole prompt.
+ * previous scene given by its last words rather than whole; the story so far with its older chapters
+ * merged into their first sentences, then left to the chapter map; then the previous and next scenes'
+ * cards dropped and the previous scene's tail shortened. The first shape is the whole prompt.
  */
 interface DraftShape {
   earlier: "each" | "merged" | "mapped";
   neighbourCards: boolean;
   tailWords?: number;
+  /** The previous scene given whole, after the story as it stood before it, rather than its last words. */
+  previousWhole?: boolean;
 }
 
 /** Words of the previous scene kept once everything else has been shortened. */
 const SHORT_TAIL_WORDS = 150;
 
 export const DRAFT_SHAPES: readonly DraftShape[] = [
+  { earlier: "each", neighbourCards: true, previousWhole: true },
   { earlier: "each", neighbourCards: true },
   { earlier: "merged", neighbourCards: true },
   { earlier: "mapped", neighbourCards: true },
@@ -136,6 +145,16 @@ export const DRAFT_SHAPES: readonly DraftShape[] = [
 /** The drafting prompt in every shape, largest first; the model takes the first that fits its window. */
 export function* draftPrompts(prefix: string, context: SceneContext, part?: DraftPart): Generator<Messages> {
   for (const shape of DRAFT_SHAPES) {
+    const whole = shape.previousWhole ? context.previousWhole : undefined;
+    if (whole && context.previousScene) {
+      // The previous scene's digest was shown these same messages: the cache serves them to both calls.
+      yield [
+        ...sceneAsWritten(prefix, whole.storyBefore, context.previousScene, whole.text, context.sceneCount),
+        { role: "user", content: variablePart(context, shape, part) },
+      ];
+      continue;
+    }
+    if (shape.previousWhole) continue;
     // The story so far only grows from one scene to the next: sent on its own, right after the prefix,
     // the provider's prompt cache serves it too.
     const story = storyPart(context, shape);
@@ -147,8 +166,30 @@ export function* draftPrompts(prefix: string, context: SceneContext, part?: Draf
   }
 }
 
+/**
+ * The opening a scene's digest and the next scene's draft share, byte for byte: the prefix, the story
+ * before the scene, and the scene as written under its card.
+ */
+function sceneAsWritten(
+  prefix: string,
+  story: StoryBefore,
+  card: SceneCard,
+  text: string,
+  sceneCount: number,
+): Messages {
+  const told = storyPart(story, DRAFT_SHAPES[0]!);
+  return [
+    { role: "system", content: prefix },
+    ...(told ? [{ role: "user" as const, content: told }] : []),
+    {
+      role: "user",
+      content: `Scene ${card.number} of ${sceneCount} as written, under its card:\n${sceneCardMarkdown(card)}\n\n"""\n${text}\n"""`,
+    },
+  ];
+}
+
 /** The chapters before this scene's and the scenes before it in its chapter, as the digests tell them. */
-function storyPart(c: SceneContext, shape: DraftShape): string | null {
+function storyPart(c: StoryBefore, shape: DraftShape): string | null {
   const parts: string[] = [];
   if (c.earlierChapters.length > 0) {
     parts.push(`Story so far, by chapter:\n${storySoFar(c.earlierChapters, shape.earlier)}`);
@@ -179,11 +220,15 @@ function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): str
     `Where the story stands: chapter ${scene.chapter} of ${c.chapterCount}. Nothing after this scene has happened yet.`,
   );
   if (c.standing) parts.push(standingLines(c.standing));
-  if (c.previousScene && shape.neighbourCards)
-    parts.push(`The previous scene's card:\n${sceneCardMarkdown(c.previousScene)}`);
-  const tail =
-    c.previousTail && shape.tailWords ? lastWords(c.previousTail, shape.tailWords) : c.previousTail;
-  if (tail) parts.push(`The previous scene ends with these words:\n"""\n${tail}\n"""`);
+  if (shape.previousWhole) {
+    parts.push(`Scene ${scene.number} picks up from scene ${scene.number - 1}, given above as written.`);
+  } else {
+    if (c.previousScene && shape.neighbourCards)
+      parts.push(`The previous scene's card:\n${sceneCardMarkdown(c.previousScene)}`);
+    const tail =
+      c.previousTail && shape.tailWords ? lastWords(c.previousTail, shape.tailWords) : c.previousTail;
+    if (tail) parts.push(`The previous scene ends with these words:\n"""\n${tail}\n"""`);
+  }
   parts.push(`This scene's card:\n${sceneCardMarkdown(scene)}`);
   if (scene.setups?.length) {
     parts.push(
@@ -350,47 +395,59 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
 
 export type SceneDigest = z.infer<typeof SceneDigestSchema>;
 
-/** What a written scene established: its summary for later prompts, and its continuity facts. */
 /** What a digest is told besides the scene: who its card puts in it, and the threads still open. */
 export interface DigestLedger {
   onCard: string[];
   openThreads: string[];
 }
 
+/**
+ * What a digest is shown: the ledger's part, and, when the scene's card and the story before it are
+ * known, the scene under its card after that story — the opening the next scene's draft shares.
+ */
+export interface DigestInput extends DigestLedger {
+  card?: SceneCard;
+  storyBefore?: StoryBefore;
+}
+
+/** What a written scene established: its summary for later prompts, its continuity facts, its state changes. */
 export async function digestScene(
   ctx: StageContext,
   scene: { number: number; title: string },
   text: string,
   stage: string,
-  ledger: DigestLedger = { onCard: [], openThreads: [] },
+  input: DigestInput = { onCard: [], openThreads: [] },
   prefix?: string,
 ): Promise<SceneDigest> {
   const cast = need(ctx.plan, "characters").characters.map((c) => c.name);
-  const { value } = await ctx.llm.structured(
-    SceneDigestSchema,
-    "scene_digest",
+  const sceneCount = ctx.plan.outline?.scenes.length ?? scene.number;
+  const ask = (shown: boolean) =>
     [
-      // Opened with the drafting prefix, a digest knows the cast and the world as the writer does, and
-      // the provider's prompt cache serves that part.
+      `Summarise scene ${scene.number}, "${scene.title}"${shown ? ", given above" : ""}, list the continuity facts it establishes, and record what it changed for each character in it and for the story's open threads.`,
+      ...(prefix ? [`Read it as the book's continuity editor, not its writer. ${DIGEST_SYSTEM}`] : []),
+      `Cast: ${cast.join(", ")}.`,
+      ...(input.onCard.length > 0 ? [`Characters on this scene's card: ${input.onCard.join(", ")}.`] : []),
+      input.openThreads.length > 0
+        ? `Open threads so far (quote any this scene pays off exactly):\n${input.openThreads.map((t) => `- ${t}`).join("\n")}`
+        : "No threads are open yet.",
+      ...(shown ? [] : [`"""\n${text}\n"""`]),
+    ].join("\n\n");
+  const opts = { ...callFor(ctx, stage, "edit", "digest", scene.number), outputTokens: 800 };
+  // Opened with the drafting prefix, a digest knows the cast and the world as the writer does, and the
+  // provider's prompt cache serves that part. Shown the story and the scene under its card first, as
+  // the next scene's draft is, it shares all of that with the draft: it is sent so whenever it fits.
+  function* shapes(): Generator<Messages> {
+    if (prefix && input.card && input.storyBefore) {
+      const opening = sceneAsWritten(prefix, input.storyBefore, input.card, text, sceneCount);
+      yield [...opening, { role: "user", content: ask(true) }];
+    }
+    yield [
       { role: "system", content: prefix ?? DIGEST_SYSTEM },
-      {
-        role: "user",
-        content: [
-          `Summarise scene ${scene.number}, "${scene.title}", list the continuity facts it establishes, and record what it changed for each character in it and for the story's open threads.`,
-          ...(prefix ? [`Read it as the book's continuity editor, not its writer. ${DIGEST_SYSTEM}`] : []),
-          `Cast: ${cast.join(", ")}.`,
-          ...(ledger.onCard.length > 0
-            ? [`Characters on this scene's card: ${ledger.onCard.join(", ")}.`]
-            : []),
-          ledger.openThreads.length > 0
-            ? `Open threads so far (quote any this scene pays off exactly):\n${ledger.openThreads.map((t) => `- ${t}`).join("\n")}`
-            : "No threads are open yet.",
-          `"""\n${text}\n"""`,
-        ].join("\n\n"),
-      },
-    ],
-    { ...callFor(ctx, stage, "edit", "digest", scene.number), outputTokens: 800 },
-  );
+      { role: "user", content: ask(false) },
+    ];
+  }
+  const messages = ctx.llm.firstThatFits(shapes(), opts);
+  const { value } = await ctx.llm.structured(SceneDigestSchema, "scene_digest", messages, opts);
   return value;
 }
 

@@ -7,7 +7,7 @@ import {
 import { countWords } from "../src/text/words";
 import { correctNames } from "./continuity";
 import { defineStage, MANUSCRIPT_NEEDS } from "./definition";
-import { type RevisionScene, rewriteScene } from "./rewrite";
+import { editProposal, editScene, type RevisionScene, rewriteScene } from "./rewrite";
 import { need, type StageContext } from "./types";
 
 /** Rounds of automatic repair in stage 12 before what still fails is reported. */
@@ -15,6 +15,7 @@ export const REPAIR_ROUNDS = 2;
 
 /** Checks whose repair changes a few named sentences of the scene, not the scene as a whole. */
 const REPETITION_ONLY = new Set<CheckId>(REPETITION_CHECKS);
+const REPETITION_TASK = "make the sentences quoted below its own, unlike the other scenes'";
 
 /** Stage 12 — Output Validation: a failing scene goes back through a rewrite aimed at what failed. */
 export function repairInstructions(scene: RevisionScene, failed: CheckId[], details: string[]): string[] {
@@ -109,6 +110,12 @@ export const outputValidation = defineStage({
           const details = findingsFor(result, s.number);
           if (failed.length === 1 && failed[0] === "names")
             return { text: correctNames(s.text, cast), detail: { failed } };
+          // Repetition across the book is a few sentences of the scene: they are edited, the rest kept.
+          if (failed.every((check) => REPETITION_ONLY.has(check))) {
+            const instructions = repairInstructions(s, failed, details);
+            const edited = await editScene(run.ctx, run.prefix, s, "validate", REPETITION_TASK, instructions);
+            return editProposal(edited, { failed });
+          }
           return { text: await repairScene(run.ctx, run.prefix, s, failed, details), detail: { failed } };
         },
       );

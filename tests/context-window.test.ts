@@ -117,6 +117,13 @@ describe("a drafting prompt that does not fit the window", () => {
     const summary = (n: number) =>
       `Chapter ${n} opens at the lock. ${"The water rises and the map changes hands again. ".repeat(6)}`;
     const tail = Array.from({ length: 80 }, (_, i) => `The gate swung ${i} times.`).join(" ");
+    const earlierChapters = outline.chapters
+      .filter((ch) => ch.number < scene.chapter)
+      .map((ch) => ({ number: ch.number, title: ch.title, summary: summary(ch.number) }));
+    const scenesBefore = (n: number) =>
+      outline.scenes
+        .filter((s) => s.chapter === scene.chapter && s.number < n)
+        .map((s) => ({ number: s.number, title: s.title, summary: s.summary }));
     return {
       plan,
       prefix: stablePrefix(plan, getProject(e.db, id)!),
@@ -127,13 +134,13 @@ describe("a drafting prompt that does not fit the window", () => {
         sceneCount: 30,
         chapterCount: outline.chapters.length,
         chapterTitle: outline.chapters[scene.chapter - 1]!.title,
-        earlierChapters: outline.chapters
-          .filter((ch) => ch.number < scene.chapter)
-          .map((ch) => ({ number: ch.number, title: ch.title, summary: summary(ch.number) })),
-        chapterScenes: outline.scenes
-          .filter((s) => s.chapter === scene.chapter && s.number < 28)
-          .map((s) => ({ number: s.number, title: s.title, summary: s.summary })),
+        earlierChapters,
+        chapterScenes: scenesBefore(28),
         previousTail: tail,
+        previousWhole: {
+          text: `The lock-keeper opened the ledger at dawn. ${"The rain kept on. ".repeat(200)}${tail}`,
+          storyBefore: { earlierChapters, chapterScenes: scenesBefore(27) },
+        },
       },
     };
   }
@@ -179,9 +186,21 @@ describe("a drafting prompt that does not fit the window", () => {
     const { prefix, context } = await lateScene();
     const shapes = [...draftPrompts(prefix, context)];
     expect(shapes).toHaveLength(DRAFT_SHAPES.length);
-    const [whole, merged, mapped, noNeighbours] = shapes as [Messages, Messages, Messages, Messages];
+    const [previousWhole, whole, merged, mapped, noNeighbours] = shapes as [
+      Messages,
+      Messages,
+      Messages,
+      Messages,
+      Messages,
+    ];
     // The prefix is the same in every shape: the cache serves it whatever the window.
     for (const shape of shapes) expect(system(shape)).toBe(prefix);
+    // 0. The previous scene whole, under its card, after the story as it stood before it; then only its last words.
+    expect(user(previousWhole)).toContain(`Scene 27 of 30 as written, under its card:\n### Scene 27:`);
+    expect(user(previousWhole)).toContain("The lock-keeper opened the ledger at dawn.");
+    expect(user(previousWhole)).not.toContain("The previous scene ends with these words");
+    expect(user(whole)).not.toContain("The lock-keeper opened the ledger at dawn.");
+    expect(user(whole)).toContain("The previous scene ends with these words");
     // 1. The story so far: older chapters merged into their first sentences, the latest kept whole.
     const latest = context.earlierChapters.at(-1)!;
     expect(user(whole)).toContain(context.earlierChapters[0]!.summary);

@@ -4,7 +4,7 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { llmCalls, revisionResults, scenes, sceneVersions } from "../db/schema";
-import { approve, requestRedraft } from "../src/pipeline/actions";
+import { approve, requestRedraft, rollbackScene, sceneHistory } from "../src/pipeline/actions";
 import { buildReport } from "../src/pipeline/report";
 import { getProject, loadPlan } from "../src/pipeline/store";
 import { applyEdits } from "../src/text/edits";
@@ -14,6 +14,41 @@ import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
 
 const world = perTest();
+
+type Started = Awaited<ReturnType<typeof world.start>>;
+
+/** A short book written to the end with the whole pipeline, approvals given. */
+async function finishedBook(
+  options: Parameters<typeof world.start>[0],
+  premise: string,
+  scenes = 6,
+): Promise<Started & { id: number }> {
+  const started = await world.start(options);
+  const id = started.engine.create({ premise, scenes, words: scenes * 800, autoApprove: true });
+  await eventually(() => getProject(started.engine.db, id)?.status === "done", 150_000);
+  return { ...started, id };
+}
+
+/** What one revision step did to each scene. */
+function resultsOf(engine: Started["engine"], id: number, steps: string[]) {
+  return engine.db
+    .select()
+    .from(revisionResults)
+    .where(and(eq(revisionResults.projectId, id), inArray(revisionResults.step, steps)))
+    .all();
+}
+
+/** The scene's paragraphs just before and just after the version a revision step wrote. */
+function paragraphsAround(engine: Started["engine"], id: number, scene: number, step: string) {
+  const versions = engine.db
+    .select()
+    .from(sceneVersions)
+    .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, scene)))
+    .orderBy(asc(sceneVersions.id))
+    .all();
+  const at = versions.findIndex((v) => v.stage === step);
+  return { before: versions[at - 1]!.text.split("\n\n"), after: versions[at]!.text.split("\n\n") };
+}
 
 describe("the writer does not know the ending", () => {
   it("shows each scene only its own card and its neighbours', behind a prefix that never changes", async () => {
@@ -50,8 +85,14 @@ describe("the writer does not know the ending", () => {
       expect(draft.prompt).toContain("Nothing after this scene has happened yet.");
       // What the outline has this scene plant for later is given to it in so many words.
       for (const setup of own.setups) expect(draft.prompt).toContain(`- ${setup}`);
-      // The system message: everything before the story so far (its own message) or the request.
-      const ends = ["\nStory so far, by chapter:", "\nEarlier in this chapter:", `\nDraft scene ${n} of`]
+      // The system message: everything before the story so far (its own message), the previous scene
+      // as written (its own message), or the request.
+      const ends = [
+        "\nStory so far, by chapter:",
+        "\nEarlier in this chapter:",
+        `\nScene ${n - 1} of 12 as written`,
+        `\nDraft scene ${n} of`,
+      ]
         .map((mark) => draft.prompt.indexOf(mark))
         .filter((at) => at >= 0);
       prefixes.add(draft.prompt.slice(0, Math.min(...ends)));
@@ -64,7 +105,7 @@ describe("the writer does not know the ending", () => {
 });
 
 describe("the story-state ledger", () => {
-  it("carries each character's state as of the scene into the drafts they appear in, and follows a redraft", async () => {
+  it("carries each character's state as of the scene into the drafts they appear in, and follows a redraft and a rollback", async () => {
     const { fake, engine } = await world.start({ seed: 62 });
     const id = engine.create({
       premise: "A ferry pilot on a fog-bound lake carries the same stranger every night.",
@@ -118,9 +159,28 @@ describe("the story-state ledger", () => {
       () => fake.log.filter((e) => e.firstLine.startsWith("Draft scene 10 of")).length === 2,
       60_000,
     );
-    const again = fake.log.filter((e) => e.firstLine.startsWith("Draft scene 10 of")).at(-1)!.prompt;
-    expect(stateLine(again)).toBe(
+    const again = fake.log.filter((e) => e.firstLine.startsWith("Draft scene 10 of")).at(-1)!;
+    expect(stateLine(again.prompt)).toBe(
       `- ${followed}: at the lighthouse stair; condition: a broken left wrist; knows: the stranger drowned in 1911`,
+    );
+
+    // Scene 5 rolled back to its first draft, which sent them to the salt mill: the ledger is rebuilt
+    // from the text that stands before the next prompt reads it.
+    await eventually(() => getProject(engine.db, id)?.leaseOwner === null, 30_000);
+    fake.setFaults({ ledger: [{ scene: 5, character: followed, location: "the salt mill" }] });
+    const first = sceneHistory(engine.db, id, 5).find((v) => v.stage === "drafting")!;
+    expect(rollbackScene(engine.db, id, 5, first.id).ok).toBe(true);
+    expect(requestRedraft(engine.db, id, 10, "Once more.").ok).toBe(true);
+    engine.scheduler.wake();
+    const tenth = () => fake.log.filter((e) => e.firstLine.startsWith("Draft scene 10 of"));
+    await eventually(() => tenth().length === 3, 60_000);
+    const redigested = fake.log.findIndex(
+      (e) => e.schemaName === "scene_digest" && e.prompt.includes("Summarise scene 5,") && e.seq > again.seq,
+    );
+    expect(redigested).toBeGreaterThan(-1);
+    expect(fake.log[redigested]!.seq).toBeLessThan(tenth()[2]!.seq);
+    expect(stateLine(tenth()[2]!.prompt)).toBe(
+      `- ${followed}: at the salt mill; condition: a broken left wrist; knows: the stranger drowned in 1911`,
     );
   }, 240_000);
 });
@@ -208,29 +268,16 @@ describe("surgical edits", () => {
   });
 
   it("fixes continuity by edits: misses are refused and recorded, the other paragraphs stay as they were", async () => {
-    const { fake, engine } = await world.start({ seed: 65, faults: { editMisses: true } });
-    const id = engine.create({
-      premise: "A lamplighter's son finds the city's lamps spell a message at midnight.",
-      scenes: 6,
-      words: 4_800,
-      autoApprove: true,
-    });
-    await eventually(() => getProject(engine.db, id)?.status === "done", 150_000);
+    const { fake, engine, id } = await finishedBook(
+      { seed: 65, faults: { editMisses: true } },
+      "A lamplighter's son finds the city's lamps spell a message at midnight.",
+    );
     const edits = fake.log.filter((e) => e.schemaName === "scene_edits");
     expect(edits.length).toBeGreaterThan(0);
     // No whole-scene rewrite for a local problem: the surgical stages sent no "Revise scene".
     const rewrites = fake.log.filter((e) => e.firstLine.startsWith("Revise scene"));
     for (const r of rewrites) expect(r.firstLine).not.toMatch(/continuity errors|machine-prose|motifs/);
-    const results = engine.db
-      .select()
-      .from(revisionResults)
-      .where(
-        and(
-          eq(revisionResults.projectId, id),
-          inArray(revisionResults.step, ["continuity", "voice", "motifs"]),
-        ),
-      )
-      .all();
+    const results = resultsOf(engine, id, ["continuity", "voice", "motifs"]);
     const edited = results.filter((r) => r.detail && "editsRejected" in r.detail);
     expect(edited.length).toBeGreaterThan(0);
     for (const r of edited) {
@@ -240,14 +287,7 @@ describe("surgical edits", () => {
     const revised = edited.filter((r) => r.outcome === "revised");
     expect(revised.length).toBeGreaterThan(0);
     for (const r of revised) {
-      const versions = engine.db
-        .select()
-        .from(sceneVersions)
-        .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, r.sceneNumber)))
-        .orderBy(asc(sceneVersions.id))
-        .all();
-      const at = versions.findIndex((v) => v.stage === r.step);
-      const [before, after] = [versions[at - 1]!.text.split("\n\n"), versions[at]!.text.split("\n\n")];
+      const { before, after } = paragraphsAround(engine, id, r.sceneNumber, r.step);
       expect(after).toHaveLength(before.length);
       const changed = before.filter((p, i) => p !== after[i]).length;
       expect(changed).toBeGreaterThan(0);
@@ -256,16 +296,52 @@ describe("surgical edits", () => {
   }, 200_000);
 });
 
+describe("book-level repetition, repaired where it is", () => {
+  it("edits the closing sentence of scenes that all end alike, and leaves the rest of each scene as it was", async () => {
+    const ending = "The fog closed over the water and nobody said a word.";
+    const { fake, engine, id } = await finishedBook(
+      { seed: 66, faults: { sceneEnding: ending } },
+      "A ferry pilot's daughter hears her drowned father's bell at every crossing.",
+    );
+    const repaired = resultsOf(engine, id, ["validate.repair-1"]).filter(
+      (r) => JSON.stringify(r.detail?.failed) === JSON.stringify(["closings"]),
+    );
+    // Scene 1 keeps its ending; the others close like it and fail only for that.
+    expect(repaired.map((r) => r.sceneNumber).sort()).toEqual([2, 3, 4, 5, 6]);
+    const validateCalls = engine.db
+      .select({ purpose: llmCalls.purpose, scene: llmCalls.sceneNumber })
+      .from(llmCalls)
+      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.stage, "validate")))
+      .all();
+    for (const r of repaired) {
+      // One edit call for the scene, no whole-scene rewrite.
+      const calls = validateCalls.filter((c) => c.scene === r.sceneNumber).map((c) => c.purpose);
+      expect(calls).toContain("edits");
+      expect(calls).not.toContain("rewrite");
+      expect(r.outcome).toBe("revised");
+      const { before, after } = paragraphsAround(engine, id, r.sceneNumber, r.step);
+      expect(before.at(-1)!.endsWith(ending)).toBe(true);
+      // Only the last paragraph changed, and in it only its last sentence.
+      expect(after.slice(0, -1)).toEqual(before.slice(0, -1));
+      expect(after.at(-1)!.endsWith(ending)).toBe(false);
+      expect(after.at(-1)!.startsWith(before.at(-1)!.slice(0, -ending.length).trimEnd())).toBe(true);
+    }
+    // The edit prompts quoted the ending they were to change.
+    const edits = fake.log.filter(
+      (e) => e.schemaName === "scene_edits" && e.firstLine.includes("unlike the other"),
+    );
+    expect(edits).toHaveLength(5);
+    for (const e of edits) expect(e.prompt).toContain(`its last sentence "${ending}"`);
+  }, 200_000);
+});
+
 describe("critique against a rubric", () => {
   it("leaves scenes scored at the bar alone, rewrites the rest with their low scores, and reports before and after", async () => {
-    const { fake, engine } = await world.start({ seed: 66, faults: { rubric: { 1: 5, 2: 2, 3: 4, 4: 3 } } });
-    const id = engine.create({
-      premise: "A night-ferry cook hears each passenger's last meal in the hiss of the stove.",
-      scenes: 4,
-      words: 3_200,
-      autoApprove: true,
-    });
-    await eventually(() => getProject(engine.db, id)?.status === "done", 150_000);
+    const { fake, engine, id } = await finishedBook(
+      { seed: 66, faults: { rubric: { 1: 5, 2: 2, 3: 4, 4: 3 } } },
+      "A night-ferry cook hears each passenger's last meal in the hiss of the stove.",
+      4,
+    );
     const refineRewrites = (n: number) =>
       fake.log.filter(
         (e) => e.firstLine.startsWith(`Revise scene ${n}:`) && e.firstLine.includes("editor's critique"),
@@ -277,11 +353,7 @@ describe("critique against a rubric", () => {
     // The low scores are the brief.
     expect(refineRewrites(2)[0]!.prompt).toContain("Raise conflict on the page");
     expect(refineRewrites(2)[0]!.prompt).toContain("(scored 2/5)");
-    const refine = engine.db
-      .select()
-      .from(revisionResults)
-      .where(and(eq(revisionResults.projectId, id), eq(revisionResults.step, "refine")))
-      .all();
+    const refine = resultsOf(engine, id, ["refine"]);
     expect(refine.find((r) => r.sceneNumber === 1)).toMatchObject({ outcome: "unchanged" });
     expect(refine.find((r) => r.sceneNumber === 2)!.detail).toHaveProperty("rubricAfter");
     const report = buildReport(engine.db, getProject(engine.db, id)!, "Test Author");
@@ -292,25 +364,12 @@ describe("critique against a rubric", () => {
 
 describe("the audit reads what stands", () => {
   it("digests the scenes rewritten since drafting again before auditing, and audits their new digests", async () => {
-    const { fake, engine } = await world.start({ seed: 67 });
-    const id = engine.create({
-      premise: "A clockmaker's apprentice discovers every clock in the village is a minute slow but one.",
-      scenes: 6,
-      words: 4_800,
-      autoApprove: true,
-    });
-    await eventually(() => getProject(engine.db, id)?.status === "done", 150_000);
-    const refined = engine.db
-      .select()
-      .from(revisionResults)
-      .where(
-        and(
-          eq(revisionResults.projectId, id),
-          eq(revisionResults.step, "refine"),
-          eq(revisionResults.outcome, "revised"),
-        ),
-      )
-      .all()
+    const { fake, engine, id } = await finishedBook(
+      { seed: 67 },
+      "A clockmaker's apprentice discovers every clock in the village is a minute slow but one.",
+    );
+    const refined = resultsOf(engine, id, ["refine"])
+      .filter((r) => r.outcome === "revised")
       .map((r) => r.sceneNumber);
     expect(refined.length).toBeGreaterThan(0);
     const again = engine.db

@@ -70,6 +70,8 @@ export interface FakeLlmFaults {
   editMisses?: boolean;
   /** Rewrites ("Revise scene …") only: their own share of the requested words, instead of `underwrite`. */
   rewriteUnderwrite?: [number, number];
+  /** Prose requests only: every answer ends with this sentence, as a model with a habit ends every scene alike. */
+  sceneEnding?: string;
   /** Prose requests only: probability that the model rambles on to three times the requested length. */
   rateRunaway?: number;
   /**
@@ -1396,19 +1398,21 @@ class FakeLlmServer {
   }
 
   /**
-   * Surgical edits as a careful model makes them: up to two sentences of the scene, each found once,
-   * replaced by new ones. With `faults.editMisses`, also one edit whose words are not in the scene and
-   * one whose words occur many times, as a careless model's are.
+   * Surgical edits as a careful model makes them: the sentences the instructions quote, where the scene
+   * has them once, else up to two sentences of the scene found once, each replaced by a new one. With
+   * `faults.editMisses`, also one edit whose words are not in the scene and one whose words occur many
+   * times, as a careless model's are.
    */
   private editsFor(userText: string, text: TextGen): { find: string; replace: string; reason: string }[] {
     const scene = /The scene:\n"""\n([\s\S]*?)\n"""/.exec(userText)?.[1] ?? "";
+    const instructions = userText.slice(0, Math.max(0, userText.indexOf("The scene:\n")));
     const once = (find: string) =>
       scene.indexOf(find) >= 0 && scene.indexOf(find) === scene.lastIndexOf(find);
+    const quoted = [...instructions.matchAll(/"([^"\n]{12,})"/g)].map((m) => m[1]!).filter(once);
     const sentences = (scene.match(/[^.!?\n]+[.!?]+/g) ?? [])
       .map((x) => x.trim())
       .filter((x) => x.split(" ").length >= 5);
-    const edits = sentences
-      .filter(once)
+    const edits = (quoted.length > 0 ? [...new Set(quoted)] : sentences.filter(once))
       .slice(0, 2)
       .map((find) => ({ find, replace: text.sentence(), reason: "tighter and more specific" }));
     if (this.faults.editMisses) {
@@ -1460,7 +1464,8 @@ class FakeLlmServer {
     const share = low + (high - low) * rngFor(this.seed, seq, 6)();
     const runaway = rngFor(this.seed, seq, 7)() < (this.faults.rateRunaway ?? 0);
     const written = Math.max(1, Math.round(words * (runaway ? 3 : share)));
-    const prose = text.prose(outcome === "short" ? Math.max(1, Math.round(words * 0.3)) : written);
+    const whole = text.prose(outcome === "short" ? Math.max(1, Math.round(words * 0.3)) : written);
+    const prose = this.faults.sceneEnding ? `${whole} ${this.faults.sceneEnding}` : whole;
     if (rngFor(this.seed, seq, 3)() >= (this.faults.rateChatter ?? 0)) return prose;
     const pick = <T>(items: readonly T[]) => items[Math.floor(rng() * items.length)]!;
     return `${pick(CHATTER_OPENINGS)}\n\n${prose}\n\n${pick(CHATTER_CLOSINGS)}`;

@@ -6,8 +6,8 @@ import type { SceneCard } from "../../../stages/outline";
 import type { RevisionScene } from "../../../stages/rewrite";
 import { need } from "../../../stages/types";
 import { countWords, lastWords, truncateWords } from "../../text/words";
+import { digestInput } from "../context";
 import { checkRewrite } from "../guards";
-import { digestLedgerFor } from "../ledger";
 import { insertStageOutput, staleDigests, storeSceneDigest, writeSceneText } from "../store";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
 import { draftingPrefix, idOf, nextStage } from "../workflow";
@@ -66,8 +66,7 @@ function revisionRun(unit: Unit, stage: RevisionStage, prefix: string, ctx: Revi
       await bounded(staleDigests(db, projectId), async (scene) => {
         unit.signal.throwIfAborted();
         checkpoint(unit);
-        const card = outline.scenes.find((s) => s.number === scene.number);
-        const made = await digest(scene, digestLedgerFor(db, projectId, card));
+        const made = await digest(scene, digestInput(db, projectId, outline, scene.number));
         commit(unit, { write: (tx) => storeSceneDigest(tx, projectId, scene.number, scene.text, made) });
       });
     },

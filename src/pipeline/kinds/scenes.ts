@@ -3,8 +3,7 @@ import type { SceneLoopStage } from "../../../stages/definition";
 import type { Outline } from "../../../stages/outline";
 import { need, type StageContext } from "../../../stages/types";
 import { countWords } from "../../text/words";
-import { buildSceneContext } from "../context";
-import { digestLedgerFor } from "../ledger";
+import { buildSceneContext, digestInput } from "../context";
 import {
   firstUndraftedScene,
   firstUnplannedScene,
@@ -207,9 +206,8 @@ async function runDigestLane(unit: Unit, stage: SceneLoopStage, ctx: StageContex
     checkpoint(unit);
     const [scene] = undigestedScenes(deps.db, project.id);
     if (scene) {
-      const card = outline.scenes.find((s) => s.number === scene.number);
-      const ledger = digestLedgerFor(deps.db, project.id, card);
-      const digest = await stage.digest(ctx, scene, scene.text, ledger, unit.memory.prefix);
+      const input = digestInput(deps.db, project.id, outline, scene.number);
+      const digest = await stage.digest(ctx, scene, scene.text, input, unit.memory.prefix);
       store((tx) => storeSceneDigest(tx, project.id, scene.number, scene.text, digest));
       continue;
     }
@@ -249,14 +247,18 @@ async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void
   }
   const { plan, prefix } = planFor(unit, stage.prefix);
   const ctx = stageContext(unit, plan);
+  // A scene before it rolled back since its digest has no ledger rows: digested again, the state this
+  // scene starts from is rebuilt from the scenes that stand.
+  if (undigestedScenes(deps.db, project.id).some((s) => s.number < number))
+    await awaitDigests(unit, stage, ctx);
   const context = {
     ...buildSceneContext(deps.db, project.id, need(plan, "outline"), number),
     redraft: { notes: project.revisionNotes ?? "Improve the scene.", previousText },
   };
   deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: `Redrafting scene ${number}` });
   const text = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
-  const ledger = digestLedgerFor(deps.db, project.id, context.scene);
-  const digest = await stage.digest(ctx, context.scene, text, ledger, prefix);
+  const input = digestInput(deps.db, project.id, need(plan, "outline"), number);
+  const digest = await stage.digest(ctx, context.scene, text, input, prefix);
   commit(unit, {
     to: back,
     write: (tx) => {
