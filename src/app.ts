@@ -29,9 +29,15 @@ function schedulerOptionsFrom(config: Config): Partial<SchedulerOptions> {
 export function createEngine(
   config: Config,
   log: Logger,
-  host: { sinks: ProgressSink[]; deliver: Deliverer; scheduler?: Partial<SchedulerOptions> },
+  host: {
+    sinks: ProgressSink[];
+    deliver: Deliverer;
+    scheduler?: Partial<SchedulerOptions>;
+    /** False for commands that only read and write the database (status, export, versions, rollback). */
+    needsModel?: boolean;
+  },
 ): Engine {
-  if (!config.OPENAI_API_KEY && !config.OPENAI_BASE_URL) {
+  if (host.needsModel !== false && !config.OPENAI_API_KEY && !config.OPENAI_BASE_URL) {
     throw new ConfigError(
       "Configuration error: OPENAI_API_KEY is missing: set it, or set OPENAI_BASE_URL to a local OpenAI-compatible server.",
     );

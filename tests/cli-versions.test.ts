@@ -79,4 +79,25 @@ describe("folio versions and rollback", () => {
     const wrong = await runCli(["rollback", "1", "1", "99999"], env, dir);
     expect(wrong.stderr.trim()).toBe("Scene 1 has no version 99999; list them with: folio versions 1 1");
   });
+
+  it("reads, exports and rolls back without model credentials: those commands call no model", async () => {
+    const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...noModel } = env;
+    const calls = fake.log.length;
+    const status = await runCli(["status"], noModel, dir);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^1\tdone\t/);
+    const versions = await runCli(["versions", "1", "3"], noModel, dir);
+    expect(versions.code, versions.stderr).toBe(0);
+    const drafted = versions.stdout.split("\n").find((l) => l.includes("\tdrafting\t"))!;
+    const rolled = await runCli(["rollback", "1", "3", drafted.trim().split("\t")[0]!], noModel, dir);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    const exported = await runCli(["export", "1", "--format", "markdown", "--out", "book.md"], noModel, dir);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toContain(join(dir, "book.md"));
+    // A command that does call the model still says what is missing.
+    const resumed = await runCli(["resume", "1"], noModel, dir);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain("OPENAI_API_KEY is missing");
+    expect(fake.log.length).toBe(calls);
+  });
 });

@@ -52,7 +52,7 @@ export async function write(args: string[]): Promise<number> {
 }
 
 export async function status(): Promise<number> {
-  const engine = openEngine();
+  const engine = openEngine({ readOnly: true });
   try {
     const projects = allProjects(engine.db);
     if (projects.length === 0)
@@ -96,7 +96,7 @@ export async function versionsCommand(args: string[]): Promise<number> {
   const { positionals } = parse(args, {});
   const [idText, sceneText] = positionals;
   if (!idText || !sceneText) throw new UsageError("Usage: folio versions ID SCENE");
-  const engine = openEngine();
+  const engine = openEngine({ readOnly: true });
   try {
     const project = projectId(engine, idText);
     const history = sceneHistory(engine.db, project.id, wholeNumber(sceneText, "SCENE"));
@@ -120,7 +120,7 @@ export async function rollbackCommand(args: string[]): Promise<number> {
   const { positionals } = parse(args, {});
   const [idText, sceneText, versionText] = positionals;
   if (!idText || !sceneText || !versionText) throw new UsageError("Usage: folio rollback ID SCENE VERSION");
-  const engine = openEngine();
+  const engine = openEngine({ readOnly: true });
   try {
     const project = projectId(engine, idText);
     const result = rollbackScene(
@@ -146,7 +146,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (!EXPORT_FORMATS.includes(format)) {
     throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(", ")}.`);
   }
-  const engine = openEngine();
+  const engine = openEngine({ readOnly: true });
   try {
     const project = projectId(engine, positionals[0]);
     const path = await writeExport(engine, project, format, values.out);

@@ -6,7 +6,13 @@ import type { ProgressSink } from "../pipeline/events";
 import { writeExport } from "./files";
 
 export function openEngine(
-  options: { onlyProjects?: number[]; sinks?: ProgressSink[]; say?: (line: string) => void } = {},
+  options: {
+    onlyProjects?: number[];
+    sinks?: ProgressSink[];
+    say?: (line: string) => void;
+    /** A command that pays for no model call (status, export, versions, rollback) needs no credentials. */
+    readOnly?: boolean;
+  } = {},
 ): Engine {
   const say = options.say ?? ((line: string) => process.stdout.write(`${line}\n`));
   const config = loadConfig();
@@ -18,6 +24,7 @@ export function openEngine(
       say(`Wrote ${path}`);
     },
     scheduler: { onlyProjects: options.onlyProjects, host: "cli" },
+    needsModel: !options.readOnly,
   });
   return engine;
 }
