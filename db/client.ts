@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
-import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { readMigrationFiles } from "drizzle-orm/migrator";
 import * as schema from "./schema";
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -17,14 +17,39 @@ const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), "migra
 export function openDatabase(path: string): Db {
   if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
   const sqlite = new Database(path);
+  // The busy timeout first: switching a new file to WAL waits for another process doing the same.
+  sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
   reuseStatements(sqlite);
-  const db = drizzle(sqlite, { schema });
-  migrate(db, { migrationsFolder });
-  return db;
+  migrateExclusively(sqlite);
+  return drizzle(sqlite, { schema });
+}
+
+/**
+ * Applies the migrations newer than the last one recorded, as drizzle's migrator does and into its
+ * table, but reading what was applied inside an EXCLUSIVE transaction: two processes starting
+ * together after an upgrade (a bot and a command) take turns, and the second finds nothing to do.
+ */
+function migrateExclusively(sqlite: Database.Database): void {
+  const migrations = readMigrationFiles({ migrationsFolder });
+  sqlite.exec(
+    'CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)',
+  );
+  const apply = sqlite.transaction(() => {
+    const last = sqlite
+      .prepare('SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at DESC LIMIT 1')
+      .get() as { created_at: number | string } | undefined;
+    for (const migration of migrations) {
+      if (last && Number(last.created_at) >= migration.folderMillis) continue;
+      for (const statement of migration.sql) if (statement.trim()) sqlite.exec(statement);
+      sqlite
+        .prepare('INSERT INTO "__drizzle_migrations" ("hash", "created_at") VALUES (?, ?)')
+        .run(migration.hash, migration.folderMillis);
+    }
+  });
+  apply.exclusive();
 }
 
 /** Statements kept for reuse, by their SQL: the queries the pipeline runs on every scene. */

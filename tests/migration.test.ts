@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
@@ -142,4 +144,31 @@ describe("the messages a Discord project is owed", () => {
       closeDatabase(db);
     }
   });
+
+  it("applies each migration once when two processes open a fresh database at the same moment", async () => {
+    const run = promisify(execFile);
+    const journal = JSON.parse(readFileSync(join(ROOT, "db/migrations/meta/_journal.json"), "utf8")) as {
+      entries: unknown[];
+    };
+    for (let round = 0; round < 4; round++) {
+      const path = join(tempDir("folio-race-"), "folio.db");
+      // Both processes are loaded well before this moment, then open the file within a millisecond.
+      const at = String(Date.now() + 4_000);
+      const opened = await Promise.all(
+        [0, 1, 2].map(() =>
+          run(process.execPath, ["--import", "tsx", join(ROOT, "tests/helpers/open-db.ts"), path, at], {
+            cwd: ROOT,
+          }).then(
+            (r) => r.stdout.trim(),
+            (e: { stdout?: string }) => e.stdout?.trim() ?? String(e),
+          ),
+        ),
+      );
+      expect(opened, `round ${round}`).toEqual(["opened", "opened", "opened"]);
+      const db = new Database(path, { readonly: true });
+      const applied = db.prepare('select count(*) as n from "__drizzle_migrations"').get() as { n: number };
+      db.close();
+      expect(applied.n).toBe(journal.entries.length);
+    }
+  }, 120_000);
 });
