@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { cliEnv, eventually, peekRows, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
+import { cliEnv, eventually, peekRows, startCli, tempDir, waitForExit } from "./helpers/cli";
 import { readDocxWithPandoc } from "./helpers/pandoc";
 
 const SCENES = 20;
@@ -22,7 +22,8 @@ describe("crash during drafting", () => {
   });
 
   it("resumes at the first unfinished scene and completes the novel", async () => {
-    const env = cliEnv(fake.url, join(dir, "folio.db"));
+    // A lease far longer than the test: the restart must not wait for the dead process's to run out.
+    const env = cliEnv(fake.url, join(dir, "folio.db"), { FOLIO_LEASE_MS: "120000" });
     const writer = startCli(
       [
         "write",
@@ -47,8 +48,20 @@ describe("crash during drafting", () => {
     draftedBeforeKill = drafted(dbPath);
     expect(draftedBeforeKill.length).toBeLessThan(SCENES);
 
-    const resumed = await runCli(["resume"], env, dir);
+    const [dead] = peekRows<{ owner: string; until: number }>(
+      dbPath,
+      "select lease_owner as owner, lease_expires_at as until from projects",
+    );
+    expect(dead!.until).toBeGreaterThan(Date.now() + 60_000);
+    const calls = fake.log.length;
+    const resuming = startCli(["resume"], env, dir);
+    // The killed process's lease is taken back at once (its owner, on this host, no longer exists):
+    // the first model call comes long before the lease would have run out, without a word of waiting.
+    await eventually(() => fake.log.length > calls, 30_000, 20);
+    expect(Date.now()).toBeLessThan(dead!.until);
+    const resumed = await waitForExit(resuming);
     expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).not.toContain("is held by");
     expect(resumed.stdout).toContain("Project 1 is done");
 
     const all = drafted(dbPath);

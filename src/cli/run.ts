@@ -2,67 +2,142 @@
 import { createInterface } from "node:readline/promises";
 import type { Engine } from "../app";
 import { approve, describeStatus, resume as resumeProject, retry, reviseOutline } from "../pipeline/actions";
-import type { ProgressEvent, ProgressSink } from "../pipeline/events";
+import type { ProgressSink } from "../pipeline/events";
 import { getProject, loadPlan, progressOf } from "../pipeline/store";
 import { gateAt, type StageId } from "../pipeline/workflow";
 import { openEngine } from "./engine";
 import { describeProgress, plainLineSink, terminalBarSink } from "./progress";
 
+/** How often the command reads its projects' rows to see whether they have settled. */
+const SETTLE_POLL_MS = 200;
+
+/** What the command knows of one project while it runs. */
+interface Watched {
+  /** The status version whose gate the author was asked about (or is being asked about). */
+  askedAt?: number;
+  asking?: boolean;
+  /** The other process last announced as holding the project. */
+  announced?: string;
+}
+
 /**
- * Runs the scheduler for these projects until each is done, stopped, or waiting at a gate the
- * author declines to pass. Exit code 1 when any project ended in "needs attention".
+ * Runs the scheduler for these projects until each is done, stopped, or waiting at a gate the author
+ * declines to pass. Whether a project has settled is read from its row, not from events: a project
+ * another process is working on, or one whose approval was refused, settles all the same. Exit code
+ * 1 when any project ended in "needs attention"; 130 when the author pressed Ctrl-C.
  */
 export async function runUntilSettled(ids: number[], yes: boolean): Promise<number> {
-  const pending = new Set(ids);
-  let settle: () => void = () => {};
-  const settled = new Promise<void>((r) => {
-    settle = r;
-  });
-  const finish = (id: number) => {
-    pending.delete(id);
-    if (pending.size === 0) settle();
-  };
-  let gates = Promise.resolve();
-  const askAtGate = (id: number, gate: StageId) => {
-    gates = gates.then(async () => {
-      bar?.pause();
-      const answer = yes ? { action: "approve" as const } : await askAtTerminal(engine, id, gate);
-      if (answer.action === "stop") {
-        finish(id);
-        return;
-      }
-      const result =
-        answer.action === "revise" ? reviseOutline(engine.db, id, answer.notes) : approve(engine.db, id);
-      process.stdout.write(`${result.message}\n`);
-      engine.scheduler.wake();
-    });
-  };
-  const control: ProgressSink = (event: ProgressEvent) => {
-    if (event.type === "gate") askAtGate(event.projectId, event.stage);
-    if (["done", "paused", "cancelled", "needs_attention"].includes(event.type)) finish(event.projectId);
-  };
+  const pending = new Map<number, Watched>(ids.map((id) => [id, {}]));
+  let interrupted = false;
+  let wakeLoop: () => void = () => {};
   const bar = process.stderr.isTTY ? terminalBarSink(process.stderr) : undefined;
   const display = bar?.sink ?? plainLineSink((line) => process.stdout.write(`${line}\n`));
+  const control: ProgressSink = () => wakeLoop();
   const engine = openEngine({ onlyProjects: ids, sinks: [display, control], say: bar?.log });
+  let gates = Promise.resolve();
+  const askAtGate = (id: number, gate: StageId, watched: Watched) => {
+    watched.asking = true;
+    gates = gates
+      .then(async () => {
+        if (interrupted) return;
+        bar?.pause();
+        const answer = yes ? { action: "approve" as const } : await askAtTerminal(engine, id, gate);
+        if (answer.action === "interrupt") {
+          interrupted = true;
+          return;
+        }
+        if (answer.action === "stop") {
+          pending.delete(id);
+          return;
+        }
+        const result =
+          answer.action === "revise" ? reviseOutline(engine.db, id, answer.notes) : approve(engine.db, id);
+        process.stdout.write(`${result.message}\n`);
+        engine.scheduler.wake();
+      })
+      .catch((error: unknown) => {
+        process.stderr.write(`folio: ${error instanceof Error ? error.message : String(error)}\n`);
+        pending.delete(id);
+      })
+      .finally(() => {
+        watched.asking = false;
+        wakeLoop();
+      });
+  };
   const stopOnSignal = () => {
-    process.stderr.write(
-      "\nStopping: the unit in flight finishes or is aborted within 10 s; nothing written is lost.\n",
-    );
-    void engine.close().then(() => process.exit(130));
+    interrupted = true;
+    wakeLoop();
   };
   process.once("SIGINT", stopOnSignal);
   process.once("SIGTERM", stopOnSignal);
   try {
-    for (const id of ids) prepareToRun(engine, id, finish, askAtGate);
+    for (const id of ids) prepareToRun(engine, id);
     engine.scheduler.start();
-    if (pending.size > 0) await settled;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => check(), SETTLE_POLL_MS);
+      const check = () => {
+        if (!interrupted) {
+          for (const [id, watched] of pending) {
+            if (settledNow(engine, id, watched, askAtGate)) pending.delete(id);
+          }
+        }
+        if (interrupted || pending.size === 0) {
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      wakeLoop = () => setImmediate(check);
+      check();
+    });
+    if (interrupted) {
+      bar?.stop();
+      process.stderr.write(
+        "\nStopping: the unit in flight finishes or is aborted within 10 s; nothing written is lost.\n",
+      );
+      await engine.close();
+      process.stdout.write(`Stopped. Continue with: folio resume ${ids.join(" ")}\n`);
+      return 130;
+    }
     await gates;
     await engine.scheduler.stop();
     bar?.stop();
     return ids.map((id) => reportOutcome(engine, id)).includes("needs_attention") ? 1 : 0;
   } finally {
+    process.off("SIGINT", stopOnSignal);
+    process.off("SIGTERM", stopOnSignal);
     await engine.close();
   }
+}
+
+/**
+ * Whether the project has settled, by its row: finished, stopped or needing attention; or waiting at
+ * a gate the author was already asked about. A gate not yet asked about is asked now; a project held
+ * by another process is announced once per holder, and waited for.
+ */
+function settledNow(
+  engine: Engine,
+  id: number,
+  watched: Watched,
+  askAtGate: (id: number, gate: StageId, watched: Watched) => void,
+): boolean {
+  const project = getProject(engine.db, id);
+  if (!project) return true;
+  if (["done", "cancelled", "paused", "needs_attention"].includes(project.status)) return !watched.asking;
+  if (project.status === "waiting") {
+    if (watched.asking) return false;
+    if (watched.askedAt === project.statusVersion || !gateAt(project.stage)) return true;
+    watched.askedAt = project.statusVersion;
+    askAtGate(id, project.stage, watched);
+    return false;
+  }
+  const owner = project.leaseOwner;
+  const held = owner && owner !== engine.scheduler.owner && (project.leaseExpiresAt ?? 0) > Date.now();
+  if (held && watched.announced !== owner) {
+    watched.announced = owner;
+    const until = new Date(project.leaseExpiresAt!).toTimeString().slice(0, 8);
+    process.stdout.write(`Project ${id} is held by ${owner} until ${until}; waiting…\n`);
+  }
+  return false;
 }
 
 function reportOutcome(engine: Engine, id: number): string | undefined {
@@ -79,25 +154,17 @@ function reportOutcome(engine: Engine, id: number): string | undefined {
 }
 
 /** Puts a project that stopped earlier back into a runnable state, as `resume` promises. */
-function prepareToRun(
-  engine: Engine,
-  id: number,
-  finish: (id: number) => void,
-  askAtGate: (id: number, gate: StageId) => void,
-): void {
+function prepareToRun(engine: Engine, id: number): void {
   const project = getProject(engine.db, id);
-  if (!project) {
-    finish(id);
-    return;
-  }
-  if (project.status === "paused") resumeProject(engine.db, id);
-  else if (project.status === "needs_attention") retry(engine.db, id);
-  else if (project.status === "waiting" && gateAt(project.stage)) {
-    askAtGate(id, project.stage);
-  } else if (project.status === "done" || project.status === "cancelled") finish(id);
+  if (project?.status === "paused") resumeProject(engine.db, id);
+  else if (project?.status === "needs_attention") retry(engine.db, id);
 }
 
-type GateAnswer = { action: "approve" } | { action: "revise"; notes: string } | { action: "stop" };
+type GateAnswer =
+  | { action: "approve" }
+  | { action: "revise"; notes: string }
+  | { action: "stop" }
+  | { action: "interrupt" };
 
 /** Shows what waits for approval and asks the author; without a terminal, the project simply waits. */
 async function askAtTerminal(engine: Engine, id: number, stage: StageId): Promise<GateAnswer> {
@@ -114,13 +181,28 @@ async function askAtTerminal(engine: Engine, id: number, stage: StageId): Promis
     return { action: "stop" };
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // Ctrl-C at the question stops the command as Ctrl-C anywhere else does; Ctrl-D (no more input)
+  // leaves the gate unanswered, as "no" does.
+  const interrupted = new Promise<GateAnswer>((resolve) => {
+    rl.once("SIGINT", () => resolve({ action: "interrupt" }));
+  });
+  const ask = (question: string) =>
+    Promise.race([
+      rl.question(question).then(
+        (reply): GateAnswer | string => reply,
+        (): GateAnswer => ({ action: "stop" }),
+      ),
+      interrupted,
+    ]);
   try {
     const options = gate.revises ? "[y]es, [r]evise with notes, [N]o" : "[y]es, [N]o";
-    const reply = (await rl.question(`Approve the ${gate.subject}? ${options}: `)).trim().toLowerCase();
-    if (/^y(es)?$/.test(reply)) return { action: "approve" };
-    if (gate.revises && /^r(evise)?$/.test(reply)) {
-      const notes = (await rl.question(`What should change in the ${gate.subject}? `)).trim();
-      if (notes) return { action: "revise", notes };
+    const reply = await ask(`Approve the ${gate.subject}? ${options}: `);
+    if (typeof reply !== "string") return reply;
+    if (/^y(es)?$/.test(reply.trim().toLowerCase())) return { action: "approve" };
+    if (gate.revises && /^r(evise)?$/.test(reply.trim().toLowerCase())) {
+      const notes = await ask(`What should change in the ${gate.subject}? `);
+      if (typeof notes !== "string") return notes;
+      if (notes.trim()) return { action: "revise", notes: notes.trim() };
     }
     return { action: "stop" };
   } finally {

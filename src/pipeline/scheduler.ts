@@ -1,7 +1,10 @@
+// Over 300 lines: claiming, running, renewing and releasing are one lease protocol, kept in one place
+// with the release of leases whose local owner has died and the word on leases held elsewhere.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { and, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, like, lt, notInArray, or, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
 import { type Project, type ProjectHost, projects } from "../../db/schema";
 import { LlmError } from "../llm/errors";
 import { describeUnit, runUnit } from "./runner";
@@ -55,6 +58,8 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly options: SchedulerOptions;
+  /** The holder last announced for each project another process runs. */
+  private readonly announced = new Map<number, string>();
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -100,9 +105,10 @@ export class Scheduler {
     try {
       while (!this.stopping && this.workers.size < this.options.maxActiveProjects) {
         const project = this.claim();
-        if (!project) return;
+        if (!project) break;
         this.spawn(project);
       }
+      if (!this.stopping) this.announceHeld();
     } catch (error) {
       // A busy database or a vanished file must not take the process down; the next poll tries again.
       this.deps.log.error({ err: error }, "could not claim work");
@@ -114,6 +120,7 @@ export class Scheduler {
    * the write lock is taken before the read, so two processes can never both upgrade the same snapshot.
    */
   private claim(): Project | undefined {
+    freeDeadLocalLeases(this.deps.db);
     const now = nowMs();
     const free = or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, now));
     const busy = [...this.workers.keys()];
@@ -146,6 +153,34 @@ export class Scheduler {
       },
       { behavior: "immediate" },
     );
+  }
+
+  /** Projects this process would run but another live process holds: said once per holder, in the log. */
+  private announceHeld(): void {
+    const now = nowMs();
+    const only = this.options.onlyProjects;
+    const held = this.deps.db
+      .select({ id: projects.id, owner: projects.leaseOwner, until: projects.leaseExpiresAt })
+      .from(projects)
+      .where(
+        and(
+          eq(projects.status, "running"),
+          gt(projects.leaseExpiresAt, now),
+          this.options.host ? eq(projects.host, this.options.host) : undefined,
+          only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
+        ),
+      )
+      .all()
+      .filter((p) => p.owner !== this.owner);
+    for (const { id, owner, until } of held) {
+      if (this.announced.get(id) === owner) continue;
+      this.announced.set(id, owner!);
+      const at = new Date(until!).toTimeString().slice(0, 8);
+      this.deps.log.info(
+        { projectId: id, owner, until },
+        `Project ${id} is held by ${owner} until ${at}; waiting…`,
+      );
+    }
   }
 
   private spawn(project: Project): void {
@@ -258,5 +293,48 @@ export class Scheduler {
       .set({ leaseOwner: null, leaseExpiresAt: null })
       .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
       .run();
+  }
+}
+
+/**
+ * A lease owner is `host:pid:nonce`. One held by a process of this host that no longer exists (killed,
+ * crashed) is released at once rather than left to expire: a restart takes its work back straight away.
+ */
+export function freeDeadLocalLeases(db: Db): number[] {
+  const now = nowMs();
+  const held = db
+    .select({ id: projects.id, owner: projects.leaseOwner })
+    .from(projects)
+    .where(and(like(projects.leaseOwner, `${hostname()}:%`), gt(projects.leaseExpiresAt, now)))
+    .all();
+  const freed: number[] = [];
+  for (const { id, owner } of held) {
+    if (!owner?.startsWith(`${hostname()}:`)) continue;
+    const pid = leaseOwnerPid(owner);
+    if (pid === undefined || pid === process.pid || processExists(pid)) continue;
+    const released = db
+      .update(projects)
+      .set({ leaseOwner: null, leaseExpiresAt: null })
+      .where(and(eq(projects.id, id), eq(projects.leaseOwner, owner)))
+      .run();
+    if (released.changes > 0) freed.push(id);
+  }
+  return freed;
+}
+
+/** The process id in a lease owner `host:pid:nonce`, if it is one. */
+export function leaseOwnerPid(owner: string | null): number | undefined {
+  const parts = owner?.split(":") ?? [];
+  const pid = Number(parts.at(-2));
+  return parts.length >= 3 && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

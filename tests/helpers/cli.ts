@@ -60,6 +60,33 @@ export function startCli(
   return Object.assign(child, { output });
 }
 
+/**
+ * Starts `folio …` on a pseudo-terminal (script(1)), as an author at a terminal runs it: its standard
+ * input is a TTY, so it asks at its gates, and what is written to the child's stdin is typed there
+ * (Ctrl-C is "\x03"). Everything the terminal shows, stdout and stderr, lands in `output.stdout`.
+ */
+export function startCliInTerminal(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): ChildProcess & { output: CliResult } {
+  const quote = (arg: string) => `'${arg.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, FOLIO_BIN, ...args].map(quote).join(" ");
+  const child = spawn("script", ["-qfec", command, "/dev/null"], {
+    env: { ...env, TERM: "dumb", COLUMNS: "100" },
+    cwd,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const output: CliResult = { code: null, signal: null, stdout: "", stderr: "" };
+  child.stdout?.on("data", (d: Buffer) => {
+    output.stdout += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output.stderr += d.toString();
+  });
+  return Object.assign(child, { output });
+}
+
 export function waitForExit(child: ChildProcess & { output: CliResult }): Promise<CliResult> {
   return new Promise((resolveExit) => {
     if (child.exitCode !== null || child.signalCode !== null) {
