@@ -45,11 +45,13 @@ export function startCli(
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): ChildProcess & { output: CliResult } {
-  const child = spawn(process.execPath, [FOLIO_BIN, ...args], {
-    env,
-    cwd,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return withOutput(
+    spawn(process.execPath, [FOLIO_BIN, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] }),
+  );
+}
+
+/** The child with what it has written so far, kept as it arrives. */
+function withOutput(child: ChildProcess): ChildProcess & { output: CliResult } {
   const output: CliResult = { code: null, signal: null, stdout: "", stderr: "" };
   child.stdout?.on("data", (d: Buffer) => {
     output.stdout += d.toString();
@@ -72,19 +74,13 @@ export function startCliInTerminal(
 ): ChildProcess & { output: CliResult } {
   const quote = (arg: string) => `'${arg.replace(/'/g, "'\\''")}'`;
   const command = [process.execPath, FOLIO_BIN, ...args].map(quote).join(" ");
-  const child = spawn("script", ["-qfec", command, "/dev/null"], {
-    env: { ...env, TERM: "dumb", COLUMNS: "100" },
-    cwd,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const output: CliResult = { code: null, signal: null, stdout: "", stderr: "" };
-  child.stdout?.on("data", (d: Buffer) => {
-    output.stdout += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output.stderr += d.toString();
-  });
-  return Object.assign(child, { output });
+  return withOutput(
+    spawn("script", ["-qfec", command, "/dev/null"], {
+      env: { ...env, TERM: "dumb", COLUMNS: "100" },
+      cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    }),
+  );
 }
 
 export function waitForExit(child: ChildProcess & { output: CliResult }): Promise<CliResult> {
