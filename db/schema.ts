@@ -72,6 +72,12 @@ export const discordThreads = sqliteTable(
     /** The gate or needs-attention message, and the project's `status_version` it was posted for. */
     noticeMessageId: text("notice_message_id"),
     noticeVersion: integer("notice_version"),
+    /**
+     * The finished book's post: the nonce it is sent with (stored before the post, so a retry sends
+     * the same one and Discord hands back the message it already made), then the message once posted.
+     */
+    deliveryNonce: text("delivery_nonce"),
+    deliveryMessageId: text("delivery_message_id"),
   },
   (t) => [uniqueIndex("discord_threads_thread").on(t.threadId), index("discord_threads_guild").on(t.guildId)],
 );

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { llmCalls, projects, scenes } from "../db/schema";
+import { cancel, pause, resume } from "../src/pipeline/actions";
 import { getProject } from "../src/pipeline/store";
 import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
@@ -147,4 +148,44 @@ describe("fault tolerance", () => {
         .every((p) => p.leaseOwner === null || p.status === "running"),
     ).toBe(true);
   }, 120_000);
+});
+
+describe("the hand-over of a finished book", () => {
+  const NOVEL = {
+    premise: "A cartographer's apprentice inks a town that is not there yet.",
+    scenes: 4,
+    words: 3_200,
+    autoApprove: true,
+  };
+
+  it("leaves a pause made during the hand-over standing; resumed, the project finishes", async () => {
+    let handovers = 0;
+    const { engine } = await world.start({ seed: 31 }, {}, async (project) => {
+      handovers += 1;
+      // Another process pauses the project while this one is posting the book.
+      if (handovers === 1) expect(pause(engine.db, project.id).ok).toBe(true);
+    });
+    const id = engine.create(NOVEL);
+    await eventually(() => handovers === 1 && getProject(engine.db, id)?.leaseOwner === null, 120_000);
+    expect(getProject(engine.db, id)).toMatchObject({ status: "paused", stage: "deliver" });
+    expect(engine.events.some((e) => e.type === "done")).toBe(false);
+    expect(resume(engine.db, id).ok).toBe(true);
+    engine.scheduler.wake();
+    await eventually(() => getProject(engine.db, id)?.status === "done", 30_000);
+    expect(handovers).toBe(2);
+  }, 150_000);
+
+  it("aborts the hand-over on a cancellation and leaves the project cancelled", async () => {
+    let sawAbort = false;
+    const { engine } = await world.start({ seed: 32 }, {}, async (project, signal) => {
+      expect(cancel(engine.db, project.id).ok).toBe(true);
+      await eventually(() => signal.aborted, 10_000, 20);
+      sawAbort = true;
+      signal.throwIfAborted();
+    });
+    const id = engine.create(NOVEL);
+    await eventually(() => sawAbort && getProject(engine.db, id)?.leaseOwner === null, 120_000);
+    expect(getProject(engine.db, id)?.status).toBe("cancelled");
+    expect(engine.events.some((e) => e.type === "done")).toBe(false);
+  }, 150_000);
 });

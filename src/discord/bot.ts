@@ -1,6 +1,14 @@
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Client, Events, GatewayIntentBits } from "discord.js";
+import {
+  Client,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  type Message,
+  RESTJSONErrorCodes,
+} from "discord.js";
 import type { Logger } from "pino";
 import { type HandlerDeps, routeInteraction } from "../../commands/router";
 import { syncCommands } from "../../commands/sync";
@@ -13,7 +21,7 @@ import type { SchedulerOptions } from "../pipeline/scheduler";
 import { thousands } from "../text/format";
 import { ThreadPoster } from "./poster";
 import { DiscordSink } from "./sink";
-import { threadOf } from "./threads";
+import { deliveryNonce, setDelivered, threadOf } from "./threads";
 import { COLORS, embed, exportAttachments } from "./views";
 
 export interface Bot {
@@ -48,7 +56,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   let forward: ProgressSink = () => {};
   const engine: Engine = createEngine(config, log, {
     sinks: [(event) => forward(event)],
-    deliver: (project) => deliver(engine, poster, project),
+    deliver: (project, signal) => deliver(engine, poster, project, signal),
     scheduler: { host: "discord", ...options.scheduler },
   });
   const sink = new DiscordSink(engine.db, poster, log, options.progressIntervalMs);
@@ -87,31 +95,57 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   };
 }
 
-/** Posts the finished manuscript and its report in the project's thread, mentioning its author (Folio's only mention). */
-async function deliver(engine: Engine, poster: ThreadPoster, project: Project): Promise<void> {
-  const threadId = threadOf(engine.db, project.id)?.threadId;
-  if (!threadId) throw new Error(`project ${project.id} has no thread to deliver to`);
+/**
+ * Posts the finished manuscript and its report in the project's thread, mentioning its author (Folio's
+ * only mention). Once: a post already recorded is not made again, and the post carries a nonce Discord
+ * enforces, so a retry of a post whose answer was lost (a crash, a 500 after the write) gets back the
+ * message already made instead of a second one.
+ */
+async function deliver(
+  engine: Engine,
+  poster: ThreadPoster,
+  project: Project,
+  signal: AbortSignal,
+): Promise<void> {
+  const thread = threadOf(engine.db, project.id);
+  if (!thread) throw new Error(`project ${project.id} has no thread to deliver to`);
+  if (thread.deliveryMessageId) return;
+  const { threadId } = thread;
   const files = await renderExport(engine.db, project, engine.config.FOLIO_AUTHOR_NAME, "docx");
   const attached = exportAttachments(files, await poster.uploadLimit(threadId), project.id);
   const mention = `<@${project.ownerId}>`;
-  const allowedMentions = { users: [project.ownerId] };
-  if ("tooLarge" in attached) {
-    await poster.send(threadId, {
-      content: `${mention} **${files.title}** is finished, but ${attached.tooLarge}`,
-      allowedMentions,
-    });
-    return;
+  const once = {
+    nonce: deliveryNonce(engine.db, project.id, randomBytes(12).toString("hex")),
+    allowedMentions: { users: [project.ownerId] },
+  };
+  const tooLarge = (why: string) =>
+    poster.send(threadId, { content: `${mention} **${files.title}** is finished, but ${why}`, ...once });
+  signal.throwIfAborted();
+  let message: Message;
+  if ("tooLarge" in attached) message = await tooLarge(attached.tooLarge);
+  else {
+    try {
+      message = await poster.send(threadId, {
+        content: `${mention} your novel is ready.`,
+        embeds: [
+          embed(
+            `📚 ${files.title}`,
+            `${files.chapters} chapters, ${thousands(files.words)} words. The Kindle-ready manuscript and its report (validation, continuity, motifs, cost) are attached; \`/novel export\` gives docx, epub or markdown again at any time.`,
+            COLORS.success,
+          ),
+        ],
+        files: attached.files,
+        ...once,
+      });
+    } catch (error) {
+      // The server's limit is lower than its boost tier says: the author still hears the book is done.
+      if (!(error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.RequestEntityTooLarge))
+        throw error;
+      const size = (files.book.data.length / 2 ** 20).toFixed(1);
+      message = await tooLarge(
+        `the manuscript (${size} MiB) is over this server's upload limit. Use \`/novel export format:markdown\`, or \`folio export ${project.id}\` on the host.`,
+      );
+    }
   }
-  await poster.send(threadId, {
-    content: `${mention} your novel is ready.`,
-    embeds: [
-      embed(
-        `📚 ${files.title}`,
-        `${files.chapters} chapters, ${thousands(files.words)} words. The Kindle-ready manuscript and its report (validation, continuity, motifs, cost) are attached; \`/novel export\` gives docx, epub or markdown again at any time.`,
-        COLORS.success,
-      ),
-    ],
-    files: attached.files,
-    allowedMentions,
-  });
+  setDelivered(engine.db, project.id, message.id);
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import {
   type Client,
   DiscordAPIError,
@@ -14,10 +15,15 @@ import {
 export class ThreadPoster {
   constructor(private readonly client: Client) {}
 
+  /**
+   * Posts a message with a nonce Discord enforces (the caller's, or a new one): when a post is stored
+   * but its answer is lost (a 500 after the write) and the client sends it again, Discord hands back
+   * the message it made rather than making a second one.
+   */
   async send(threadId: string, payload: MessageCreateOptions): Promise<Message> {
     const channel = await this.client.channels.fetch(threadId);
     if (!channel?.isSendable()) throw new Error(`channel ${threadId} cannot receive messages`);
-    return channel.send(payload);
+    return channel.send({ nonce: randomBytes(12).toString("hex"), ...payload, enforceNonce: true });
   }
 
   /** Edits a message; "missing" when it was deleted (or never existed), so the caller can post anew. */

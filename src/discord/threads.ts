@@ -76,6 +76,26 @@ export function setProgressMessage(db: Db, projectId: number, messageId: string,
 }
 
 /**
+ * The nonce the finished book is posted with: the one stored by an earlier attempt, or a new one stored
+ * now, before the post, so a retry after a crash or a lost answer sends the same one.
+ */
+export function deliveryNonce(db: Db, projectId: number, fresh: string): string {
+  db.update(discordThreads)
+    .set({ deliveryNonce: fresh })
+    .where(and(eq(discordThreads.projectId, projectId), isNull(discordThreads.deliveryNonce)))
+    .run();
+  return threadOf(db, projectId)?.deliveryNonce ?? fresh;
+}
+
+/** The finished book's post, recorded the moment Discord answers, before the project is marked done. */
+export function setDelivered(db: Db, projectId: number, messageId: string): void {
+  db.update(discordThreads)
+    .set({ deliveryMessageId: messageId })
+    .where(eq(discordThreads.projectId, projectId))
+    .run();
+}
+
+/**
  * Records the gate or needs-attention message posted for the state at `version`, unless a message for a
  * newer state is recorded already (a slow post finishing after a quicker, later one).
  */

@@ -31,6 +31,8 @@ export interface FakeDiscordOptions {
   port?: number;
   /** How long the bot has to acknowledge an interaction. Discord's is 3000 ms. */
   ackTimeoutMs?: number;
+  /** The server's upload limit in bytes: 10 MiB, as an unboosted server's (default). */
+  uploadLimitBytes?: number;
 }
 
 export interface UploadedFile {
@@ -279,6 +281,12 @@ export interface FakeDiscord {
   commands(scope?: string): Json[];
   waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs?: number): Promise<T>;
   inject429(rule: RateLimitRule): void;
+  /**
+   * The next `times` messages with a file whose name matches are stored, then answered with a 500, as
+   * Discord does when a backend times out after the write: a client that retries without an enforced
+   * nonce posts twice.
+   */
+  failUploadsAfterStoring(times: number, filename?: RegExp): void;
   disconnectGateway(opts?: { resumable?: boolean }): void;
   stats(): FakeDiscordStats;
   close(): Promise<void>;
@@ -295,7 +303,7 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     ["PATCH", "/webhooks/0/token/messages/0"],
     ["PUT", "/applications/0/guilds/0/commands"],
   ]);
-  const fake = new FakeDiscordServer(opts.ackTimeoutMs ?? 3000);
+  const fake = new FakeDiscordServer(opts.ackTimeoutMs ?? 3000, opts.uploadLimitBytes ?? UPLOAD_LIMIT_BYTES);
   await fake.listen(opts.port ?? 0);
   return fake;
 }
@@ -307,6 +315,8 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
 const API_PREFIX = "/api/v10";
 const HEARTBEAT_INTERVAL_MS = 41_250;
 const UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+/** How long Discord remembers an enforced nonce ("a few minutes"). */
+const NONCE_WINDOW_MS = 5 * 60_000;
 const HISTORY_LIMIT = 1000;
 const DEFAULT_WAIT_MS = 5000;
 
@@ -616,6 +626,8 @@ const messageSchema = z
     attachments: z.array(z.looseObject({ id: z.union([z.string(), z.number()]) })).nullish(),
     message_reference: z.unknown().optional(),
     tts: z.boolean().nullish(),
+    nonce: z.union([z.string().max(25), z.number().int()]).nullish(),
+    enforce_nonce: z.boolean().nullish(),
   })
   .superRefine((msg, ctx) => {
     const total = (msg.embeds ?? []).reduce((n, e) => n + embedChars(e), 0);
@@ -929,11 +941,17 @@ class FakeDiscordServer implements FakeDiscord {
   private readonly sessions = new Map<string, Session>();
   private readonly connections = new Set<GatewayConnection>();
   private readonly rateLimitRules: RateLimitRule[] = [];
+  /** Enforced nonces by channel, with the message each one made. */
+  private readonly nonces = new Map<string, { message: StoredMessage; at: number }>();
+  private failingUploads: { times: number; filename: RegExp } | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly counters = { identifies: 0, resumes: 0, duplicateAcks: 0, rateLimited: 0 };
   private readonly rejected: RejectedCall[] = [];
 
-  constructor(private readonly ackTimeoutMs: number) {
+  constructor(
+    private readonly ackTimeoutMs: number,
+    private readonly uploadLimitBytes: number,
+  ) {
     this.token = `${Buffer.from(this.applicationId).toString("base64url")}.${randomToken(4)}.${randomToken(28)}`;
     this.http = createServer((req, res) => {
       this.onHttpRequest(req, res).catch(() => res.destroy()); // The client went away mid-request.
@@ -1027,6 +1045,10 @@ class FakeDiscordServer implements FakeDiscord {
 
   inject429(rule: RateLimitRule): void {
     this.rateLimitRules.push({ ...rule });
+  }
+
+  failUploadsAfterStoring(times: number, filename = /./): void {
+    this.failingUploads = { times, filename };
   }
 
   stats(): FakeDiscordStats {
@@ -1204,7 +1226,7 @@ class FakeDiscordServer implements FakeDiscord {
       entitlements: [],
       authorizing_integration_owners: { "0": this.guildId },
       context: 0,
-      attachment_size_limit: UPLOAD_LIMIT_BYTES,
+      attachment_size_limit: this.uploadLimitBytes,
       data: spec.data,
       ...(spec.message && { message: this.apiMessage(spec.message) }),
     };
@@ -2061,14 +2083,23 @@ class FakeDiscordServer implements FakeDiscord {
     this.on("POST", "/channels/:channel/messages", (r) => {
       const channel = this.requireChannel(r.params.channel);
       const body = isObject(r.body) ? r.body : {};
-      return ok(
-        this.apiMessage(
-          this.createMessage(channel, body, r.files, {
-            flags: Number(body.flags ?? 0),
-            requireContent: true,
-          }),
-        ),
-      );
+      // With enforce_nonce, a nonce this channel saw in the last few minutes returns that message.
+      const key =
+        body.enforce_nonce && body.nonce != null ? `${channel.id}:${String(body.nonce)}` : undefined;
+      const seen = key ? this.nonces.get(key) : undefined;
+      if (seen && Date.now() - seen.at < NONCE_WINDOW_MS) return ok(this.apiMessage(seen.message));
+      const message = this.createMessage(channel, body, r.files, {
+        flags: Number(body.flags ?? 0),
+        requireContent: true,
+      });
+      if (key) this.nonces.set(key, { message, at: Date.now() });
+      const failing = this.failingUploads;
+      if (failing && failing.times > 0 && r.files.some((f) => failing.filename.test(f.filename))) {
+        // Stored, then answered as a backend that timed out after the write.
+        failing.times -= 1;
+        throw new ApiError(500, 0, "500: Internal Server Error");
+      }
+      return ok(this.apiMessage(message));
     });
     this.on("GET", "/channels/:channel/messages", (r) => ok(this.listMessages(r)));
     this.on("GET", "/channels/:channel/messages/:message", (r) =>
@@ -2118,7 +2149,7 @@ class FakeDiscordServer implements FakeDiscord {
     files: UploadedFile[],
     origin: { interaction?: InteractionRecord; flags: number; requireContent: boolean },
   ): StoredMessage {
-    const input = checkMessage(payload, files);
+    const input = checkMessage(payload, files, this.uploadLimitBytes);
     const message = this.newMessage(channel, input, origin.interaction, origin.flags);
     message.attachments = this.storeAttachments(channel.id, files, input.attachments ?? []);
     if (origin.requireContent && isEmptyMessage(message)) throw Errors.emptyMessage();
@@ -2191,7 +2222,7 @@ class FakeDiscordServer implements FakeDiscord {
   }
 
   private editMessage(message: StoredMessage, payload: Json, files: UploadedFile[]): void {
-    const input = checkMessage(payload, files);
+    const input = checkMessage(payload, files, this.uploadLimitBytes);
     if (input.content !== undefined) message.content = input.content ?? "";
     if (input.embeds !== undefined)
       message.embeds = (input.embeds ?? []).map((e) => ({ type: "rich", ...e }));
@@ -2424,8 +2455,8 @@ function needsBotAuth(segments: string[]): boolean {
   return segments[0] !== "interactions" && segments[0] !== "webhooks";
 }
 
-function checkMessage(payload: Json, files: UploadedFile[]): MessageInput {
-  if (uploadedBytes(files) > UPLOAD_LIMIT_BYTES) throw Errors.tooLarge();
+function checkMessage(payload: Json, files: UploadedFile[], limit: number): MessageInput {
+  if (uploadedBytes(files) > limit) throw Errors.tooLarge();
   return validate(messageSchema, payload);
 }
 

@@ -4,6 +4,7 @@ import { loadConfig } from "../../src/config";
 import { type Bot, type BotOptions, startBot } from "../../src/discord/bot";
 import {
   type FakeDiscord,
+  type FakeDiscordOptions,
   type MemberRef,
   type StoredMessage,
   startFakeDiscord,
@@ -28,9 +29,14 @@ export const MANAGE_GUILD = String(1n << 5n);
 
 /** Fake Discord + fake model endpoint + the real bot (real discord.js and openai clients) in this process. */
 export async function startWorld(
-  options: { llm?: FakeLlmOptions; bot?: BotOptions; env?: Record<string, string> } = {},
+  options: {
+    llm?: FakeLlmOptions;
+    bot?: BotOptions;
+    env?: Record<string, string>;
+    discord?: FakeDiscordOptions;
+  } = {},
 ): Promise<World> {
-  const discord = await startFakeDiscord();
+  const discord = await startFakeDiscord(options.discord);
   const llm = await startFakeLlm({ seed: 21, ...options.llm });
   const dir = tempDir("folio-discord-");
   const env = {

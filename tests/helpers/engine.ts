@@ -8,6 +8,7 @@ import { createProject, type NewProject, parseNewProject } from "../../src/pipel
 import type { ProgressEvent } from "../../src/pipeline/events";
 import { loadManuscript } from "../../src/pipeline/manuscript";
 import type { SchedulerOptions } from "../../src/pipeline/scheduler";
+import type { Deliverer } from "../../src/pipeline/unit";
 import { type FakeLlm, type FakeLlmOptions, startFakeLlm } from "../fakes/llm-server";
 import { tempDir } from "./cli";
 
@@ -26,6 +27,8 @@ export function startTestEngine(
   env: Record<string, string> = {},
   scheduler: Partial<SchedulerOptions> = {},
   onEvent: (event: ProgressEvent) => void = () => {},
+  /** Runs at each hand-over, before the book is recorded as delivered. */
+  onDeliver?: Deliverer,
 ): TestEngine {
   const dir = tempDir("folio-engine-");
   const config = loadConfig(
@@ -44,7 +47,8 @@ export function startTestEngine(
   const delivered = new Map<number, Buffer>();
   const engine: Engine = createEngine(config, pino({ level: "silent" }), {
     sinks: [(e) => events.push(e), onEvent],
-    deliver: async (project) => {
+    deliver: async (project, signal) => {
+      await onDeliver?.(project, signal);
       delivered.set(project.id, await renderBook("docx", loadManuscript(engine.db, project, "Test Author")));
     },
     scheduler: { leaseMs: 2000, pollMs: 100, retryBaseMs: 20, ...scheduler },
@@ -79,11 +83,11 @@ export function perTest() {
     fake = undefined;
   });
   return {
-    async start(options: FakeLlmOptions, env: Record<string, string> = {}) {
+    async start(options: FakeLlmOptions, env: Record<string, string> = {}, onDeliver?: Deliverer) {
       await engine?.close();
       await fake?.close();
       fake = await startFakeLlm(options);
-      engine = startTestEngine(fake.url, env);
+      engine = startTestEngine(fake.url, env, {}, () => {}, onDeliver);
       return { fake, engine };
     },
   };

@@ -1,19 +1,16 @@
 import type { DeliveryStage } from "../../../stages/definition";
-import { commitMove } from "../transition";
-import { progress, type Unit } from "../unit";
+import { checkpoint, commit, progress, type Unit } from "../unit";
 import { FINISHED } from "../workflow";
 
 /**
- * The host hands the book over (a file, a thread), then the project is done. A pause that arrived
- * during the hand-over does not hold back a delivered book; a cancellation does.
+ * The host hands the book over (a file, a thread), then the project is done — only if it is still
+ * running: a pause or a cancellation that arrived during the hand-over stands, and the hand-over,
+ * recorded by the host, is not repeated when the project is resumed.
  */
 export async function deliverBook(unit: Unit, _stage: DeliveryStage): Promise<void> {
   const { deps, project } = unit;
+  checkpoint(unit);
   await deps.deliver(project, unit.signal);
-  commitMove(deps.db, project.id, {
-    from: ["running", "paused"],
-    lease: unit.owner,
-    to: { stage: FINISHED, status: "done" },
-  });
+  commit(unit, { to: { stage: FINISHED, status: "done" } });
   deps.emit({ type: "done", projectId: project.id, progress: progress(unit) });
 }
