@@ -206,6 +206,34 @@ describe("Discord: bad input gets one clear private answer", () => {
     ]);
   });
 
+  it("lets only one of two starts sent at the same moment through the limit, and opens one thread", async () => {
+    world = await startWorld({ env: { FOLIO_MAX_PROJECTS_PER_USER: "1" } });
+    const w = world;
+    const start = () =>
+      w.discord.sendCommand({
+        user: w.author.id,
+        command: "novel",
+        subcommand: "start",
+        options: { premise: PREMISE, scenes: 4, words: 4000 },
+      });
+    const both = await Promise.all([start(), start()]);
+    await Promise.all(both.map((s) => s.waitForAck()));
+    const refused = both.filter((s) => ephemeralText(s).some((t) => t.startsWith("You already have 1")));
+    expect(refused).toHaveLength(1);
+    const started = both.find((s) => !refused.includes(s))!;
+    await started.waitForResponse((r) => r.kind === "edit-original");
+    expect(db(w).prepare("select count(*) n from projects").get()).toEqual({ n: 1 });
+    expect(w.discord.threads()).toHaveLength(1);
+    // The row got its thread, and the scheduler runs it.
+    const row = db(w)
+      .prepare(
+        "select t.thread_id, p.lease_owner from projects p join discord_threads t on t.project_id = p.id",
+      )
+      .get() as { thread_id: string };
+    expect(row.thread_id).toBe(w.discord.threads()[0]!.id);
+    await waitForMessage(w.discord, row.thread_id, (m) => titleOf(m).startsWith("📜 Outline ready"));
+  });
+
   it("offers the caller's projects in autocomplete", async () => {
     world = await startWorld();
     const w = world;

@@ -1,11 +1,16 @@
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../db/client";
 import { ConfigError, loadConfig } from "../src/config";
+import { attachThread, dropUnthreadedProjects } from "../src/discord/threads";
 import {
+  abandonSetup,
   approve,
   cancel,
+  claimNewProject,
   createProject,
+  finishSetup,
   parseNewProject,
   pause,
   resume,
@@ -90,6 +95,33 @@ describe("project actions", () => {
     expect(cancel(db, id).ok).toBe(true);
     expect(cancel(db, id)).toEqual({ ok: false, message: "The project is already cancelled." });
     expect(approve(db, 999)).toEqual({ ok: false, message: "There is no project 999." });
+    closeDatabase(db);
+  });
+});
+
+describe("a new Discord project's setup", () => {
+  it("is held from the scheduler until its thread is attached, and dropped if its setup died", () => {
+    const db = openDatabase(join(tempDir(), "folio.db"));
+    const parsed = parseNewProject({ premise: "A lock-keeper hears the canal counting the boats." });
+    if (!parsed.ok) throw new Error(parsed.message);
+    const owner = { ownerId: "u1", host: "discord" as const };
+    const live = `${hostname()}:${process.pid}:setup`;
+    const dead = `${hostname()}:999999999:setup`;
+    const kept = claimNewProject(db, parsed.value, owner, 5, live);
+    const orphan = claimNewProject(db, parsed.value, owner, 5, dead);
+    const failed = claimNewProject(db, parsed.value, owner, 5, live);
+    if (!kept.ok || !orphan.ok || !failed.ok) throw new Error("refused");
+    expect(kept.project.leaseOwner).toBe(live);
+    // The limit counts the claimed rows: a fourth start over a limit of three is refused.
+    expect(claimNewProject(db, parsed.value, owner, 3, live)).toMatchObject({ ok: false });
+    abandonSetup(db, failed.project.id, live);
+    // The live setup is still opening its thread; the dead one's never will be.
+    expect(dropUnthreadedProjects(db)).toEqual([orphan.project.id]);
+    finishSetup(db, kept.project.id, live, (tx) =>
+      attachThread(tx, kept.project.id, { guildId: "g", channelId: "c", threadId: "t" }),
+    );
+    expect(getProject(db, kept.project.id)).toMatchObject({ leaseOwner: null, status: "running" });
+    expect(db.$client.prepare("select id from projects").all()).toEqual([{ id: kept.project.id }]);
     closeDatabase(db);
   });
 });

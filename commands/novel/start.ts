@@ -1,7 +1,7 @@
-import { PermissionFlagsBits, ThreadAutoArchiveDuration } from "discord.js";
+import { PermissionFlagsBits, ThreadAutoArchiveDuration, type ThreadChannel } from "discord.js";
 import { attachThread } from "../../src/discord/threads";
 import { statusCard, threadName, workingTitle } from "../../src/discord/views";
-import { activeProjectCount, createProject, parseNewProject } from "../../src/pipeline/actions";
+import { abandonSetup, claimNewProject, finishSetup, parseNewProject } from "../../src/pipeline/actions";
 import { progressOf } from "../../src/pipeline/store";
 import { Refusal } from "../shared";
 import type { Subcommand } from "./types";
@@ -67,28 +67,36 @@ export default {
         "I cannot open a thread here: I need Create Public Threads and Send Messages in Threads in this channel.",
       );
     }
-    const max = deps.config.FOLIO_MAX_PROJECTS_PER_USER;
-    if (activeProjectCount(deps.db, i.user.id) >= max) {
-      throw new Refusal(
-        `You already have ${max} unfinished projects, the most allowed. Finish or cancel one first (see /novel list).`,
-      );
-    }
-    await i.deferReply();
-    const title = workingTitle(request.value.title, request.value.premise);
-    const thread = await channel.threads
-      .create({
-        name: threadName(title),
+    // The row first, counted against the owner's limit in the same transaction and held back from
+    // the scheduler; then the thread; then the row gets its thread and is let go.
+    const claimant = deps.scheduler.owner;
+    const claimed = claimNewProject(
+      deps.db,
+      request.value,
+      { ownerId: i.user.id, host: "discord" },
+      deps.config.FOLIO_MAX_PROJECTS_PER_USER,
+      claimant,
+    );
+    if (!claimed.ok) throw new Refusal(claimed.message);
+    const { project } = claimed;
+    let thread: ThreadChannel;
+    try {
+      await i.deferReply();
+      thread = await channel.threads.create({
+        name: threadName(workingTitle(request.value.title, request.value.premise)),
         autoArchiveDuration: ThreadAutoArchiveDuration.OneWeek,
         reason: "Folio novel",
-      })
-      .catch(() => {
-        throw new Refusal(
-          "I could not open a thread here: I need Create Public Threads and Send Messages in Threads in this channel.",
-        );
       });
-    const project = createProject(deps.db, request.value, { ownerId: i.user.id, host: "discord" }, (tx, p) =>
-      attachThread(tx, p.id, { guildId: thread.guildId, channelId: channel.id, threadId: thread.id }),
+    } catch {
+      abandonSetup(deps.db, project.id, claimant);
+      throw new Refusal(
+        "I could not open a thread here: I need Create Public Threads and Send Messages in Threads in this channel.",
+      );
+    }
+    finishSetup(deps.db, project.id, claimant, (tx) =>
+      attachThread(tx, project.id, { guildId: thread.guildId, channelId: channel.id, threadId: thread.id }),
     );
+    const title = workingTitle(request.value.title, request.value.premise);
     await thread.send({ embeds: [statusCard(project, progressOf(deps.db, project))] });
     await i.editReply(
       `Started **${title}** (project #${project.id}) in ${thread}. Every stage is posted there.`,

@@ -21,7 +21,7 @@ import type { SchedulerOptions } from "../pipeline/scheduler";
 import { thousands } from "../text/format";
 import { ThreadPoster } from "./poster";
 import { DiscordSink } from "./sink";
-import { deliveryNonce, setDelivered, threadOf } from "./threads";
+import { deliveryNonce, dropUnthreadedProjects, setDelivered, threadOf } from "./threads";
 import { COLORS, embed, exportAttachments } from "./views";
 
 export interface Bot {
@@ -79,6 +79,8 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   );
   log.info({ user: client.user?.tag, registration }, "connected to Discord");
   sink.repostMissingNotices();
+  const dropped = dropUnthreadedProjects(engine.db);
+  if (dropped.length > 0) log.warn({ projects: dropped }, "dropped projects whose thread was never opened");
   engine.scheduler.start();
   return {
     client,

@@ -1,6 +1,7 @@
-import { and, desc, eq, inArray, isNull, like, lte, ne, or } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, like, lt, lte, ne, notExists, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { type DiscordThread, discordThreads, type Project, projects } from "../../db/schema";
+import { freeDeadLocalLeases } from "../pipeline/scheduler";
 
 /** Where a project lives in Discord, written in the same transaction as the project itself. */
 export interface ThreadPlace {
@@ -19,6 +20,26 @@ export function attachThread(db: Writer, projectId: number, place: ThreadPlace):
 
 export function threadOf(db: Db, projectId: number): DiscordThread | undefined {
   return db.select().from(discordThreads).where(eq(discordThreads.projectId, projectId)).get();
+}
+
+/**
+ * Discord projects whose setup never finished: claimed by a `/novel start` that died before opening
+ * the thread (its claim expired, or its process is gone). Nothing was written for them; they go.
+ */
+export function dropUnthreadedProjects(db: Db): number[] {
+  freeDeadLocalLeases(db);
+  return db
+    .delete(projects)
+    .where(
+      and(
+        eq(projects.host, "discord"),
+        notExists(db.select().from(discordThreads).where(eq(discordThreads.projectId, projects.id))),
+        or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, Date.now())),
+      ),
+    )
+    .returning({ id: projects.id })
+    .all()
+    .map((r) => r.id);
 }
 
 /** The project whose thread this channel is. */

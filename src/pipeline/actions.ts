@@ -67,30 +67,91 @@ export function createProject(
   attach: (tx: Tx, project: Project) => void = () => {},
 ): Project {
   return db.transaction((tx) => {
-    const project = tx
-      .insert(projects)
-      .values({
-        ownerId: owner.ownerId,
-        host: owner.host ?? "cli",
-        exportPath: owner.exportPath ?? null,
-        premise: input.premise,
-        title: input.title ?? null,
-        genre: input.genre ?? null,
-        voice: input.voice ?? null,
-        sceneCount: input.scenes,
-        targetWords: input.words,
-        autoApprove: input.autoApprove,
-        stage: FIRST_STAGE,
-      })
-      .returning()
-      .get();
+    const project = insertProject(tx, input, owner);
     attach(tx, project);
     return project;
   });
 }
 
+function insertProject(
+  tx: Tx,
+  input: z.output<typeof NewProjectSchema>,
+  owner: Owner,
+  lease: { leaseOwner: string; leaseExpiresAt: number } | undefined = undefined,
+): Project {
+  return tx
+    .insert(projects)
+    .values({
+      ownerId: owner.ownerId,
+      host: owner.host ?? "cli",
+      exportPath: owner.exportPath ?? null,
+      premise: input.premise,
+      title: input.title ?? null,
+      genre: input.genre ?? null,
+      voice: input.voice ?? null,
+      sceneCount: input.scenes,
+      targetWords: input.words,
+      autoApprove: input.autoApprove,
+      stage: FIRST_STAGE,
+      ...lease,
+    })
+    .returning()
+    .get();
+}
+
+/** How long a project being set up (its Discord thread opened) is kept from the scheduler at most. */
+const SETUP_CLAIM_MS = 60_000;
+
+/**
+ * A new project for an owner with at most `maxActive` unfinished ones, counted and inserted in one
+ * IMMEDIATE transaction, so two quick starts cannot both pass the count. The row is held by `claimant`
+ * (a lease no scheduler takes) until the host has attached its own rows with `finishSetup`, or removed
+ * it with `abandonSetup` when that failed.
+ */
+export function claimNewProject(
+  db: Db,
+  input: z.output<typeof NewProjectSchema>,
+  owner: Owner,
+  maxActive: number,
+  claimant: string,
+): { ok: true; project: Project } | { ok: false; message: string } {
+  return db.transaction(
+    (tx) => {
+      if (activeProjectCount(tx, owner.ownerId) >= maxActive) {
+        return refuse(
+          `You already have ${maxActive} unfinished projects, the most allowed. Finish or cancel one first (see /novel list).`,
+        );
+      }
+      const project = insertProject(tx, input, owner, {
+        leaseOwner: claimant,
+        leaseExpiresAt: Date.now() + SETUP_CLAIM_MS,
+      });
+      return { ok: true as const, project };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/** Writes the host's rows for a claimed new project and lets the scheduler have it. */
+export function finishSetup(db: Db, id: number, claimant: string, attach: (tx: Tx) => void): void {
+  db.transaction((tx) => {
+    attach(tx);
+    tx.update(projects)
+      .set({ leaseOwner: null, leaseExpiresAt: null })
+      .where(and(eq(projects.id, id), eq(projects.leaseOwner, claimant)))
+      .run();
+  });
+}
+
+/** Removes a claimed new project whose setup failed: nothing was written for it yet. */
+export function abandonSetup(db: Db, id: number, claimant: string): void {
+  db.delete(projects)
+    .where(and(eq(projects.id, id), eq(projects.leaseOwner, claimant)))
+    .run();
+}
+
 /** Unfinished projects an owner has, in every server (FOLIO_MAX_PROJECTS_PER_USER counts them all). */
-export function activeProjectCount(db: Db, ownerId: string): number {
+export function activeProjectCount(db: Pick<Db, "select">, ownerId: string): number {
   return (
     db
       .select({ n: sql<number>`count(*)` })
