@@ -1,165 +1,25 @@
-import { and, eq, sql } from "drizzle-orm";
-import { z } from "zod";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import {
-  type Project,
-  type ProjectHost,
-  type ProjectStatus,
-  projects,
-  type SceneVersion,
-  sceneVersions,
-} from "../../db/schema";
+import { type Project, type ProjectStatus, type SceneVersion, sceneVersions } from "../../db/schema";
 import { clearSceneDigest, getProject, hasDraftedScenes, sceneText, writeSceneText } from "./store";
-import { type ProjectChanges, type Tx, transition } from "./transition";
-import { FIRST_STAGE, gateAt, gateOffering, idOf, nextStage, type StageId } from "./workflow";
+import { type ProjectChanges, transition } from "./transition";
+import { gateAt, gateOffering, idOf, nextStage, type StageId } from "./workflow";
 
-/** What an author may ask for when starting a novel; the same limits for slash commands and the CLI. */
-export const NewProjectSchema = z.object({
-  premise: z
-    .string()
-    .trim()
-    .min(10, "The premise needs at least 10 characters: a sentence or two about the story.")
-    .max(4000, "The premise can be at most 4000 characters."),
-  title: z.string().trim().min(1).max(200).optional(),
-  genre: z.string().trim().min(1).max(100).optional(),
-  voice: z.string().trim().min(1).max(500).optional(),
-  scenes: z.coerce
-    .number({ error: "scenes must be a whole number from 3 to 120." })
-    .int("scenes must be a whole number from 3 to 120.")
-    .min(3, "scenes must be a whole number from 3 to 120.")
-    .max(120, "scenes must be a whole number from 3 to 120.")
-    .default(50),
-  words: z.coerce
-    .number({ error: "words must be a whole number from 2,000 to 200,000." })
-    .int("words must be a whole number from 2,000 to 200,000.")
-    .min(2000, "words must be a whole number from 2,000 to 200,000.")
-    .max(200_000, "words must be a whole number from 2,000 to 200,000.")
-    .default(60_000),
-  autoApprove: z.boolean().default(false),
-});
-export type NewProject = z.input<typeof NewProjectSchema>;
-
-export interface Owner {
-  ownerId: string;
-  /** Who runs it: the command line unless a host says otherwise. */
-  host?: ProjectHost;
-  exportPath?: string | null;
-}
+export {
+  abandonSetup,
+  activeProjectCount,
+  claimNewProject,
+  createProject,
+  finishSetup,
+  type NewProject,
+  NewProjectSchema,
+  type Owner,
+  parseNewProject,
+} from "./new-project";
 
 export type ActionResult = { ok: true; message: string; project: Project } | { ok: false; message: string };
 
 const refuse = (message: string): ActionResult => ({ ok: false, message });
-
-/** Validates the request; the first problem comes back as one sentence. */
-export function parseNewProject(
-  input: NewProject,
-): { ok: true; value: z.output<typeof NewProjectSchema> } | { ok: false; message: string } {
-  const parsed = NewProjectSchema.safeParse(input);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, message: parsed.error.issues[0]?.message ?? "Invalid request." };
-}
-
-/** Stores a new project; `attach` writes the host's own rows (a Discord thread) in the same transaction. */
-export function createProject(
-  db: Db,
-  input: z.output<typeof NewProjectSchema>,
-  owner: Owner,
-  attach: (tx: Tx, project: Project) => void = () => {},
-): Project {
-  return db.transaction((tx) => {
-    const project = insertProject(tx, input, owner);
-    attach(tx, project);
-    return project;
-  });
-}
-
-function insertProject(
-  tx: Tx,
-  input: z.output<typeof NewProjectSchema>,
-  owner: Owner,
-  lease: { leaseOwner: string; leaseExpiresAt: number } | undefined = undefined,
-): Project {
-  return tx
-    .insert(projects)
-    .values({
-      ownerId: owner.ownerId,
-      host: owner.host ?? "cli",
-      exportPath: owner.exportPath ?? null,
-      premise: input.premise,
-      title: input.title ?? null,
-      genre: input.genre ?? null,
-      voice: input.voice ?? null,
-      sceneCount: input.scenes,
-      targetWords: input.words,
-      autoApprove: input.autoApprove,
-      stage: FIRST_STAGE,
-      ...lease,
-    })
-    .returning()
-    .get();
-}
-
-/** How long a project being set up (its Discord thread opened) is kept from the scheduler at most. */
-const SETUP_CLAIM_MS = 60_000;
-
-/**
- * A new project for an owner with at most `maxActive` unfinished ones, counted and inserted in one
- * IMMEDIATE transaction, so two quick starts cannot both pass the count. The row is held by `claimant`
- * (a lease no scheduler takes) until the host has attached its own rows with `finishSetup`, or removed
- * it with `abandonSetup` when that failed.
- */
-export function claimNewProject(
-  db: Db,
-  input: z.output<typeof NewProjectSchema>,
-  owner: Owner,
-  maxActive: number,
-  claimant: string,
-): { ok: true; project: Project } | { ok: false; message: string } {
-  return db.transaction(
-    (tx) => {
-      if (activeProjectCount(tx, owner.ownerId) >= maxActive) {
-        return refuse(
-          `You already have ${maxActive} unfinished projects, the most allowed. Finish or cancel one first (see /novel list).`,
-        );
-      }
-      const project = insertProject(tx, input, owner, {
-        leaseOwner: claimant,
-        leaseExpiresAt: Date.now() + SETUP_CLAIM_MS,
-      });
-      return { ok: true as const, project };
-    },
-    { behavior: "immediate" },
-  );
-}
-
-/** Writes the host's rows for a claimed new project and lets the scheduler have it. */
-export function finishSetup(db: Db, id: number, claimant: string, attach: (tx: Tx) => void): void {
-  db.transaction((tx) => {
-    attach(tx);
-    tx.update(projects)
-      .set({ leaseOwner: null, leaseExpiresAt: null })
-      .where(and(eq(projects.id, id), eq(projects.leaseOwner, claimant)))
-      .run();
-  });
-}
-
-/** Removes a claimed new project whose setup failed: nothing was written for it yet. */
-export function abandonSetup(db: Db, id: number, claimant: string): void {
-  db.delete(projects)
-    .where(and(eq(projects.id, id), eq(projects.leaseOwner, claimant)))
-    .run();
-}
-
-/** Unfinished projects an owner has, in every server (FOLIO_MAX_PROJECTS_PER_USER counts them all). */
-export function activeProjectCount(db: Pick<Db, "select">, ownerId: string): number {
-  return (
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(projects)
-      .where(and(eq(projects.ownerId, ownerId), sql`${projects.status} not in ('done', 'cancelled')`))
-      .get()?.n ?? 0
-  );
-}
 
 /** An author's action: one conditional move, or a refusal that says why it does not apply. */
 interface Rule {
