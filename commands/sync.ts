@@ -1,59 +1,29 @@
-import { type REST, Routes } from "discord.js";
+import type { ApplicationCommandData, Client } from "discord.js";
 import { novelCommand } from "./novel/index";
-
-interface OptionLike {
-  type?: number;
-  name?: string;
-  description?: string;
-  required?: boolean;
-  autocomplete?: boolean;
-  choices?: { name: string; value: string | number }[];
-  min_value?: number;
-  max_value?: number;
-  min_length?: number;
-  max_length?: number;
-  options?: OptionLike[];
-  contexts?: number[] | null;
-  integration_types?: number[];
-}
-
-/** The parts of a command that matter, with Discord's omitted defaults made explicit, for comparison. */
-export function canonical(command: OptionLike): unknown {
-  return {
-    type: command.type ?? 1,
-    name: command.name,
-    description: command.description,
-    required: command.required ?? false,
-    autocomplete: command.autocomplete ?? false,
-    choices: (command.choices ?? []).map((c) => [c.name, c.value]),
-    min_value: command.min_value ?? null,
-    max_value: command.max_value ?? null,
-    min_length: command.min_length ?? null,
-    max_length: command.max_length ?? null,
-    options: (command.options ?? []).map(canonical),
-    contexts: [...(command.contexts ?? [])].sort(),
-    integration_types: [...(command.integration_types ?? [])].sort(),
-  };
-}
 
 /**
  * Registers `/novel` (in one guild when `guildId` is given, globally otherwise) only when the
- * registered definition differs from this code's, so restarts do not churn Discord's command cache.
+ * registered command differs from this code's, so restarts do not churn Discord's command cache.
+ * The comparison is discord.js's own (`ApplicationCommand#equals`, option order enforced): every
+ * field counts, default member permissions, nsfw, localizations and channel types included.
  */
 export async function syncCommands(
-  rest: REST,
-  applicationId: string,
+  client: Client<true>,
   guildId: string | undefined,
 ): Promise<"unchanged" | "registered"> {
-  const route = guildId
-    ? Routes.applicationGuildCommands(applicationId, guildId)
-    : Routes.applicationCommands(applicationId);
+  const commands = client.application.commands;
+  // Read afresh: a cached command is patched from new data, but not its nsfw flag.
+  commands.cache.clear();
+  const registered = guildId
+    ? await commands.fetch({ guildId, cache: false })
+    : await commands.fetch({ cache: false });
   const wanted = novelCommand();
-  const registered = (await rest.get(route)) as OptionLike[];
-  const same =
-    registered.length === 1 &&
-    JSON.stringify(canonical(registered[0]!)) === JSON.stringify(canonical(wanted as OptionLike));
-  if (same) return "unchanged";
-  await rest.put(route, { body: [wanted] });
+  const current = registered.size === 1 ? registered.first() : undefined;
+  // Compared as sent: the JSON body (a builder's unset fields are absent from it, not `undefined`),
+  // which `equals` reads in Discord's snake_case as well as in its own names.
+  const sent = JSON.parse(JSON.stringify(wanted)) as ApplicationCommandData;
+  if (current?.equals(sent, true)) return "unchanged";
+  if (guildId) await commands.set([wanted], guildId);
+  else await commands.set([wanted]);
   return "registered";
 }

@@ -44,7 +44,10 @@ export function novelCommand(): RESTPostAPIChatInputApplicationCommandsJSONBody 
     .setName("novel")
     .setDescription("Write a whole novel with Folio")
     .setContexts(InteractionContextType.Guild)
-    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall);
+    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
+    // Stated, not left to Discord's defaults, so a command changed elsewhere is told apart and fixed.
+    .setDefaultMemberPermissions(null)
+    .setNSFW(false);
   for (const sub of SUBCOMMANDS) command.addSubcommand(sub.data);
   return command.toJSON();
 }

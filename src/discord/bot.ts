@@ -72,11 +72,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   const ready = once(client, Events.ClientReady);
   await client.login(config.DISCORD_TOKEN);
   await ready;
-  const registration = await syncCommands(
-    client.rest,
-    config.DISCORD_APPLICATION_ID!,
-    config.DISCORD_GUILD_ID,
-  );
+  const registration = await syncCommands(client as Client<true>, config.DISCORD_GUILD_ID);
   log.info({ user: client.user?.tag, registration }, "connected to Discord");
   sink.repostMissingNotices();
   const dropped = dropUnthreadedProjects(engine.db);
