@@ -373,6 +373,11 @@ export class LlmClient implements Model {
     );
   }
 
+  /**
+   * Records one attempt. A row that cannot be written (a full disk, a locked file) is logged, never
+   * thrown: the answer it describes is paid for and kept, and an error about the database must not
+   * pass for the endpoint's (and be asked again, and paid again).
+   */
   private insertCall(
     tag: CallTag,
     model: string,
@@ -380,24 +385,26 @@ export class LlmClient implements Model {
     outcome: string,
     extra: { usage?: Usage; error?: string; cleaned?: string[] },
   ): void {
-    this.db
-      .insert(llmCalls)
-      .values({
-        projectId: tag.projectId,
-        stage: tag.stage,
-        sceneNumber: tag.sceneNumber ?? null,
-        purpose: tag.purpose,
-        model,
-        promptTokens: extra.usage?.promptTokens ?? 0,
-        cachedTokens: extra.usage?.cachedTokens ?? 0,
-        completionTokens: extra.usage?.completionTokens ?? 0,
-        costUsd: extra.usage?.costUsd ?? 0,
-        latencyMs: Math.round(performance.now() - started),
-        outcome,
-        error: extra.error ?? null,
-        cleaned: extra.cleaned?.length ? extra.cleaned.join("\n") : null,
-      })
-      .run();
+    const row = {
+      projectId: tag.projectId,
+      stage: tag.stage,
+      sceneNumber: tag.sceneNumber ?? null,
+      purpose: tag.purpose,
+      model,
+      promptTokens: extra.usage?.promptTokens ?? 0,
+      cachedTokens: extra.usage?.cachedTokens ?? 0,
+      completionTokens: extra.usage?.completionTokens ?? 0,
+      costUsd: extra.usage?.costUsd ?? 0,
+      latencyMs: Math.round(performance.now() - started),
+      outcome,
+      error: extra.error ?? null,
+      cleaned: extra.cleaned?.length ? extra.cleaned.join("\n") : null,
+    };
+    try {
+      this.db.insert(llmCalls).values(row).run();
+    } catch (error) {
+      this.log.error({ err: error, call: row }, "could not record a model call; its answer is kept");
+    }
   }
 }
 

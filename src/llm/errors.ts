@@ -83,7 +83,12 @@ export function explain(error: unknown, where: string): Error {
         { cause: error },
       );
     }
-    if (error.status === 400) return new LlmError(`The model endpoint refused the request: ${detail}`, true);
+    if (error.status === 400) {
+      const param = error.param ? ` (parameter: ${error.param})` : "";
+      return new LlmError(`The model endpoint refused the request${param}: ${detail}`, true, {
+        cause: error,
+      });
+    }
     return new LlmError(`The model endpoint failed (${error.status ?? "no status"}): ${detail}`, false, {
       cause: error,
     });
