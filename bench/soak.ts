@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { type FakeLlmLogEntry, startFakeLlm } from "../tests/fakes/llm-server";
 import { cliEnv, eventually, peekRows, runCli, startCli, tempDir, waitForExit } from "../tests/helpers/cli";
+import { mulberry32 } from "../tests/helpers/random";
 
 const KILLS = 20;
 const NOVEL = [
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     if (clean.code !== 0) throw new Error(`the novel does not finish without kills: ${clean.stderr}`);
     const total = fake.log.length;
     const base = fake.log.length;
-    const plan = killPlan(join(calm, "folio.db"), mulberry(7));
+    const plan = killPlan(join(calm, "folio.db"), mulberry32(7));
 
     const dir = tempDir("folio-soak-");
     const dbPath = join(dir, "folio.db");
@@ -174,18 +175,6 @@ function killPlan(
     .map((stage) => ({ stage, after: Math.floor(random() * Math.max(1, calls(stage) - 1)) }))
     .sort((a, b) => order.indexOf(a.stage) - order.indexOf(b.stage) || a.after - b.after);
   return Object.assign(plan, { order });
-}
-
-/** A small seeded generator, so a soak run can be repeated. */
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 await main();

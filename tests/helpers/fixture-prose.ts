@@ -8,6 +8,7 @@
  * repeated beyond chance in a book of a few dozen scenes, and no gesture at all.
  */
 import { countWords } from "../../src/text/words";
+import { mulberry32 } from "./random";
 
 const POOLS = {
   adj: (
@@ -88,17 +89,9 @@ const TEMPLATES: ((p: Pick) => string)[] = [
     `Once the ${p("adj")} ${p("noun")} was ${p("adj")} she ${p("verb")} the ${p("noun")} to the ${p("adj")} ${p("place")}.`,
 ];
 
-/** mulberry32: a small seeded PRNG, so every run builds the same book. */
+/** The seed scrambled first, so neighbouring seeds (one per scene) start far apart. */
 function random(seed: number): () => number {
-  // The seed is scrambled first, so neighbouring seeds (one per scene) start far apart.
-  let a = Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1));
 }
 
 /** Paragraphs of four sentences until at least `words` words. */

@@ -3,6 +3,7 @@
  * same book, so failures reproduce and benchmark runs compare like with like.
  */
 import type { Manuscript, ManuscriptChapter, ManuscriptScene } from "../../src/export/manuscript.js";
+import { mulberry32 } from "./random";
 
 export interface ManuscriptOptions {
   chapters: number;
@@ -20,17 +21,7 @@ const VOCABULARY = (
   "R&D <signal> café naïve"
 ).split(" ");
 
-/** mulberry32: tiny, fast and deterministic, which is all synthetic prose needs. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 function pick<T>(next: () => number, items: readonly T[]): T {
   return items[Math.floor(next() * items.length)]!;
