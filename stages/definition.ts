@@ -1,3 +1,4 @@
+import type { Messages } from "../src/llm/types";
 import type { DigestInput, SceneDigest } from "./draft";
 import type { Outline, SceneCard } from "./outline";
 import type { RevisionScene } from "./rewrite";
@@ -139,9 +140,20 @@ export interface SceneContext extends StoryBefore {
   previousTail: string | null;
   /** The previous scene whole, with the story before it: the shape of the prompt its digest shares. */
   previousWhole?: { text: string; storyBefore: StoryBefore };
+  /**
+   * The previous scene's drafting call as this process sent it, with the scene it wrote: this scene
+   * may be asked for as the next turn of that conversation, which the provider's cache serves whole.
+   */
+  conversation?: { sent: Messages; text: string };
   redraft?: { notes: string; previousText: string };
   /** The scene's beat plan with words per beat, once planned. */
   beats?: Beat[] | null;
+}
+
+/** A drafted scene, and the messages of the one call that wrote it as it stands (none if it took more). */
+export interface DraftedScene {
+  text: string;
+  sent?: Messages;
 }
 
 /**
@@ -153,7 +165,7 @@ export interface SceneLoopStage extends StageBase {
   kind: "scenes";
   scenes: "every" | "requested";
   prefix(plan: Plan, project: ProjectBrief): string;
-  draft(ctx: StageContext, prefix: string, context: SceneContext): Promise<string>;
+  draft(ctx: StageContext, prefix: string, context: SceneContext): Promise<DraftedScene>;
   /** Beat plans for the next scenes not yet planned, in order, stored before they are drafted. */
   planScenes(ctx: StageContext, prefix: string, cards: SceneCard[]): Promise<Beat[][]>;
   digest(

@@ -6,6 +6,7 @@ import { countWords, lastWords } from "../src/text/words";
 import { castMarkdown } from "./characters";
 import { conceptMarkdown } from "./concept";
 import {
+  type DraftedScene,
   defineStage,
   MANUSCRIPT_NEEDS,
   type SceneContext,
@@ -167,6 +168,27 @@ export function* draftPrompts(prefix: string, context: SceneContext, part?: Draf
 }
 
 /**
+ * The scene asked for as the next turn of the previous scene's drafting conversation, when this process
+ * has it: that call's messages and the scene it wrote come first, so the provider's cache serves them
+ * (the call itself put the messages there; the scene's digest, the same conversation, the scene). Then
+ * the drafting prompt in its usual shapes, for a window the conversation does not fit.
+ */
+function* conversationThenShapes(
+  prefix: string,
+  context: SceneContext,
+  part?: DraftPart,
+): Generator<Messages> {
+  if (context.conversation) {
+    yield [
+      ...context.conversation.sent,
+      { role: "assistant", content: context.conversation.text },
+      { role: "user", content: variablePart(context, DRAFT_SHAPES[0]!, part) },
+    ];
+  }
+  yield* draftPrompts(prefix, context, part);
+}
+
+/**
  * The opening a scene's digest and the next scene's draft share, byte for byte: the prefix, the story
  * before the scene, and the scene as written under its card.
  */
@@ -221,7 +243,7 @@ function variablePart(c: SceneContext, shape: DraftShape, part?: DraftPart): str
   );
   if (c.standing) parts.push(standingLines(c.standing));
   if (shape.previousWhole) {
-    parts.push(`Scene ${scene.number} picks up from scene ${scene.number - 1}, given above as written.`);
+    parts.push(`Scene ${scene.number} picks up from scene ${scene.number - 1}, as written above.`);
   } else {
     if (c.previousScene && shape.neighbourCards)
       parts.push(`The previous scene's card:\n${sceneCardMarkdown(c.previousScene)}`);
@@ -345,7 +367,11 @@ export function beatGroups(beats: Beat[]): { from: number; to: number; words: nu
  * The scene's prose, written against its beat plan: asked for more words when the model has been
  * writing short, long scenes a few beats at a time, and expanded once when it still falls short.
  */
-export async function draftScene(ctx: StageContext, prefix: string, context: SceneContext): Promise<string> {
+export async function draftScene(
+  ctx: StageContext,
+  prefix: string,
+  context: SceneContext,
+): Promise<DraftedScene> {
   const { scene } = context;
   const stage = context.redraft ? "redraft" : "drafting";
   const call = (purpose: string) => callFor(ctx, stage, "draft", purpose, scene.number);
@@ -355,6 +381,7 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
   const groups = context.beats ? beatGroups(context.beats) : [{ from: 0, to: 0, words: scene.targetWords }];
   let text = "";
   let fitted = prefix;
+  let sent: Messages | undefined;
   for (const group of groups) {
     const words = Math.round((group.words / scene.targetWords) * ask);
     const opts = {
@@ -369,9 +396,15 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
       ...(context.beats ? { beats: { ...group, scale: ask / scene.targetWords } } : {}),
       ...(text ? { soFar: text } : {}),
     };
-    const prompt = ctx.llm.firstThatFits(draftPrompts(prefix, context, part), opts);
+    // A scene written in one call may be the next turn of the previous scene's conversation.
+    const candidates =
+      groups.length === 1
+        ? conversationThenShapes(prefix, context, part)
+        : draftPrompts(prefix, context, part);
+    const prompt = ctx.llm.firstThatFits(candidates, opts);
     // An expansion opens with the same prefix as the draft: the cached one, or the one that fitted.
     fitted = String(prompt[0]!.content);
+    sent = groups.length === 1 ? prompt : undefined;
     const { value } = await ctx.llm.prose(prompt, opts);
     recordLength(lengths, words, countWords(value));
     text = text ? `${text}\n\n${value}` : value;
@@ -384,13 +417,16 @@ export async function draftScene(ctx: StageContext, prefix: string, context: Sce
       onWords: writing && ((n: number) => writing(scene.number, n)),
     });
     recordLength(lengths, wanted, countWords(expanded));
-    if (countWords(expanded) > countWords(text)) text = expanded;
+    if (countWords(expanded) > countWords(text)) {
+      text = expanded;
+      sent = undefined;
+    }
   }
   const words = countWords(text);
   if (words < MIN_SHARE_OF_TARGET * scene.targetWords) {
     throw new Error(`scene ${scene.number} is still too short (${words} of ${scene.targetWords} words)`);
   }
-  return text;
+  return sent ? { text, sent } : { text };
 }
 
 export type SceneDigest = z.infer<typeof SceneDigestSchema>;
@@ -408,6 +444,8 @@ export interface DigestLedger {
 export interface DigestInput extends DigestLedger {
   card?: SceneCard;
   storyBefore?: StoryBefore;
+  /** The messages the scene was drafted with, when this process drafted it in one call. */
+  drafted?: Messages;
 }
 
 /** What a written scene established: its summary for later prompts, its continuity facts, its state changes. */
@@ -437,6 +475,10 @@ export async function digestScene(
   // provider's prompt cache serves that part. Shown the story and the scene under its card first, as
   // the next scene's draft is, it shares all of that with the draft: it is sent so whenever it fits.
   function* shapes(): Generator<Messages> {
+    // Best, the drafting conversation itself, continued: all of it but the scene is cached already.
+    if (input.drafted) {
+      yield [...input.drafted, { role: "assistant", content: text }, { role: "user", content: ask(true) }];
+    }
     if (prefix && input.card && input.storyBefore) {
       const opening = sceneAsWritten(prefix, input.storyBefore, input.card, text, sceneCount);
       yield [...opening, { role: "user", content: ask(true) }];

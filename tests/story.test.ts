@@ -86,22 +86,75 @@ describe("the writer does not know the ending", () => {
       // What the outline has this scene plant for later is given to it in so many words.
       for (const setup of own.setups) expect(draft.prompt).toContain(`- ${setup}`);
       // The system message: everything before the story so far (its own message), the previous scene
-      // as written (its own message), or the request.
-      const ends = [
-        "\nStory so far, by chapter:",
-        "\nEarlier in this chapter:",
-        `\nScene ${n - 1} of 12 as written`,
-        `\nDraft scene ${n} of`,
-      ]
-        .map((mark) => draft.prompt.indexOf(mark))
-        .filter((at) => at >= 0);
-      prefixes.add(draft.prompt.slice(0, Math.min(...ends)));
+      // as written (its own message), or the first request (a scene asked for as the next turn of the
+      // previous scene's conversation opens with that scene's request).
+      const end =
+        /\n(Story so far, by chapter:|Earlier in this chapter:|Scene \d+ of 12 as written|Draft scene \d+ of)/.exec(
+          draft.prompt,
+        )!.index;
+      prefixes.add(draft.prompt.slice(0, end));
     }
     // The opening every draft shares is byte for byte the same.
     expect(prefixes.size).toBe(1);
     expect([...prefixes][0]).toContain("# The chapters");
     expect(scenes.some((s) => s.setups.length > 0)).toBe(true);
   }, 150_000);
+});
+
+describe("the drafting conversation", () => {
+  it("asks every other scene as the next turn of the previous one's conversation, and digests each as its own", async () => {
+    const { fake, engine, id } = await finishedBook(
+      { seed: 68 },
+      "A tide-clock keeper finds the sea running an hour behind the town.",
+    );
+    const text = (n: number) =>
+      engine.db
+        .select({ text: sceneVersions.text })
+        .from(sceneVersions)
+        .where(
+          and(
+            eq(sceneVersions.projectId, id),
+            eq(sceneVersions.sceneNumber, n),
+            eq(sceneVersions.stage, "drafting"),
+          ),
+        )
+        .get()!.text;
+    const draft = (n: number) => fake.log.find((e) => e.firstLine.startsWith(`Draft scene ${n} of`))!;
+    // The cache serves a prefix in steps of 128 tokens.
+    const at128 = (tokens: number) => Math.floor(tokens / 128) * 128;
+    const digest = (n: number) =>
+      fake.log.find(
+        (e) => e.schemaName === "scene_digest" && e.firstLine.startsWith(`Summarise scene ${n},`),
+      )!;
+    for (const n of [2, 4, 6]) {
+      // The previous scene's request and the scene it wrote, then this scene's request.
+      const prompt = draft(n).prompt;
+      expect(prompt.startsWith(draft(n - 1).prompt)).toBe(true);
+      expect(prompt).toContain(text(n - 1));
+      // Served from the cache: the previous request always (that call put it there), and the previous
+      // scene too for whichever of this draft and the previous scene's digest (the same conversation
+      // so far) comes second.
+      expect(draft(n).cachedTokens).toBeGreaterThanOrEqual(at128(draft(n - 1).promptTokens));
+      const second = [draft(n), digest(n - 1)].sort((a, b) => b.seq - a.seq)[0]!;
+      expect(second.cachedTokens).toBeGreaterThan(0.75 * second.promptTokens);
+    }
+    for (const n of [3, 5]) {
+      // A new conversation: only the last words of the scene before, and no earlier request.
+      expect(draft(n).prompt).not.toContain(`Draft scene ${n - 1} of`);
+      expect(draft(n).prompt).not.toContain(text(n - 1));
+      expect(draft(n).prompt).toContain(
+        text(n - 1)
+          .split(/\s+/)
+          .slice(-40)
+          .join(" "),
+      );
+    }
+    for (let n = 1; n <= 6; n++) {
+      // Each digest continues its scene's conversation: the request, the scene, then the questions.
+      expect(digest(n).prompt.startsWith(`${draft(n).prompt}\n${text(n)}\n`)).toBe(true);
+      expect(digest(n).cachedTokens).toBeGreaterThanOrEqual(at128(draft(n).promptTokens));
+    }
+  }, 200_000);
 });
 
 describe("the story-state ledger", () => {
@@ -131,7 +184,13 @@ describe("the story-state ledger", () => {
 
     const draftOf = (n: number) =>
       fake.log.find((e) => e.firstLine.startsWith(`Draft scene ${n} of`))!.prompt;
-    const stateLine = (prompt: string) => prompt.split("\n").find((l) => l.startsWith(`- ${followed}:`));
+    // The request for this scene is the last message: a draft that continues the previous scene's
+    // conversation carries that scene's request, with its standing, before it.
+    const stateLine = (prompt: string) =>
+      prompt
+        .split("\n")
+        .filter((l) => l.startsWith(`- ${followed}:`))
+        .at(-1);
     expect(stateLine(draftOf(10))).toBe(
       `- ${followed}: at the salt mill; condition: a broken left wrist; knows: the stranger drowned in 1911`,
     );

@@ -96,22 +96,36 @@ export function standingFor(db: Db, projectId: number, card: SceneCard): Standin
   const alsoHere = [...characters.values()]
     .filter((c) => !onCard.includes(c) && c.location && samePlace(key(c.location), place))
     .map((c) => c.name);
-  const cardWords = tellingWords(
-    [card.goal, card.conflict, card.outcome, card.summary, card.place].join(" "),
-  );
-  const nameWords = new Set(names.flatMap((n) => tellingWords(n)));
-  const threads = openThreads
-    .filter((t) => tellingWords(t).some((w) => nameWords.has(w) || cardWords.includes(w)))
-    .slice(-THREADS_SHOWN);
+  const threads = threadsTouching(card, openThreads).slice(-THREADS_SHOWN);
   return { characters: onCard, alsoHere, threads };
 }
 
-/** What a digest is told: who the card puts in the scene, and the threads open before it. */
+/** Open threads that name one of the card's people or its place, or share a telling word with it. */
+function threadsTouching(card: SceneCard, openThreads: string[]): string[] {
+  const cardWords = tellingWords(
+    [card.goal, card.conflict, card.outcome, card.summary, card.place].join(" "),
+  );
+  const nameWords = new Set([card.pov, ...card.characters].flatMap((n) => tellingWords(n)));
+  return openThreads.filter((t) => tellingWords(t).some((w) => nameWords.has(w) || cardWords.includes(w)));
+}
+
+/** The newest open threads a digest is shown besides those its card touches. */
+const RECENT_THREADS = 4;
+
+/**
+ * What a digest is told: who the card puts in the scene, and the open threads it could pay off — those
+ * its card touches and the newest few, in the order they were opened, not every thread of the book.
+ */
 export function digestLedgerFor(db: Db, projectId: number, card: SceneCard | undefined): DigestLedger {
   if (!card) return { onCard: [], openThreads: [] };
+  const open = stateBefore(db, projectId, card.number).openThreads;
+  const shown = new Set([
+    ...threadsTouching(card, open).slice(-THREADS_SHOWN),
+    ...open.slice(-RECENT_THREADS),
+  ]);
   return {
     onCard: [...new Set([card.pov, ...card.characters])],
-    openThreads: stateBefore(db, projectId, card.number).openThreads,
+    openThreads: open.filter((t) => shown.has(t)),
   };
 }
 

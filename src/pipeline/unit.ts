@@ -4,6 +4,7 @@ import type { Project } from "../../db/schema";
 import type { LengthRecord, Plan, ProjectBrief, StageContext } from "../../stages/types";
 import type { Config } from "../config";
 import type { LlmClient } from "../llm/client";
+import type { Messages } from "../llm/types";
 import type { ProgressSink, ProgressSnapshot } from "./events";
 import { getProject, loadPlan, progressOf, totalCost } from "./store";
 import { commitMove, type Move, transition, UNIT_MAY_COMMIT_IN, UnitInterrupted } from "./transition";
@@ -32,6 +33,11 @@ export interface WorkerMemory {
   lengths?: LengthRecord;
   /** The beat plans being asked for ahead of the drafting, if any (see `planBeats`). */
   plans?: Promise<void>;
+  /**
+   * Scenes this worker drafted in one call: the messages sent and the text. The next scene may be
+   * asked for as the next turn of that conversation (`continued`), and each one's digest continues it.
+   */
+  drafts?: Map<number, { sent: Messages; text: string; continued: boolean }>;
   /** The digest lane in flight, if any (see `startDigestLane`). */
   digests?: Promise<void>;
   /** Why the digest lane last stopped, reported by the next drafting unit so it is retried like any unit. */

@@ -1,7 +1,8 @@
 import type { Project } from "../../../db/schema";
-import type { SceneLoopStage } from "../../../stages/definition";
+import type { SceneContext, SceneLoopStage } from "../../../stages/definition";
 import type { Outline } from "../../../stages/outline";
 import { need, type StageContext } from "../../../stages/types";
+import type { Messages } from "../../llm/types";
 import { countWords } from "../../text/words";
 import { buildSceneContext, digestInput } from "../context";
 import {
@@ -17,7 +18,7 @@ import {
   writeSceneText,
 } from "../store";
 import { type Tx, UnitInterrupted } from "../transition";
-import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
+import { checkpoint, commit, planFor, progress, stageContext, type Unit, type WorkerMemory } from "../unit";
 import { idOf, nextStage } from "../workflow";
 
 /** One unit of a scene loop: the next scene in order, or the scene the author asked to redraft. */
@@ -57,14 +58,39 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
   memory.pace ??= { startedAt: Date.now(), scenes: 0 };
   memory.lengths ??= { shares: [] };
   await planBeats(unit, stage, ctx, prefix, outline, number);
-  const context = buildSceneContext(deps.db, project.id, outline, number);
+  const context = withConversation(buildSceneContext(deps.db, project.id, outline, number), memory);
   const drafting = { ...ctx, writing: liveWriting(unit, stage), lengths: memory.lengths };
-  const text = await stage.draft(drafting, prefix, context);
+  const { text, sent } = await stage.draft(drafting, prefix, context);
   commit(unit, { write: (tx) => writeSceneText(tx, project.id, number, id, text) });
+  rememberDraft(memory, number, text, sent);
   startDigestLane(unit, stage, ctx);
   memory.pace.scenes += 1;
   const perScene = (Date.now() - memory.pace.startedAt) / memory.pace.scenes;
   announceScene(unit, stage, context.scene, text, Math.round(perScene * (outline.scenes.length - number)));
+}
+
+/**
+ * Scenes are asked for in pairs of turns: a scene drafted afresh, then the next as the following turn of
+ * its conversation (the first one's messages and text, cached, then the new request). The pair ends
+ * there, so no prompt carries more than one earlier scene whole. A scene whose predecessor this worker
+ * drafted has no use for the previous scene whole after the story: that shape is shared with a digest
+ * made without the conversation, and this one's was made with it.
+ */
+function withConversation(context: SceneContext, memory: WorkerMemory): SceneContext {
+  const before = memory.drafts?.get(context.scene.number - 1);
+  if (!before) return context;
+  const { previousWhole: _shared, ...rest } = context;
+  return before.continued ? rest : { ...rest, conversation: { sent: before.sent, text: before.text } };
+}
+
+function rememberDraft(memory: WorkerMemory, number: number, text: string, sent: Messages | undefined): void {
+  memory.drafts ??= new Map();
+  for (const kept of memory.drafts.keys()) if (kept < number - 2) memory.drafts.delete(kept);
+  if (!sent) {
+    memory.drafts.delete(number);
+    return;
+  }
+  memory.drafts.set(number, { sent, text, continued: sent.some((m) => m.role === "assistant") });
 }
 
 /** Scenes one beat-plan call plans. */
@@ -207,6 +233,9 @@ async function runDigestLane(unit: Unit, stage: SceneLoopStage, ctx: StageContex
     const [scene] = undigestedScenes(deps.db, project.id);
     if (scene) {
       const input = digestInput(deps.db, project.id, outline, scene.number);
+      // The drafting conversation continued, when this worker drafted the scene as it stands.
+      const drafted = unit.memory.drafts?.get(scene.number);
+      if (drafted?.text === scene.text) input.drafted = drafted.sent;
       const digest = await stage.digest(ctx, scene, scene.text, input, unit.memory.prefix);
       store((tx) => storeSceneDigest(tx, project.id, scene.number, scene.text, digest));
       continue;
@@ -256,7 +285,7 @@ async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void
     redraft: { notes: project.revisionNotes ?? "Improve the scene.", previousText },
   };
   deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: `Redrafting scene ${number}` });
-  const text = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
+  const { text } = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
   const input = digestInput(deps.db, project.id, need(plan, "outline"), number);
   const digest = await stage.digest(ctx, context.scene, text, input, prefix);
   commit(unit, {
