@@ -52,7 +52,7 @@ const envSchema = z.object({
   FOLIO_MODEL_DRAFT: optionalText,
   FOLIO_MODEL_EDIT: optionalText,
   FOLIO_DB_PATH: z.preprocess(blankAsUnset, z.string().trim().min(1).default("./data/folio.db")),
-  FOLIO_MAX_ACTIVE_PROJECTS: intFrom(1, 64, 2),
+  FOLIO_MAX_ACTIVE_PROJECTS: intFrom(1, 5000, 200),
   FOLIO_LLM_CONCURRENCY: intFrom(1, 64, 4),
   FOLIO_REFINE_CONCURRENCY: intFrom(1, 32, 4),
   FOLIO_LLM_TIMEOUT_MS: intFrom(100, 7_200_000, 1_800_000),

@@ -19,6 +19,8 @@ export interface Plan {
 /** What stages read of a project: the author's request, never its scheduling state. */
 export interface ProjectBrief {
   id: number;
+  /** Who asked for it: model slots are shared fairly between authors. */
+  ownerId?: string;
   premise: string;
   title: string | null;
   genre: string | null;
@@ -58,6 +60,7 @@ export function callFor(
 ): CallOptions {
   return {
     projectId: ctx.project.id,
+    ...(ctx.project.ownerId ? { owner: ctx.project.ownerId } : {}),
     stage,
     role,
     purpose,

@@ -263,7 +263,7 @@ export class LlmClient implements Model {
     }
     const sent = this.withSettings(body);
     for (let retry = 0; ; retry++) {
-      const release = await this.limit.acquire(opts.signal);
+      const release = await this.limit.acquire(opts.signal, { owner: opts.owner, project: opts.projectId });
       const started = performance.now();
       let answer: StreamedAnswer;
       try {

@@ -6,10 +6,29 @@
  * limit again by one, up to the ceiling (`FOLIO_LLM_CONCURRENCY`). A low-tier key then spends its time
  * writing, not collecting 429s.
  */
+/** Whose request waits for a slot: the author and the project it is for (none for a test's own calls). */
+export interface Claimant {
+  owner?: string;
+  project?: number | null;
+}
+
+interface Waiter {
+  go: () => void;
+  owner: string;
+  /** The project's id: an author's older novel goes first. */
+  order: number;
+  seq: number;
+}
+
 export class AdaptiveLimit {
   private current: number;
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Requests waiting for a slot, served fairly (see `pick`). */
+  private readonly waiting: Waiter[] = [];
+  private arrivals = 0;
+  private served = 0;
+  /** When each author last got a slot, in slots handed out. */
+  private readonly lastServed = new Map<string, number>();
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Answered requests since the limit last changed. */
@@ -28,24 +47,57 @@ export class AdaptiveLimit {
     return this.current;
   }
 
-  /** Waits for a free slot (or the caller's abort); the returned function gives it back, once. */
-  async acquire(signal?: AbortSignal): Promise<Slot> {
+  /** Requests waiting for a slot now. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Slot-milliseconds used so far: the time integral of requests in flight (for how full the slots are kept). */
+  get slotMs(): number {
+    return this.usedMs + this.active * (performance.now() - this.changedAt);
+  }
+
+  private usedMs = 0;
+  private changedAt = performance.now();
+
+  private count(delta: number): void {
+    const now = performance.now();
+    this.usedMs += this.active * (now - this.changedAt);
+    this.changedAt = now;
+    this.active += delta;
+  }
+
+  /**
+   * Waits for a free slot (or the caller's abort); the returned function gives it back, once. Slots go
+   * round the authors waiting; an author's turn goes to their oldest novel waiting, then in order of
+   * asking. One author's three novels get no more than another author's one, and the first of them
+   * moves as fast as anyone's.
+   */
+  async acquire(signal?: AbortSignal, who: Claimant = {}): Promise<Slot> {
     signal?.throwIfAborted();
-    if (this.canStart()) this.take();
-    else {
+    const owner = `o:${who.owner ?? ""}`;
+    if (this.canStart()) {
+      this.take();
+      this.mark(owner);
+    } else {
       // `next` counts the slot as taken when it hands it over.
       await new Promise<void>((resolve, reject) => {
-        const go = () => {
-          signal?.removeEventListener("abort", abort);
-          resolve();
+        const waiter: Waiter = {
+          go: () => {
+            signal?.removeEventListener("abort", abort);
+            resolve();
+          },
+          owner,
+          order: who.project ?? Number.MAX_SAFE_INTEGER,
+          seq: this.arrivals++,
         };
         const abort = () => {
-          const at = this.waiting.indexOf(go);
+          const at = this.waiting.indexOf(waiter);
           if (at >= 0) this.waiting.splice(at, 1);
           reject(signal?.reason ?? new Error("aborted"));
         };
         signal?.addEventListener("abort", abort, { once: true });
-        this.waiting.push(go);
+        this.waiting.push(waiter);
         this.next();
       });
     }
@@ -61,7 +113,7 @@ export class AdaptiveLimit {
         if (released) return;
         released = true;
         hear();
-        this.active--;
+        this.count(-1);
         this.next();
       },
       {
@@ -102,7 +154,7 @@ export class AdaptiveLimit {
 
   /** Counts a request as started, against the slots and the endpoint's allowance. */
   private take(): void {
-    this.active++;
+    this.count(1);
     this.unheard++;
     if (this.allowance) this.allowance.remaining--;
   }
@@ -148,9 +200,32 @@ export class AdaptiveLimit {
         }
         return;
       }
-      const go = this.waiting.shift()!;
+      const waiter = this.pick();
       this.take();
-      go();
+      this.mark(waiter.owner);
+      waiter.go();
+    }
+  }
+
+  /** The waiter whose author was served longest ago; of theirs, the oldest novel's earliest request. */
+  private pick(): Waiter {
+    const last = (key: string) => this.lastServed.get(key) ?? -1;
+    let best = 0;
+    for (let i = 1; i < this.waiting.length; i++) {
+      const [a, b] = [this.waiting[i]!, this.waiting[best]!];
+      if ((last(a.owner) - last(b.owner) || a.order - b.order || a.seq - b.seq) < 0) best = i;
+    }
+    return this.waiting.splice(best, 1)[0]!;
+  }
+
+  private mark(owner: string): void {
+    this.served++;
+    this.lastServed.set(owner, this.served);
+    // Forgotten once nobody of theirs waits: the map stays as small as the queue.
+    if (this.lastServed.size > 2 * (this.waiting.length + this.active) + 64) {
+      const waitingOwners = new Set(this.waiting.map((w) => w.owner));
+      for (const key of this.lastServed.keys())
+        if (!waitingOwners.has(key) && key !== owner) this.lastServed.delete(key);
     }
   }
 }

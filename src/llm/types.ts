@@ -16,6 +16,8 @@ export interface CallTag {
 export interface CallOptions extends CallTag {
   role: ModelRole;
   signal?: AbortSignal;
+  /** The project's author: model slots are shared fairly between authors, then between projects. */
+  owner?: string;
   /** About how many tokens the answer takes: it is asked for with some room to spare (`max_completion_tokens`). */
   outputTokens?: number;
 }

@@ -37,7 +37,7 @@ const ABORT_WAIT_MS = 2_000;
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   leaseMs: 30_000,
   pollMs: 1_000,
-  maxActiveProjects: 2,
+  maxActiveProjects: 200,
   unitAttempts: 3,
   retryBaseMs: 2_000,
   shutdownGraceMs: 10_000,
@@ -140,7 +140,8 @@ export class Scheduler {
               only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
             ),
           )
-          .orderBy(projects.updatedAt)
+          // Oldest first: a project coming back from a gate is not sent behind newer ones.
+          .orderBy(projects.id)
           .limit(1)
           .get();
         if (!candidate) return undefined;

@@ -16,7 +16,8 @@ export interface TestEngine extends Engine {
   events: ProgressEvent[];
   delivered: Map<number, Buffer>;
   dir: string;
-  create(input: NewProject): number;
+  /** A new project, the test author's unless `ownerId` says whose. */
+  create(input: NewProject, ownerId?: string): number;
   /** How the project ended, once it has: its `done` or `needs_attention` event. */
   ended(id: number): Extract<ProgressEvent, { type: "done" | "needs_attention" }> | undefined;
 }
@@ -57,10 +58,10 @@ export function startTestEngine(
     events,
     delivered,
     dir,
-    create(input: NewProject) {
+    create(input: NewProject, ownerId = "tester") {
       const parsed = parseNewProject(input);
       if (!parsed.ok) throw new Error(parsed.message);
-      const project = createProject(engine.db, parsed.value, { ownerId: "tester" });
+      const project = createProject(engine.db, parsed.value, { ownerId });
       engine.scheduler.wake();
       return project.id;
     },

@@ -1,0 +1,55 @@
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { projects, sceneVersions } from "../db/schema";
+import { getProject } from "../src/pipeline/store";
+import { eventually } from "./helpers/cli";
+import { perTest } from "./helpers/engine";
+
+const world = perTest();
+
+/** Nine authors, one of them with three novels: eleven short books started in the same moment. */
+const AUTHORS = ["ada", "bo", "cy", "di", "ed", "flo", "gus", "hal"].map((a) => [a]);
+AUTHORS.push(["ivy", "ivy", "ivy"]);
+const premise = (owner: string, k: number) =>
+  `${owner.toUpperCase()}-${k}: a keeper of clocks in a drowned town counts the hours the water took.`;
+
+/**
+ * The process's model slots are the only limit: every running project takes its turn for them, author
+ * by author, so the last author to see a first scene waits little longer than the first.
+ */
+describe("many authors at once", () => {
+  it("shares the model slots fairly between authors and keeps them full", async () => {
+    const { fake, engine } = await world.start({ seed: 81, latencyMs: 60 }, { FOLIO_LLM_CONCURRENCY: "4" });
+    const started = Date.now();
+    const slotsBefore = engine.llm.limit.slotMs;
+    const ids = AUTHORS.flatMap((owners) =>
+      owners.map((owner, k) => ({
+        owner,
+        id: engine.create({ premise: premise(owner, k), scenes: 3, words: 2400, autoApprove: true }, owner),
+      })),
+    );
+    const firstScene = (id: number) =>
+      engine.db
+        .select({ at: sceneVersions.createdAt })
+        .from(sceneVersions)
+        .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, 1)))
+        .get()?.at;
+    await eventually(() => ids.every(({ id }) => firstScene(id) !== undefined), 120_000);
+    const busy = (engine.llm.limit.slotMs - slotsBefore) / (4 * (Date.now() - started));
+    const createdAt = (id: number) =>
+      engine.db.select({ at: projects.createdAt }).from(projects).where(eq(projects.id, id)).get()!.at;
+    // Each author's wait for their first drafted scene, whichever of their novels it is in.
+    const waits = AUTHORS.map((owners) =>
+      Math.min(...ids.filter((p) => p.owner === owners[0]).map(({ id }) => firstScene(id)! - createdAt(id))),
+    );
+    // The slowest author's first scene within 1.5× the fastest's.
+    expect(Math.max(...waits) / Math.min(...waits)).toBeLessThanOrEqual(1.5);
+    // The four slots were in use nearly all the time there was work.
+    expect(busy).toBeGreaterThanOrEqual(0.9);
+    // Up to the first scenes, the author with three novels had about one author's share of the calls.
+    const calls = fake.log.filter((e) => e.at <= Math.max(...ids.map(({ id }) => firstScene(id)!)));
+    const ivy = calls.filter((e) => /IVY-\d:/.test(e.prompt)).length;
+    expect(ivy / calls.length).toBeLessThanOrEqual(1.5 / AUTHORS.length);
+    await eventually(() => ids.every(({ id }) => getProject(engine.db, id)?.status === "done"), 180_000);
+  }, 240_000);
+});
