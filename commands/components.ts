@@ -20,6 +20,7 @@ import {
   postExport,
   Refusal,
   settle,
+  settleApproval,
   stopIfCancelled,
 } from "./shared";
 
@@ -49,9 +50,10 @@ const moveAndAnswer =
   <I extends Component>(
     gate: GateStage | null,
     action: (i: I, project: Project, deps: HandlerDeps) => ActionResult,
+    say: (result: ActionResult, deps: HandlerDeps) => string = settle,
   ): ProjectHandler<I> =>
   async (i, project, deps) => {
-    const message = settle(action(i, project, deps), deps);
+    const message = say(action(i, project, deps), deps);
     // The gate's message again, with every button disabled once one of them was used.
     const components = gate ? gateButtons(gate, project.id, true) : [];
     const answered: Component = i;
@@ -76,8 +78,10 @@ export const COMPONENTS = {
   approve: {
     kind: "button",
     mutates: true,
-    handle: moveAndAnswer(GATE.outline, (_i, project, deps) =>
-      approve(deps.db, project.id, idOf(GATE.outline)),
+    handle: moveAndAnswer(
+      GATE.outline,
+      (_i, project, deps) => approve(deps.db, project.id, idOf(GATE.outline)),
+      settleApproval,
     ),
   },
   revise: {
@@ -105,7 +109,11 @@ export const COMPONENTS = {
   "start-revision": {
     kind: "button",
     mutates: true,
-    handle: moveAndAnswer(GATE.draft, (_i, project, deps) => approve(deps.db, project.id, idOf(GATE.draft))),
+    handle: moveAndAnswer(
+      GATE.draft,
+      (_i, project, deps) => approve(deps.db, project.id, idOf(GATE.draft)),
+      settleApproval,
+    ),
   },
   "export-draft": {
     kind: "button",

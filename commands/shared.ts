@@ -13,6 +13,7 @@ import { EXPORT_FORMATS, type ExportFormat } from "../src/export/index";
 import type { ActionResult } from "../src/pipeline/actions";
 import { renderExport } from "../src/pipeline/manuscript";
 import type { Scheduler } from "../src/pipeline/scheduler";
+import { queueLine } from "../src/text/format";
 
 export interface HandlerDeps {
   db: Db;
@@ -56,6 +57,18 @@ export function settle(result: ActionResult, deps: HandlerDeps): string {
   if (!result.ok) throw new Refusal(result.message);
   deps.scheduler.wake();
   return result.message;
+}
+
+/**
+ * An approval's answer, saying whether the work it starts runs now or waits its turn for the model:
+ * "drafting starts now", or "drafting starts when its turn comes (Queued — 3 novels ahead; about 2m)".
+ */
+export function settleApproval(result: ActionResult, deps: HandlerDeps): string {
+  const message = settle(result, deps);
+  if (!result.ok || result.project.status !== "running") return message;
+  const queued = deps.scheduler.queued(result.project, true);
+  const stem = message.replace(/\.$/, "");
+  return queued ? `${stem} when its turn comes (${queueLine(queued.ahead, queued.etaMs)}).` : `${stem} now.`;
 }
 
 /** Posts the manuscript and its report as files, or says why they cannot be posted. */

@@ -2,6 +2,7 @@ import { ownersProjects } from "../../src/discord/threads";
 import { LIMITS } from "../../src/discord/views";
 import { describeStatus } from "../../src/pipeline/actions";
 import { truncate } from "../../src/text/discord";
+import { queueLine } from "../../src/text/format";
 import { ephemeral } from "../shared";
 import type { Subcommand } from "./types";
 
@@ -24,9 +25,12 @@ export default {
   data: (s) => s.setName("list").setDescription("Your projects in this server"),
   async execute(i, deps) {
     const mine = ownersProjects(deps.db, i.user.id, i.guildId);
-    const lines = mine.map(
-      (p) => `**#${p.id}** ${truncate(p.title ?? "Untitled", 60)} — ${describeStatus(p)} · <#${p.threadId}>`,
-    );
+    const lines = mine.map((p) => {
+      const queued = p.status === "running" ? deps.scheduler.queued(p) : undefined;
+      const now =
+        p.status !== "running" ? "" : queued ? ` (${queueLine(queued.ahead, queued.etaMs)})` : " (running)";
+      return `**#${p.id}** ${truncate(p.title ?? "Untitled", 60)} — ${describeStatus(p)}${now} · <#${p.threadId}>`;
+    });
     const shown = fitLines(lines, LIMITS.content);
     await i.reply(
       ephemeral(shown || "You have no projects in this server yet. Start one with /novel start."),

@@ -29,10 +29,11 @@ export const forProject =
 /** A subcommand that changes a project, after the authority check; the outcome is one public reply. */
 export const changeProject = (
   action: (i: ChatInputCommandInteraction, project: Project, deps: HandlerDeps) => ActionResult,
+  say: (result: ActionResult, deps: HandlerDeps) => string = settle,
 ): Subcommand["execute"] =>
   forProject(
     requireAuthority(async (i, project, deps) => {
-      const message = settle(action(i, project, deps), deps);
+      const message = say(action(i, project, deps), deps);
       await i.reply({ content: `Project #${project.id}: ${message}` });
     }),
   );

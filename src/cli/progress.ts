@@ -1,7 +1,7 @@
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
 import { gateAt } from "../pipeline/workflow";
-import { formatDuration, thousands } from "../text/format";
+import { formatDuration, queueLine, thousands } from "../text/format";
 
 const fmt = thousands;
 
@@ -47,6 +47,10 @@ function plainLine(e: ProgressEvent): string | null {
       return `${tag} ${e.unit} failed (attempt ${e.attempt}), retrying: ${e.error}`;
     case "needs_attention":
       return `${tag} needs attention: ${e.unit} failed: ${e.error}`;
+    case "queued":
+      return e.progress.queued
+        ? `${tag} ${e.label}: ${queueLine(e.progress.queued.ahead, e.progress.queued.etaMs)}`
+        : `${tag} ${e.label}: running`;
     case "paused":
       return `${tag} paused: ${e.reason}`;
     case "done":
@@ -113,8 +117,13 @@ export function terminalBarSink(stream: NodeJS.WriteStream): {
       const bar = barFor(e.projectId, p.sceneCount);
       bar.setTotal(p.sceneCount);
       bar.update(p.scenesDone, {
-        stage:
-          "label" in e ? (p.step ? `${e.label}: ${p.step.now}` : e.label) : (EVENT_STAGE[e.type] ?? e.type),
+        stage: p.queued
+          ? `${"label" in e ? `${e.label}: ` : ""}${queueLine(p.queued.ahead, p.queued.etaMs)}`
+          : "label" in e
+            ? p.step
+              ? `${e.label}: ${p.step.now}`
+              : e.label
+            : (EVENT_STAGE[e.type] ?? e.type),
         words: p.writing
           ? `${fmt(p.words)} (+${fmt(p.writing.words)} in scene ${p.writing.scene})`
           : fmt(p.words),

@@ -128,6 +128,10 @@ export class DiscordSink {
       case "scene_writing":
         this.progress.update(e.projectId, e.label, e.progress);
         return;
+      case "queued":
+        // The stage's progress message says where the project stands in the queue, until it runs.
+        this.progress.update(e.projectId, e.label, e.progress);
+        return;
       case "stage_step":
         this.stepped.set(`${e.projectId}:${e.stage}`, e.progress.step!);
         this.progress.update(e.projectId, e.label, e.progress);

@@ -17,7 +17,7 @@ import type { Artifact, ProgressSnapshot } from "../pipeline/events";
 import type { ExportFiles } from "../pipeline/manuscript";
 import { stageLabel } from "../pipeline/workflow";
 import { truncate } from "../text/discord";
-import { formatDuration, thousands } from "../text/format";
+import { formatDuration, queueLine, thousands } from "../text/format";
 
 /** Discord's limits (SPEC §5). */
 export const LIMITS = {
@@ -159,10 +159,11 @@ export function progressEmbed(label: string, p: ProgressSnapshot, finished = fal
   // A planning stage in parts fills its bar part by part; every other stage, scene by scene.
   const [done, total] = p.step ? [p.step.done, p.step.total] : [p.scenesDone, p.sceneCount];
   const percent = total > 0 ? Math.round((done / total) * 100) : 0;
+  const queued = p.queued && !finished ? `\n**${queueLine(p.queued.ahead, p.queued.etaMs)}**` : "";
   return embed(
     `${label}${finished ? " — done" : ""}`,
-    `${progressBar(done, total)} ${percent}%`,
-    finished ? COLORS.success : COLORS.info,
+    `${progressBar(done, total)} ${percent}%${queued}`,
+    finished ? COLORS.success : p.queued ? COLORS.warning : COLORS.info,
   ).addFields(
     ...(p.step && !finished
       ? [{ name: "Now", value: `${p.step.now} (${p.step.done}/${p.step.total} parts done)` }]
@@ -180,7 +181,12 @@ export function progressEmbed(label: string, p: ProgressSnapshot, finished = fal
 }
 
 export function statusCard(project: Project, p: ProgressSnapshot): EmbedBuilder {
-  const where = project.status === "running" ? stageLabel(project.stage) : describeStatus(project);
+  const where =
+    project.status !== "running"
+      ? describeStatus(project)
+      : p.queued
+        ? `${stageLabel(project.stage)} — ${queueLine(p.queued.ahead, p.queued.etaMs)}`
+        : `${stageLabel(project.stage)} — running`;
   return embed(
     `#${project.id} ${project.title ?? "Untitled"}`,
     [

@@ -1,3 +1,5 @@
+// Over 300 lines: the slots, the endpoint's allowance and the fair queue that hands them out are one
+// piece of state; splitting them would only pass that state around.
 /**
  * How many model requests may be in flight at once, process-wide, adapted to what the endpoint says:
  * a 429 halves the limit and holds every new request until its `retry-after` has passed; the
@@ -11,6 +13,8 @@ export interface Claimant {
   owner?: string;
   project?: number | null;
 }
+
+const NO_PROJECT = Number.MAX_SAFE_INTEGER;
 
 interface Waiter {
   go: () => void;
@@ -88,7 +92,7 @@ export class AdaptiveLimit {
             resolve();
           },
           owner,
-          order: who.project ?? Number.MAX_SAFE_INTEGER,
+          order: who.project ?? NO_PROJECT,
           seq: this.arrivals++,
         };
         const abort = () => {
@@ -103,6 +107,7 @@ export class AdaptiveLimit {
     }
     let heard = false;
     let released = false;
+    const startedAt = performance.now();
     const hear = () => {
       if (heard) return;
       heard = true;
@@ -113,6 +118,7 @@ export class AdaptiveLimit {
         if (released) return;
         released = true;
         hear();
+        this.timed(performance.now() - startedAt);
         this.count(-1);
         this.next();
       },
@@ -208,14 +214,55 @@ export class AdaptiveLimit {
   }
 
   /** The waiter whose author was served longest ago; of theirs, the oldest novel's earliest request. */
-  private pick(): Waiter {
-    const last = (key: string) => this.lastServed.get(key) ?? -1;
+  private pick(waiting = this.waiting, served = this.lastServed): Waiter {
+    const last = (key: string) => served.get(key) ?? -1;
     let best = 0;
-    for (let i = 1; i < this.waiting.length; i++) {
-      const [a, b] = [this.waiting[i]!, this.waiting[best]!];
+    for (let i = 1; i < waiting.length; i++) {
+      const [a, b] = [waiting[i]!, waiting[best]!];
       if ((last(a.owner) - last(b.owner) || a.order - b.order || a.seq - b.seq) < 0) best = i;
     }
-    return this.waiting.splice(best, 1)[0]!;
+    return waiting.splice(best, 1)[0]!;
+  }
+
+  /**
+   * Each project with a request waiting, and how many other projects' requests will be served before
+   * its first one, the slots handed out as they are now.
+   */
+  positions(extra: Waiter[] = []): Map<number, number> {
+    const waiting = [...this.waiting, ...extra];
+    const served = new Map(this.lastServed);
+    let tick = this.served;
+    const ahead = new Map<number, number>();
+    const before = new Set<number>();
+    while (waiting.length > 0) {
+      const next = this.pick(waiting, served);
+      served.set(next.owner, ++tick);
+      if (next.order === NO_PROJECT) continue;
+      if (!ahead.has(next.order)) ahead.set(next.order, before.size);
+      before.add(next.order);
+    }
+    return ahead;
+  }
+
+  /** How many projects a request for this project would wait behind if it asked now (0: it starts at once). */
+  positionFor(who: Claimant): number {
+    if (this.canStart()) return 0;
+    const order = who.project ?? NO_PROJECT;
+    const probe: Waiter = { go: () => {}, owner: `o:${who.owner ?? ""}`, order, seq: this.arrivals };
+    return this.positions([probe]).get(order) ?? 0;
+  }
+
+  /** About how long until a request `ahead` places back in the queue starts, from recent requests' times. */
+  etaMs(ahead: number): number | null {
+    if (this.meanMs === undefined) return null;
+    return Math.round(this.meanMs * Math.ceil((ahead + 1) / Math.max(1, this.current)));
+  }
+
+  /** Recent requests' time in flight, smoothed. */
+  private meanMs: number | undefined;
+
+  private timed(ms: number): void {
+    this.meanMs = this.meanMs === undefined ? ms : this.meanMs * 0.8 + ms * 0.2;
   }
 
   private mark(owner: string): void {

@@ -18,6 +18,8 @@ export interface ProgressSnapshot {
   etaMs: number | null;
   /** The scene streaming in right now and its words so far (not yet in `words`). */
   writing?: { scene: number; words: number };
+  /** Waiting for a model slot behind other projects: how many, and about how long. */
+  queued?: { ahead: number; etaMs: number | null };
   /**
    * A planning stage asked for in parts (the outline: its chapters, then its scene cards a few chapters
    * at a time): the parts stored so far, of how many, and the one being asked for now.
@@ -77,6 +79,17 @@ export type ProgressEvent =
   | { type: "gate"; projectId: number; stage: StageId; progress: ProgressSnapshot }
   | { type: "unit_retry"; projectId: number; unit: string; attempt: number; error: string }
   | { type: "needs_attention"; projectId: number; unit: string; error: string }
+  | {
+      /**
+       * The project's next model call waits behind other projects' (`progress.queued`), or, without it,
+       * no longer does: sent when its place in the queue changes.
+       */
+      type: "queued";
+      projectId: number;
+      stage: StageId;
+      label: string;
+      progress: ProgressSnapshot;
+    }
   | { type: "paused"; projectId: number; reason: string }
   | { type: "done"; projectId: number; progress: ProgressSnapshot };
 

@@ -5,12 +5,14 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, gt, isNull, like, lt, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { type Project, type ProjectHost, projects } from "../../db/schema";
+import { llmCalls, type Project, type ProjectHost, projects } from "../../db/schema";
 import { LlmError } from "../llm/errors";
+import type { ProgressSnapshot } from "./events";
 import { describeUnit, runUnit } from "./runner";
-import { getProject, nowMs } from "./store";
+import { getProject, nowMs, progressOf } from "./store";
 import { LeaseLost, transition, UnitInterrupted } from "./transition";
 import type { PipelineDeps, WorkerMemory } from "./unit";
+import { stageLabel } from "./workflow";
 
 export interface SchedulerOptions {
   /** How long a claim lasts without renewal; a crashed process's projects are reclaimed after it. */
@@ -30,6 +32,9 @@ export interface SchedulerOptions {
    */
   host?: ProjectHost;
 }
+
+/** How often the queue for the model is looked at, to say where waiting projects stand. */
+const QUEUE_REPORT_MS = 250;
 
 /** After aborting at shutdown, how long to wait for units to notice before leaving anyway. */
 const ABORT_WAIT_MS = 2_000;
@@ -60,6 +65,10 @@ export class Scheduler {
   private readonly options: SchedulerOptions;
   /** The holder last announced for each project another process runs. */
   private readonly announced = new Map<number, string>();
+  private queueTimer: NodeJS.Timeout | undefined;
+  /** Reports in a row that saw each project waiting for a model slot, and the place last said. */
+  private readonly waitingSeen = new Map<number, number>();
+  private readonly reportedQueue = new Map<number, number>();
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -71,12 +80,27 @@ export class Scheduler {
   start(): void {
     this.stopping = false;
     this.timer = setInterval(() => this.tick(), this.options.pollMs);
+    this.queueTimer = setInterval(() => this.reportQueue(), QUEUE_REPORT_MS);
+    this.queueTimer.unref();
     this.tick();
   }
 
   /** Looks for work now rather than at the next poll (after an approval, a resume, a new project). */
   wake(): void {
     setImmediate(() => this.tick());
+  }
+
+  /**
+   * Where the project stands in the queue for the model: its call waiting now, or where a call would
+   * wait if it asked now (`ifAsked`); undefined when it is not waiting (and would not).
+   */
+  queued(project: Project, ifAsked = false): { ahead: number; etaMs: number | null } | undefined {
+    const limit = this.deps.llm.limit;
+    const ahead =
+      limit.positions().get(project.id) ??
+      (ifAsked ? limit.positionFor({ owner: project.ownerId, project: project.id }) : undefined);
+    if (ahead === undefined || (ifAsked && ahead === 0 && limit.queued === 0)) return undefined;
+    return { ahead, etaMs: limit.etaMs(ahead) };
   }
 
   get activeProjects(): number[] {
@@ -92,6 +116,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    clearInterval(this.queueTimer);
     const all = Promise.all([...this.workers.values()].map((w) => w.finished));
     const graceOver = sleep(this.options.shutdownGraceMs, "timeout", { ref: false });
     if ((await Promise.race([all.then(() => "done"), graceOver])) === "timeout") {
@@ -154,6 +179,56 @@ export class Scheduler {
       },
       { behavior: "immediate" },
     );
+  }
+
+  /**
+   * Says where each project whose next model call waits behind others' stands in the queue, when that
+   * changes, once it has waited a moment (a call that gets its slot at once is not "queued"); and says
+   * so when it no longer waits.
+   */
+  private reportQueue(): void {
+    try {
+      const limit = this.deps.llm.limit;
+      const positions = limit.positions();
+      for (const [id, ahead] of positions) {
+        const seen = (this.waitingSeen.get(id) ?? 0) + 1;
+        this.waitingSeen.set(id, seen);
+        if (this.reportedQueue.get(id) === ahead || !this.workers.has(id)) continue;
+        // A project that has not made a call yet is queued from the first look; one between its calls
+        // only once it has waited a moment.
+        if (seen < 2 && this.hasStarted(id)) continue;
+        this.reportedQueue.set(id, ahead);
+        this.emitQueue(id, { ahead, etaMs: limit.etaMs(ahead) });
+      }
+      for (const id of [...this.waitingSeen.keys()]) {
+        if (positions.has(id)) continue;
+        this.waitingSeen.delete(id);
+        if (this.reportedQueue.delete(id)) this.emitQueue(id, undefined);
+      }
+    } catch (error) {
+      this.deps.log.warn({ err: error }, "could not report the queue");
+    }
+  }
+
+  private hasStarted(projectId: number): boolean {
+    return !!this.deps.db
+      .select({ id: llmCalls.id })
+      .from(llmCalls)
+      .where(eq(llmCalls.projectId, projectId))
+      .limit(1)
+      .get();
+  }
+
+  private emitQueue(projectId: number, queued: ProgressSnapshot["queued"]): void {
+    const project = getProject(this.deps.db, projectId);
+    if (project?.status !== "running") return;
+    this.deps.emit({
+      type: "queued",
+      projectId,
+      stage: project.stage,
+      label: stageLabel(project.stage),
+      progress: { ...progressOf(this.deps.db, project), ...(queued ? { queued } : {}) },
+    });
   }
 
   /** Projects this process would run but another live process holds: said once per holder, in the log. */

@@ -14,3 +14,9 @@ export function thousands(n: number): string {
   const digits = String(Math.abs(whole)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return whole < 0 ? `-${digits}` : digits;
 }
+
+/** Where a project stands in the queue for the model: "Queued — 5 novels ahead; about 12m 00s". */
+export function queueLine(ahead: number, etaMs: number | null): string {
+  const who = ahead === 0 ? "next in line" : `${ahead} novel${ahead === 1 ? "" : "s"} ahead`;
+  return `Queued — ${who}${etaMs === null ? "" : `; about ${formatDuration(etaMs)}`}`;
+}
