@@ -2,6 +2,7 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type InteractionEditReplyOptions,
+  type MessageCreateOptions,
   MessageFlags,
 } from "discord.js";
 import type { Db } from "../db/client";
@@ -21,6 +22,8 @@ export interface HandlerDeps {
   scheduler: Scheduler;
   /** The upload limit of the channel a file goes to, in bytes. */
   uploadLimit: (channelId: string) => Promise<number>;
+  /** Posts in a thread within the bot's request budget (every post the bot makes goes this way). */
+  post: (threadId: string, payload: MessageCreateOptions) => Promise<unknown>;
 }
 
 /** Answers one interaction about one project. */

@@ -97,7 +97,7 @@ export default {
       attachThread(tx, project.id, { guildId: thread.guildId, channelId: channel.id, threadId: thread.id }),
     );
     const title = workingTitle(request.value.title, request.value.premise);
-    await thread.send({ embeds: [statusCard(project, progressOf(deps.db, project))] });
+    await deps.post(thread.id, { embeds: [statusCard(project, progressOf(deps.db, project))] });
     await i.editReply(
       `Started **${title}** (project #${project.id}) in ${thread}. Every stage is posted there.`,
     );

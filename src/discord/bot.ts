@@ -48,7 +48,9 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   );
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
-    rest: config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {},
+    // Half of Discord's global limit of 50 a second, counted in discord.js's own one-second windows:
+    // however Discord's windows fall across them, the bot never sends 50 in one.
+    rest: { ...(config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {}), globalRequestsPerSecond: 25 },
     allowedMentions: { parse: [], repliedUser: false },
   });
   const poster = new ThreadPoster(client);
@@ -66,6 +68,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     config,
     scheduler: engine.scheduler,
     uploadLimit: (channelId) => poster.uploadLimit(channelId),
+    post: (threadId, payload) => poster.send(threadId, payload),
   };
   client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, deps));
   client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));

@@ -20,12 +20,22 @@ interface State {
 }
 
 /**
+ * Progress edits the whole bot sends per second at most, well under Discord's global limit of 50
+ * requests a second, so gate and delivery messages always have room.
+ */
+const EDITS_PER_SECOND = 20;
+
+/**
  * One progress message per stage and project, edited in place: at most one edit per `intervalMs`
- * per project, later updates replacing earlier unsent ones. The message id lives in the thread's row,
- * so a restarted bot keeps editing the same message; a deleted message is replaced by a new one.
+ * per project — longer when many projects are showing progress, so that all of them together stay
+ * within `EDITS_PER_SECOND` — later updates replacing earlier unsent ones. The message id lives in the
+ * thread's row, so a restarted bot keeps editing the same message; a deleted message is replaced by a
+ * new one. A project's state is let go once its last message is finished.
  */
 export class LiveProgress {
   private readonly states = new Map<number, State>();
+  /** When each progress post or edit of the last second was sent, by every project together. */
+  private readonly sent: number[] = [];
 
   constructor(
     private readonly db: Db,
@@ -41,6 +51,7 @@ export class LiveProgress {
     const previous = state.pending;
     if (previous && previous.label !== label) {
       // A new stage gets a new message; the last word of the old one must not be lost by coalescing.
+      this.sent.push(Date.now());
       void this.enqueue(projectId, () => this.render(projectId, state, previous));
     }
     state.pending = { label, snapshot, finished };
@@ -52,17 +63,35 @@ export class LiveProgress {
    * then sends whatever is pending by then.
    */
   private schedule(projectId: number, state: State): void {
-    const wait = Math.max(0, state.lastEdit + this.intervalMs - Date.now());
+    const interval = this.interval();
+    const wait = Math.max(0, state.lastEdit + interval - Date.now(), this.budgetWait());
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      if (state.editing || Date.now() < state.lastEdit + this.intervalMs) {
+      if (state.editing || Date.now() < state.lastEdit + this.interval() || this.budgetWait() > 0) {
         this.schedule(projectId, state);
         return;
       }
       const next = state.pending;
       state.pending = undefined;
-      if (next) void this.enqueue(projectId, () => this.render(projectId, state, next));
+      if (next) {
+        this.sent.push(Date.now());
+        void this.enqueue(projectId, () => this.render(projectId, state, next));
+      }
     }, wait);
+  }
+
+  /** Each project's time between edits: `intervalMs`, stretched so all of them fit the budget. */
+  private interval(): number {
+    let showing = 0;
+    for (const state of this.states.values()) if (state.pending || state.timer) showing++;
+    return Math.max(this.intervalMs, Math.ceil((1000 * showing) / EDITS_PER_SECOND));
+  }
+
+  /** How long until the whole bot may send another progress edit. */
+  private budgetWait(): number {
+    const now = Date.now();
+    while (this.sent.length > 0 && this.sent[0]! <= now - 1000) this.sent.shift();
+    return this.sent.length < EDITS_PER_SECOND ? 0 : this.sent[0]! + 1000 - now + 1;
   }
 
   /** Sends what is pending now, ignoring the interval (shutdown). */
@@ -92,6 +121,8 @@ export class LiveProgress {
     } finally {
       state.editing = false;
       state.lastEdit = Date.now();
+      // Nothing more to show for a finished message: the project's state goes until its next update.
+      if (next.finished && !state.pending && !state.timer) this.states.delete(projectId);
     }
   }
 

@@ -54,6 +54,10 @@ export class DiscordSink {
       this.log.warn({ err: error, projectId }, "could not update the project's thread");
     });
     this.queues.set(projectId, next);
+    // An idle project keeps no queue: the map holds only projects with posts in flight.
+    void next.then(() => {
+      if (this.queues.get(projectId) === next) this.queues.delete(projectId);
+    });
     return next;
   }
 

@@ -214,6 +214,8 @@ export interface FakeDiscordStats {
   /** Every 4xx/5xx answer except injected 429s (those are counted in `rateLimited`). */
   rejected: RejectedCall[];
   rateLimited: number;
+  /** 429s with `global: true`: more than 50 requests from the bot within one second. */
+  globalLimited: number;
 }
 
 type OptionValue = string | number | boolean;
@@ -315,6 +317,8 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
 const API_PREFIX = "/api/v10";
 const HEARTBEAT_INTERVAL_MS = 41_250;
 const UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+/** Discord's global limit for a bot: requests per second across routes. */
+const GLOBAL_PER_SECOND = 50;
 /** How long Discord remembers an enforced nonce ("a few minutes"). */
 const NONCE_WINDOW_MS = 5 * 60_000;
 const HISTORY_LIMIT = 1000;
@@ -945,7 +949,15 @@ class FakeDiscordServer implements FakeDiscord {
   private readonly nonces = new Map<string, { message: StoredMessage; at: number }>();
   private failingUploads: { times: number; filename: RegExp } | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly counters = { identifies: 0, resumes: 0, duplicateAcks: 0, rateLimited: 0 };
+  private readonly counters = {
+    identifies: 0,
+    resumes: 0,
+    duplicateAcks: 0,
+    rateLimited: 0,
+    globalLimited: 0,
+  };
+  /** The bot's current one-second window for the global limit, and the requests counted in it. */
+  private globalWindow = { start: 0, count: 0 };
   private readonly rejected: RejectedCall[] = [];
 
   constructor(
@@ -1057,6 +1069,7 @@ class FakeDiscordServer implements FakeDiscord {
       resumes: this.counters.resumes,
       duplicateAcks: this.counters.duplicateAcks,
       rateLimited: this.counters.rateLimited,
+      globalLimited: this.counters.globalLimited,
       expiredInteractions: this.interactions.filter((i) => i.expired).length,
       rejected: [...this.rejected],
     };
@@ -1623,7 +1636,7 @@ class FakeDiscordServer implements FakeDiscord {
       const parsed = await parseBody(raw, req.headers["content-type"]);
       call.body = parsed.body;
       call.files = parsed.files;
-      const limited = this.takeRateLimit(call.method, call.path);
+      const limited = this.takeRateLimit(call.method, call.path) ?? this.takeGlobalLimit(call.path);
       if (limited) return this.rateLimitReply(limited, call.method, template);
       if (!segments) throw Errors.notFound();
       const match = this.matchRoute(call.method, segments);
@@ -1695,6 +1708,24 @@ class FakeDiscordServer implements FakeDiscord {
     });
     if (rule) rule.count -= 1;
     return rule;
+  }
+
+  /**
+   * Discord's global limit: 50 requests per second from one bot, over every route but interaction
+   * callbacks and webhooks (which Discord does not count), in windows of a second from the first
+   * request of each. The 51st in a window gets a 429 with `global: true` and the wait until it ends.
+   */
+  private takeGlobalLimit(path: string): RateLimitRule | undefined {
+    if (path.startsWith("/interactions/") || path.startsWith("/webhooks/")) return undefined;
+    const now = Date.now();
+    if (now >= this.globalWindow.start + 1000) this.globalWindow = { start: now, count: 0 };
+    if (this.globalWindow.count < GLOBAL_PER_SECOND) {
+      this.globalWindow.count += 1;
+      return undefined;
+    }
+    this.counters.globalLimited += 1;
+    const wait = Math.max(1, this.globalWindow.start + 1000 - now) / 1000;
+    return { pathPattern: /.*/, count: 0, retryAfterSec: wait, global: true };
   }
 
   private rateLimitReply(rule: RateLimitRule, method: string, template: string): ApiReply {
