@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { projects, sceneVersions } from "../db/schema";
+import { approve } from "../src/pipeline/actions";
 import { getProject } from "../src/pipeline/store";
 import { eventually } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
@@ -52,4 +53,33 @@ describe("many authors at once", () => {
     expect(ivy / calls.length).toBeLessThanOrEqual(1.5 / AUTHORS.length);
     await eventually(() => ids.every(({ id }) => getProject(engine.db, id)?.status === "done"), 180_000);
   }, 240_000);
+
+  it("does not send a project back to the end of the line when its outline is approved", async () => {
+    const { fake, engine } = await world.start({ seed: 82, latencyMs: 150 }, { FOLIO_LLM_CONCURRENCY: "2" });
+    const first = engine.create(
+      { premise: premise("approved", 0), scenes: 3, words: 2400, autoApprove: false },
+      "approver",
+    );
+    await eventually(() => getProject(engine.db, first)?.stage === "outline_gate", 60_000);
+    // Ten other authors' novels queue up for the two slots.
+    const others = Array.from({ length: 10 }, (_, k) =>
+      engine.create(
+        { premise: premise(`other${k}`, 0), scenes: 3, words: 2400, autoApprove: true },
+        `other${k}`,
+      ),
+    );
+    await eventually(() => engine.llm.limit.queued >= 6, 30_000, 5);
+    const approvedAt = fake.log.length;
+    expect(approve(engine.db, first).ok).toBe(true);
+    engine.scheduler.wake();
+    await eventually(() => fake.log.slice(approvedAt).some((e) => /APPROVED-0:/.test(e.prompt)), 60_000);
+    const after = fake.log.slice(approvedAt);
+    const mine = after.findIndex((e) => /APPROVED-0:/.test(e.prompt));
+    const othersFirst = others.map((_, k) =>
+      after.findIndex((e) => new RegExp(`OTHER${k}-0:`).test(e.prompt)),
+    );
+    // Served before most of the novels that were already waiting: it had waited longer than they had.
+    const before = othersFirst.filter((at) => at >= 0 && at < mine).length;
+    expect(before).toBeLessThan(othersFirst.length / 2);
+  }, 120_000);
 });

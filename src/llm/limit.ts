@@ -15,6 +15,8 @@ export interface Claimant {
 }
 
 const NO_PROJECT = Number.MAX_SAFE_INTEGER;
+/** Authors whose last slot is remembered, for the order of the next ones. */
+const MAX_AUTHORS_REMEMBERED = 10_000;
 
 interface Waiter {
   go: () => void;
@@ -80,6 +82,9 @@ export class AdaptiveLimit {
   async acquire(signal?: AbortSignal, who: Claimant = {}): Promise<Slot> {
     signal?.throwIfAborted();
     const owner = `o:${who.owner ?? ""}`;
+    // An author seen for the first time ranks as served now: behind authors who have waited longer
+    // since their last slot, level with those arriving with them.
+    if (!this.lastServed.has(owner)) this.lastServed.set(owner, this.served);
     if (this.canStart()) {
       this.take();
       this.mark(owner);
@@ -267,12 +272,17 @@ export class AdaptiveLimit {
 
   private mark(owner: string): void {
     this.served++;
+    // Kept in order of service: the map's first entries are the authors served longest ago.
+    this.lastServed.delete(owner);
     this.lastServed.set(owner, this.served);
-    // Forgotten once nobody of theirs waits: the map stays as small as the queue.
-    if (this.lastServed.size > 2 * (this.waiting.length + this.active) + 64) {
+    // Bounded: the authors served longest ago and with nothing waiting are forgotten first (one coming
+    // back after a gate is then placed as a newcomer).
+    if (this.lastServed.size > MAX_AUTHORS_REMEMBERED) {
       const waitingOwners = new Set(this.waiting.map((w) => w.owner));
-      for (const key of this.lastServed.keys())
-        if (!waitingOwners.has(key) && key !== owner) this.lastServed.delete(key);
+      for (const key of this.lastServed.keys()) {
+        if (this.lastServed.size <= MAX_AUTHORS_REMEMBERED / 2) break;
+        if (!waitingOwners.has(key)) this.lastServed.delete(key);
+      }
     }
   }
 }
