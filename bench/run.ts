@@ -2,48 +2,20 @@
  * `npm run bench`: drafts a 50-scene novel against the local fake endpoint (fixed 50 ms per call) and
  * exports a 120,000-word book, printing each figure next to its goal, all measured in this one run.
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { and, eq, sql } from "drizzle-orm";
 import { llmCalls, scenes } from "../db/schema";
-import { eventually, ROOT } from "../tests/helpers/cli";
+import { eventually } from "../tests/helpers/cli";
 import { startTestEngine } from "../tests/helpers/engine";
+import { startEndpoint } from "./endpoint";
 import { benchExport } from "./export";
 import { benchLint } from "./lint";
+import { benchMany } from "./many";
 
-const LATENCY_MS = 50;
-
-interface Row {
+export interface Row {
   figure: string;
   value: number;
   goal: string;
   met: boolean;
-}
-
-/** The endpoint runs in its own process, as a real one would: its CPU work never stalls the engine's event loop. */
-async function startEndpoint(extra: string[] = []): Promise<{ url: string; stop(): void }> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "tests/fakes/llm-server.ts"),
-      "--port",
-      "0",
-      "--latency",
-      `${LATENCY_MS}`,
-      "--seed",
-      "1",
-      ...extra,
-    ],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
-  return { url: (JSON.parse(line) as { url: string }).url, stop: () => child.kill("SIGTERM") };
 }
 
 async function benchDrafting(): Promise<Row[]> {
@@ -191,6 +163,7 @@ async function benchRealistic(): Promise<Row[]> {
 async function main() {
   const rows = await benchDrafting();
   rows.push(...(await benchRealistic()));
+  rows.push(...(await benchMany()));
   const exportTimes = await benchExport();
   const budgetMs = 1000;
   rows.push(

@@ -234,17 +234,27 @@ export class AdaptiveLimit {
    * its first one, the slots handed out as they are now.
    */
   positions(extra: Waiter[] = []): Map<number, number> {
-    const waiting = [...this.waiting, ...extra];
-    const served = new Map(this.lastServed);
-    let tick = this.served;
+    // The order `pick` hands slots out in, computed at once: round after round, the authors in the
+    // order they were last served (a newcomer as on arrival), each giving its next request — its
+    // oldest novel's earliest first.
+    const byOwner = new Map<string, Waiter[]>();
+    for (const w of [...this.waiting, ...extra]) byOwner.set(w.owner, [...(byOwner.get(w.owner) ?? []), w]);
+    const last = (owner: string) => this.lastServed.get(owner) ?? -1;
+    for (const list of byOwner.values()) list.sort((a, b) => a.order - b.order || a.seq - b.seq);
+    const head = (owner: string) => byOwner.get(owner)![0]!;
+    const owners = [...byOwner.keys()].sort(
+      (a, b) => last(a) - last(b) || head(a).order - head(b).order || head(a).seq - head(b).seq,
+    );
     const ahead = new Map<number, number>();
     const before = new Set<number>();
-    while (waiting.length > 0) {
-      const next = this.pick(waiting, served);
-      served.set(next.owner, ++tick);
-      if (next.order === NO_PROJECT) continue;
-      if (!ahead.has(next.order)) ahead.set(next.order, before.size);
-      before.add(next.order);
+    const rounds = Math.max(...[...byOwner.values()].map((l) => l.length), 0);
+    for (let round = 0; round < rounds; round++) {
+      for (const owner of owners) {
+        const next = byOwner.get(owner)![round];
+        if (!next || next.order === NO_PROJECT) continue;
+        if (!ahead.has(next.order)) ahead.set(next.order, before.size);
+        before.add(next.order);
+      }
     }
     return ahead;
   }

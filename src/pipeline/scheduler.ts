@@ -35,6 +35,8 @@ export interface SchedulerOptions {
 
 /** How often the queue for the model is looked at, to say where waiting projects stand. */
 const QUEUE_REPORT_MS = 250;
+/** A queued project's place is said again at most this often while it moves. */
+const QUEUE_RESAY_MS = 3_000;
 
 /** After aborting at shutdown, how long to wait for units to notice before leaving anyway. */
 const ABORT_WAIT_MS = 2_000;
@@ -68,7 +70,9 @@ export class Scheduler {
   private queueTimer: NodeJS.Timeout | undefined;
   /** Reports in a row that saw each project waiting for a model slot, and the place last said. */
   private readonly waitingSeen = new Map<number, number>();
-  private readonly reportedQueue = new Map<number, number>();
+  private readonly reportedQueue = new Map<number, { ahead: number; at: number }>();
+  /** Projects known to have made a model call (kept while they are worked here). */
+  private readonly started = new Set<number>();
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -193,11 +197,14 @@ export class Scheduler {
       for (const [id, ahead] of positions) {
         const seen = (this.waitingSeen.get(id) ?? 0) + 1;
         this.waitingSeen.set(id, seen);
-        if (this.reportedQueue.get(id) === ahead || !this.workers.has(id)) continue;
+        const said = this.reportedQueue.get(id);
+        if (said?.ahead === ahead || !this.workers.has(id)) continue;
         // A project that has not made a call yet is queued from the first look; one between its calls
-        // only once it has waited a moment.
+        // only once it has waited a moment. A place already said is said again every few seconds at
+        // most, so a long queue moving costs few messages.
         if (seen < 2 && this.hasStarted(id)) continue;
-        this.reportedQueue.set(id, ahead);
+        if (said && Date.now() - said.at < QUEUE_RESAY_MS) continue;
+        this.reportedQueue.set(id, { ahead, at: Date.now() });
         this.emitQueue(id, { ahead, etaMs: limit.etaMs(ahead) });
       }
       for (const id of [...this.waitingSeen.keys()]) {
@@ -211,12 +218,15 @@ export class Scheduler {
   }
 
   private hasStarted(projectId: number): boolean {
-    return !!this.deps.db
+    if (this.started.has(projectId)) return true;
+    const made = !!this.deps.db
       .select({ id: llmCalls.id })
       .from(llmCalls)
       .where(eq(llmCalls.projectId, projectId))
       .limit(1)
       .get();
+    if (made) this.started.add(projectId);
+    return made;
   }
 
   private emitQueue(projectId: number, queued: ProgressSnapshot["queued"]): void {
@@ -283,6 +293,7 @@ export class Scheduler {
       await Promise.all([memory.digests, memory.plans]);
       clearInterval(renewal);
       this.workers.delete(projectId);
+      this.started.delete(projectId);
       try {
         this.release(projectId);
       } catch (error) {
