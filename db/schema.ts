@@ -46,6 +46,11 @@ export const projects = sqliteTable(
     statusVersion: integer("status_version").notNull().default(0),
     leaseOwner: text("lease_owner"),
     leaseExpiresAt: integer("lease_expires_at"),
+    /**
+     * While the project's next model call waits behind other projects': how many, as the process
+     * running it last said (null when it is not waiting), so another process can show it too.
+     */
+    queueAhead: integer("queue_ahead"),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },

@@ -1,9 +1,10 @@
+import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { projects, sceneVersions } from "../db/schema";
 import { approve } from "../src/pipeline/actions";
 import { getProject } from "../src/pipeline/store";
-import { eventually } from "./helpers/cli";
+import { eventually, runCli } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
 
 const world = perTest();
@@ -81,5 +82,22 @@ describe("many authors at once", () => {
     // Served before most of the novels that were already waiting: it had waited longer than they had.
     const before = othersFirst.filter((at) => at >= 0 && at < mine).length;
     expect(before).toBeLessThan(othersFirst.length / 2);
+  }, 120_000);
+
+  it("writes a queued project's place down, so folio status in another process shows it", async () => {
+    const { engine } = await world.start({ seed: 83, latencyMs: 800 }, { FOLIO_LLM_CONCURRENCY: "1" });
+    // Started as a host starts it: with its timers, the queue's report among them.
+    engine.scheduler.start();
+    const ids = ["jo", "kit", "lu", "mo"].map((owner) =>
+      engine.create({ premise: premise(owner, 0), scenes: 3, words: 2400, autoApprove: true }, owner),
+    );
+    await eventually(() => ids.some((id) => getProject(engine.db, id)?.queueAhead !== null), 30_000, 20);
+    const status = await runCli(
+      ["status"],
+      { ...process.env, FOLIO_DB_PATH: join(engine.dir, "folio.db") },
+      engine.dir,
+    );
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^\d+\tHigh Concept — Queued — (\d+ novels? ahead|next in line)\t/m);
   }, 120_000);
 });

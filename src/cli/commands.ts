@@ -9,6 +9,7 @@ import {
 } from "../pipeline/actions";
 import { allProjects, progressOf, unfinishedProjects } from "../pipeline/store";
 import { stageLabel } from "../pipeline/workflow";
+import { queueLine } from "../text/format";
 import { countWords } from "../text/words";
 import { commandLineProject, parse, projectId, strictNumber, UsageError, wholeNumber } from "./args";
 import { openEngine } from "./engine";
@@ -59,7 +60,9 @@ export async function status(): Promise<number> {
       process.stdout.write('No projects yet. Start one with: folio write --premise "…"\n');
     for (const p of projects) {
       const progress = progressOf(engine.db, p);
-      const where = p.status === "running" ? stageLabel(p.stage) : describeStatus(p);
+      const queued =
+        p.status === "running" && p.queueAhead !== null ? ` — ${queueLine(p.queueAhead, null)}` : "";
+      const where = p.status === "running" ? `${stageLabel(p.stage)}${queued}` : describeStatus(p);
       const attention = p.attention ? ` · ${p.attention}` : "";
       process.stdout.write(
         `${p.id}\t${where}\t${describeProgress(progress)}\t${p.title ?? "(untitled)"}${attention}\n`,

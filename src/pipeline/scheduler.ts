@@ -232,6 +232,12 @@ export class Scheduler {
   private emitQueue(projectId: number, queued: ProgressSnapshot["queued"]): void {
     const project = getProject(this.deps.db, projectId);
     if (project?.status !== "running") return;
+    // Written down too, for a command run from another process (`folio status`).
+    this.deps.db
+      .update(projects)
+      .set({ queueAhead: queued?.ahead ?? null })
+      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
+      .run();
     this.deps.emit({
       type: "queued",
       projectId,
@@ -375,9 +381,11 @@ export class Scheduler {
   }
 
   private release(projectId: number): void {
+    this.reportedQueue.delete(projectId);
+    this.waitingSeen.delete(projectId);
     this.deps.db
       .update(projects)
-      .set({ leaseOwner: null, leaseExpiresAt: null })
+      .set({ leaseOwner: null, leaseExpiresAt: null, queueAhead: null })
       .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
       .run();
   }

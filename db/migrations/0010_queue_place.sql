@@ -1,0 +1,1 @@
+ALTER TABLE `projects` ADD `queue_ahead` integer;
