@@ -2,10 +2,10 @@
  * Many novels in one process: peak memory with 10, 100 and 1,000 in flight (engine only, small novels,
  * each with a call answered), and how evenly twelve authors starting together wait for a first scene.
  */
-import { and, eq, sql } from "drizzle-orm";
-import { llmCalls, sceneVersions } from "../db/schema";
+import { sql } from "drizzle-orm";
+import { llmCalls } from "../db/schema";
 import { eventually } from "../tests/helpers/cli";
-import { startTestEngine } from "../tests/helpers/engine";
+import { firstSceneAt, startTestEngine } from "../tests/helpers/engine";
 import { startEndpoint } from "./endpoint";
 import type { Row } from "./run";
 
@@ -49,12 +49,7 @@ async function firstSceneSpread(url: string): Promise<number> {
     );
     const started = Date.now();
     engine.scheduler.start();
-    const first = (id: number) =>
-      engine.db
-        .select({ at: sceneVersions.createdAt })
-        .from(sceneVersions)
-        .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, 1)))
-        .get()?.at;
+    const first = (id: number) => firstSceneAt(engine, id);
     await eventually(() => ids.every((id) => first(id) !== undefined), 600_000, 20);
     const waits = ids.map((id) => first(id)! - started);
     return Math.max(...waits) / Math.min(...waits);

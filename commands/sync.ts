@@ -14,9 +14,7 @@ export async function syncCommands(
   const commands = client.application.commands;
   // Read afresh: a cached command is patched from new data, but not its nsfw flag.
   commands.cache.clear();
-  const registered = guildId
-    ? await commands.fetch({ guildId, cache: false })
-    : await commands.fetch({ cache: false });
+  const registered = guildId ? await commands.fetch({ guildId }) : await commands.fetch();
   const wanted = novelCommand();
   const current = registered.size === 1 ? registered.first() : undefined;
   // Compared as sent: the JSON body (a builder's unset fields are absent from it, not `undefined`),

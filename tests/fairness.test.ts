@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { projects, sceneVersions } from "../db/schema";
+import { projects } from "../db/schema";
 import { approve } from "../src/pipeline/actions";
 import { getProject } from "../src/pipeline/store";
 import { eventually, runCli } from "./helpers/cli";
-import { perTest } from "./helpers/engine";
+import { firstSceneAt, perTest } from "./helpers/engine";
 
 const world = perTest();
 
@@ -30,12 +30,7 @@ describe("many authors at once", () => {
         id: engine.create({ premise: premise(owner, k), scenes: 3, words: 2400, autoApprove: true }, owner),
       })),
     );
-    const firstScene = (id: number) =>
-      engine.db
-        .select({ at: sceneVersions.createdAt })
-        .from(sceneVersions)
-        .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, 1)))
-        .get()?.at;
+    const firstScene = (id: number) => firstSceneAt(engine, id);
     await eventually(() => ids.every(({ id }) => firstScene(id) !== undefined), 120_000);
     const busy = (engine.llm.limit.slotMs - slotsBefore) / (4 * (Date.now() - started));
     const createdAt = (id: number) =>

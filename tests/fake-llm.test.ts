@@ -13,6 +13,7 @@ import { zodResponseFormat } from "openai/helpers/zod";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type FakeLlm, type FakeLlmOptions, startFakeLlm } from "./fakes/llm-server";
+import { failure } from "./helpers/cli";
 
 const KEY = "test-key";
 const running: FakeLlm[] = [];
@@ -45,16 +46,6 @@ async function prose(client: OpenAI, user: string, system = "You write novels.")
       { role: "user", content: user },
     ],
   });
-}
-
-/** Runs `call`, expecting it to reject, and returns the error for inspection. */
-async function failure(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to fail");
 }
 
 // A hand-written schema with $defs/$ref, the shape OpenAI strict mode expects.

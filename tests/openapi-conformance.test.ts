@@ -15,7 +15,7 @@ import { z } from "zod";
 import { novelCommand } from "../commands/novel/index";
 import { type FakeDiscord, startFakeDiscord } from "./fakes/discord-server";
 import { type FakeLlm, REALISTIC, startFakeLlm } from "./fakes/llm-server";
-import { eventually } from "./helpers/cli";
+import { eventually, failure } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
 import { checkRequest, findOperation, requestViolations } from "./helpers/openapi";
 
@@ -190,16 +190,6 @@ describe("the OpenAPI checker", () => {
     );
   });
 });
-
-/** The error a call that must fail failed with; a call that succeeds fails the test. */
-function failure<E>(call: Promise<unknown>): Promise<E> {
-  return call.then(
-    () => {
-      throw new Error("expected the call to fail");
-    },
-    (error: unknown) => error as E,
-  );
-}
 
 describe("the fake model", () => {
   let fake: FakeLlm | undefined;

@@ -2,6 +2,7 @@ import { APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { llmCalls } from "../db/schema";
 import { LlmError } from "../src/llm/errors";
+import { failure } from "./helpers/cli";
 import { perTest } from "./helpers/engine";
 
 const world = perTest();
@@ -27,12 +28,8 @@ describe("recording model calls", () => {
   it("names why the endpoint refused a request (400), keeps the error as its cause and records it", async () => {
     // A temperature of 5 is outside what OpenAI's specification allows: the endpoint answers 400.
     const { fake, engine } = await world.start({ seed: 42 }, { FOLIO_EXTRA_BODY: '{"temperature": 5}' });
-    const failure = await engine.llm.prose(ASK, TAG).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(failure).toBeInstanceOf(LlmError);
-    const error = failure as LlmError;
+    const error = await failure<LlmError>(engine.llm.prose(ASK, TAG));
+    expect(error).toBeInstanceOf(LlmError);
     expect(error.fatal).toBe(true);
     expect(error.message).toMatch(
       /^The model endpoint refused the request \(parameter: temperature\): .*temperature/,

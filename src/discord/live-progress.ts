@@ -80,11 +80,12 @@ export class LiveProgress {
     }, wait);
   }
 
-  /** Each project's time between edits: `intervalMs`, stretched so all of them fit the budget. */
+  /**
+   * Each project's time between edits: `intervalMs`, stretched so all projects showing progress (those
+   * with a state: it goes when their message is finished) fit the budget.
+   */
   private interval(): number {
-    let showing = 0;
-    for (const state of this.states.values()) if (state.pending || state.timer) showing++;
-    return Math.max(this.intervalMs, Math.ceil((1000 * showing) / EDITS_PER_SECOND));
+    return Math.max(this.intervalMs, Math.ceil((1000 * this.states.size) / EDITS_PER_SECOND));
   }
 
   /** How long until the whole bot may send another progress edit. */

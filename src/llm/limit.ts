@@ -238,7 +238,11 @@ export class AdaptiveLimit {
     // order they were last served (a newcomer as on arrival), each giving its next request — its
     // oldest novel's earliest first.
     const byOwner = new Map<string, Waiter[]>();
-    for (const w of [...this.waiting, ...extra]) byOwner.set(w.owner, [...(byOwner.get(w.owner) ?? []), w]);
+    for (const w of [...this.waiting, ...extra]) {
+      const list = byOwner.get(w.owner);
+      if (list) list.push(w);
+      else byOwner.set(w.owner, [w]);
+    }
     const last = (owner: string) => this.lastServed.get(owner) ?? -1;
     for (const list of byOwner.values()) list.sort((a, b) => a.order - b.order || a.seq - b.seq);
     const head = (owner: string) => byOwner.get(owner)![0]!;

@@ -132,6 +132,8 @@ export class Scheduler {
 
   private tick(): void {
     try {
+      // Once per look for work, not per claim: a start that claims many projects reads the leases once.
+      if (!this.stopping) freeDeadLocalLeases(this.deps.db);
       while (!this.stopping && this.workers.size < this.options.maxActiveProjects) {
         const project = this.claim();
         if (!project) break;
@@ -149,7 +151,6 @@ export class Scheduler {
    * the write lock is taken before the read, so two processes can never both upgrade the same snapshot.
    */
   private claim(): Project | undefined {
-    freeDeadLocalLeases(this.deps.db);
     const now = nowMs();
     const free = or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, now));
     const busy = [...this.workers.keys()];

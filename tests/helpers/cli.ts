@@ -128,3 +128,13 @@ export function peekRows<T>(dbPath: string, query: string): T[] {
     return [];
   }
 }
+
+/** The error a call that must fail failed with; a call that succeeds fails the test. */
+export function failure<E = unknown>(call: Promise<unknown>): Promise<E> {
+  return call.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (error: unknown) => error as E,
+  );
+}

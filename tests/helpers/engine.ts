@@ -1,6 +1,8 @@
 import { join } from "node:path";
+import { and, eq } from "drizzle-orm";
 import pino from "pino";
 import { afterEach } from "vitest";
+import { sceneVersions } from "../../db/schema";
 import { createEngine, type Engine } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { renderBook } from "../../src/export/index";
@@ -92,4 +94,13 @@ export function perTest() {
       return { fake, engine };
     },
   };
+}
+
+/** When the project's first scene was drafted (its first version's time), once it has been. */
+export function firstSceneAt(engine: Engine, projectId: number): number | undefined {
+  return engine.db
+    .select({ at: sceneVersions.createdAt })
+    .from(sceneVersions)
+    .where(and(eq(sceneVersions.projectId, projectId), eq(sceneVersions.sceneNumber, 1)))
+    .get()?.at;
 }
