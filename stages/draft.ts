@@ -15,7 +15,7 @@ import {
 } from "./definition";
 import { type Outline, type SceneCard, sceneCardMarkdown } from "./outline";
 import { askFor, type Beat, beatLines, planScenes, recordLength } from "./scene-plan";
-import { callFor, need, type Plan, type ProjectBrief, type StageContext } from "./types";
+import { callFor, need, type Plan, type ProjectBrief, type StageContext, sceneUnit } from "./types";
 import { worldMarkdown } from "./world";
 
 /** What one scene changed for one character, as its digest records it: the ledger's row. */
@@ -374,7 +374,10 @@ export async function draftScene(
 ): Promise<DraftedScene> {
   const { scene } = context;
   const stage = context.redraft ? "redraft" : "drafting";
-  const call = (purpose: string) => callFor(ctx, stage, "draft", purpose, scene.number);
+  const call = (purpose: string) => ({
+    ...callFor(ctx, stage, "draft", purpose, scene.number),
+    unit: sceneUnit(stage, scene.number),
+  });
   const writing = ctx.writing;
   const lengths = ctx.lengths;
   const ask = askFor(scene.targetWords, lengths);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Messages } from "../src/llm/types";
 import type { SceneCard } from "./outline";
-import { callFor, type LengthRecord, perCount, type StageContext } from "./types";
+import { callFor, type LengthRecord, perCount, type StageContext, sceneUnit } from "./types";
 
 /**
  * A scene's beat plan: what happens in order, with the words each part gets. Drafting writes against
@@ -60,6 +60,8 @@ export async function planScenes(
   const first = cards[0]!;
   const opts = {
     ...callFor(ctx, stage, "plan", "scene-plan", first.number),
+    // Planned when its first scene is about to be written: a step of writing that scene.
+    unit: sceneUnit(stage, first.number),
     // A beat is some 40 tokens of JSON; a scene's plan, with room for six, about 300.
     outputTokens: 300 * cards.length,
   };

@@ -69,6 +69,11 @@ export function callFor(
   };
 }
 
+/** The unit of work of writing one scene's text: its plan, its draft and any expansion (see `CallOptions.unit`). */
+export function sceneUnit(stage: string, scene: number): string {
+  return `${stage}:${scene}`;
+}
+
 export function need<K extends keyof Plan>(plan: Plan, key: K): NonNullable<Plan[K]> {
   const value = plan[key];
   if (value === undefined) throw new Error(`planning artifact "${key}" is missing`);

@@ -1,4 +1,6 @@
+import { Routes } from "discord.js";
 import { afterEach, describe, expect, it } from "vitest";
+import { getProject, progressOf } from "../src/pipeline/store";
 import { startWorld, type World } from "./helpers/discord";
 
 let world: World | undefined;
@@ -63,4 +65,76 @@ describe("Discord: a busy server", () => {
       );
     expect(delivered).toHaveLength(NOVELS);
   }, 300_000);
+
+  it("never holds a gate message back behind progress edits", async () => {
+    world = await startWorld({ llm: { seed: 94, latencyMs: 5 } });
+    const w = world;
+    const { engine } = w.bot;
+    const start = async (name: string, autoApprove: boolean) => {
+      const author = w.discord.addMember({ username: name });
+      const command = await w.discord.sendCommand({
+        user: author.id,
+        command: "novel",
+        subcommand: "start",
+        options: {
+          premise: `${name}: a ferryman keeps a ledger of every passenger who never paid the fare.`,
+          scenes: 3,
+          words: 2400,
+          auto_approve: autoApprove,
+        },
+      });
+      await command.waitForAck();
+    };
+    // One novel at its outline gate; then, with the scheduler stopped, fifteen more with their threads.
+    await start("planner", false);
+    await w.discord.waitFor(() => getProject(engine.db, 1)?.stage === "outline_gate", 60_000);
+    await engine.scheduler.stop();
+    for (let k = 0; k < 15; k++) await start(`drafter${k}`, true);
+    // Each start done: its thread open and its status card posted.
+    await w.discord.waitFor(() => {
+      const threads = w.discord.threads();
+      return threads.length === 16 && threads.every((t) => w.discord.messages(t.id).length > 0);
+    }, 30_000);
+    await w.bot.sink.flush();
+    const novels = engine.db.$client.prepare("select id from projects where id > 1").all() as {
+      id: number;
+    }[];
+    const show = () => {
+      for (const { id } of novels)
+        w.bot.sink.progress.update(id, "High Concept", progressOf(engine.db, getProject(engine.db, id)!));
+    };
+    // Each novel's progress message posted...
+    show();
+    await w.bot.sink.flush();
+    // ...then the bot's window used up, its last requests held for the next one...
+    await new Promise((r) => setTimeout(r, 1_100));
+    const rest = w.bot.client.rest;
+    // Requests to different routes go out at once (one route's go one after another).
+    const fillers = w.discord
+      .threads()
+      .flatMap((t) => [rest.get(Routes.channel(t.id)), rest.get(Routes.channelMessages(t.id))]);
+    // ...progress edits for fifteen novels waiting to be sent, and then a gate.
+    const from = w.discord.calls.length;
+    show();
+    await new Promise((r) => setTimeout(r, 50));
+    w.bot.sink.sink({
+      type: "gate",
+      projectId: 1,
+      stage: "outline_gate",
+      progress: progressOf(engine.db, getProject(engine.db, 1)!),
+    });
+    await Promise.all(fillers);
+    const title = (c: { body: unknown }) =>
+      (c.body as { embeds?: { title?: string }[] }).embeds?.[0]?.title ?? "";
+    const isGate = (c: { method: string; body: unknown }) =>
+      c.method === "POST" && title(c).includes("Outline ready for approval");
+    const isEdit = (c: { method: string; body: unknown }) =>
+      c.method === "PATCH" && title(c) === "High Concept";
+    const sent = await w.discord.waitFor(() => {
+      const calls = w.discord.calls.slice(from);
+      return calls.some(isGate) && calls.filter(isEdit).length === novels.length ? calls : undefined;
+    }, 30_000);
+    // The gate went out first, though the edits were asked for before it.
+    expect(sent.findIndex(isGate)).toBeLessThan(sent.findIndex(isEdit));
+  }, 120_000);
 });

@@ -1,6 +1,8 @@
+import { SnowflakeUtil } from "discord.js";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoredMessage } from "./fakes/discord-server";
-import { startWorld, titleOf, type World } from "./helpers/discord";
+import { startWorld, type World } from "./helpers/discord";
+import { firstSceneAt } from "./helpers/engine";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -8,24 +10,35 @@ afterEach(async () => {
   world = undefined;
 });
 
-const AUTHORS = 8;
+/** Twelve authors, the last with three novels: fourteen short books asked for in the same second. */
+const AUTHORS = Array.from({ length: 11 }, (_, k) => [`author${k}`]);
+AUTHORS.push(["trilogist", "trilogist", "trilogist"]);
+const NOVELS = AUTHORS.flat().length;
+const SLOTS = 4;
 
-/** Eight authors start at once against two model slots: each one is told where they stand while they wait. */
-describe("Discord: an honest queue", () => {
-  it("shows queued authors their place in the thread, then the stage once it runs", async () => {
-    world = await startWorld({ llm: { seed: 91, latencyMs: 400 }, env: { FOLIO_LLM_CONCURRENCY: "2" } });
+/**
+ * Twelve authors start at once against four model slots, through Discord: each is told where they stand
+ * while they wait, the slots stay full, and each author's first scene comes about as soon as anyone's.
+ */
+describe("Discord: twelve authors and an honest queue", () => {
+  it("shares the slots fairly, keeps them full, and shows queued authors their place", async () => {
+    world = await startWorld({
+      llm: { seed: 91, latencyMs: 300 },
+      env: { FOLIO_LLM_CONCURRENCY: String(SLOTS) },
+    });
     const w = world;
-    const authors = Array.from({ length: AUTHORS }, (_, k) =>
-      w.discord.addMember({ username: `author${k}` }),
-    );
+    const { engine } = w.bot;
+    const members = new Map(AUTHORS.map(([name]) => [name!, w.discord.addMember({ username: name! })]));
+    const slotsBefore = engine.llm.limit.slotMs;
+    const started = Date.now();
     const starts = await Promise.all(
-      authors.map((a, k) =>
+      AUTHORS.flat().map((name, k) =>
         w.discord.sendCommand({
-          user: a.id,
+          user: members.get(name)!.id,
           command: "novel",
           subcommand: "start",
           options: {
-            premise: `Author ${k}: a lamplighter's apprentice finds one street that stays dark whatever she does.`,
+            premise: `${name.toUpperCase()}-${k}: a lamplighter's apprentice finds one street that stays dark whatever she does.`,
             scenes: 3,
             words: 2400,
             auto_approve: true,
@@ -36,10 +49,38 @@ describe("Discord: an honest queue", () => {
     await Promise.all(starts.map((s) => s.waitForAck()));
     const threads = await w.discord.waitFor(() => {
       const all = w.discord.threads();
-      return all.length === AUTHORS ? all : undefined;
+      return all.length === NOVELS ? all : undefined;
     }, 30_000);
-    const concept = (m: StoredMessage) => titleOf(m).startsWith("✅ High Concept");
-    await w.discord.waitFor(() => threads.every((t) => w.discord.messages(t.id).some(concept)), 120_000);
+    const novels = engine.db.$client.prepare("select id, owner_id owner from projects order by id").all() as {
+      id: number;
+      owner: string;
+    }[];
+    expect(novels).toHaveLength(NOVELS);
+    await w.discord.waitFor(() => novels.every(({ id }) => firstSceneAt(engine, id) !== undefined), 120_000);
+    const lastFirstScene = Math.max(...novels.map(({ id }) => firstSceneAt(engine, id)!));
+    // The four slots were in use nearly all the time until every novel had its first scene.
+    const busy = (engine.llm.limit.slotMs - slotsBefore) / (SLOTS * (Date.now() - started));
+    expect(busy).toBeGreaterThanOrEqual(0.9);
+    // Each author's wait for their first drafted scene, whichever of their novels it is in, from the
+    // moment their thread opened (the bot opens fourteen threads within its own request budget, about
+    // two seconds for the last): the slowest within 1.5× the fastest.
+    const opened = (id: number) => {
+      const row = engine.db.$client
+        .prepare("select thread_id threadId from discord_threads where project_id = ?")
+        .get(id) as { threadId: string };
+      return SnowflakeUtil.timestampFrom(row.threadId);
+    };
+    const waits = [...members.values()].map((m) =>
+      Math.min(
+        ...novels.filter((n) => n.owner === m.id).map(({ id }) => firstSceneAt(engine, id)! - opened(id)),
+      ),
+    );
+    expect(Math.max(...waits) / Math.min(...waits)).toBeLessThanOrEqual(1.5);
+    // Up to the last first scene, the author with three novels had about one author's share of the calls.
+    const calls = w.llm.log.filter((e) => e.at <= lastFirstScene);
+    const trilogist = calls.filter((e) => /TRILOGIST-\d+:/.test(e.prompt)).length;
+    expect(trilogist / calls.length).toBeLessThanOrEqual(1.5 / AUTHORS.length);
+
     // While an author waited, their thread said so, with their place (the progress message is edited
     // once the project runs, so what was said is read from what the bot sent).
     const said = (threadId: string) =>
@@ -52,17 +93,24 @@ describe("Discord: an honest queue", () => {
       const conceptDone = bodies.findIndex((b) => b.includes("✅ High Concept"));
       return queued >= 0 && queued < conceptDone;
     });
-    // Every author but the two the slots took at once was told before their first stage was done.
-    expect(queuedFirst.length).toBeGreaterThanOrEqual(AUTHORS - 2);
+    // Every author but the ones the slots took at once was told before their first stage was done.
+    expect(queuedFirst.length).toBeGreaterThanOrEqual(NOVELS - SLOTS);
     // The status of a waiting or running project says which.
     const status = await w.discord.sendCommand({
-      user: authors[AUTHORS - 1]!.id,
+      user: members.get("trilogist")!.id,
       channelId: threads.at(-1)!.id,
       command: "novel",
       subcommand: "status",
     });
     await status.waitForAck();
-    const card = JSON.stringify(status.responses.map((r) => r.body));
-    expect(card).toMatch(/\*\*Now:\*\* [^"]+ — (running|Queued — )/);
-  }, 180_000);
+    expect(JSON.stringify(status.responses.map((r) => r.body))).toMatch(
+      /\*\*Now:\*\* [^"]+ — (running|Queued — )/,
+    );
+
+    // Every book is delivered in its thread.
+    const delivered = (m: StoredMessage) => m.attachments.some((a) => a.filename.endsWith(".docx"));
+    await w.discord.waitFor(() => threads.every((t) => w.discord.messages(t.id).some(delivered)), 240_000);
+    const done = engine.db.$client.prepare("select count(*) n from projects where status = 'done'").get();
+    expect(done).toEqual({ n: NOVELS });
+  }, 360_000);
 });

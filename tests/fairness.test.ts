@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { projects } from "../db/schema";
+import { projects, stageOutputs } from "../db/schema";
 import { approve } from "../src/pipeline/actions";
 import { getProject } from "../src/pipeline/store";
 import { eventually, runCli } from "./helpers/cli";
@@ -39,6 +39,11 @@ describe("many authors at once", () => {
     const waits = AUTHORS.map((owners) =>
       Math.min(...ids.filter((p) => p.owner === owners[0]).map(({ id }) => firstScene(id)! - createdAt(id))),
     );
+    console.log(
+      "WAITS",
+      waits,
+      ids.map(({ id, owner }) => [owner, firstScene(id)! - createdAt(id)]),
+    );
     // The slowest author's first scene within 1.5× the fastest's.
     expect(Math.max(...waits) / Math.min(...waits)).toBeLessThanOrEqual(1.5);
     // The four slots were in use nearly all the time there was work.
@@ -68,15 +73,27 @@ describe("many authors at once", () => {
     const approvedAt = fake.log.length;
     expect(approve(engine.db, first).ok).toBe(true);
     engine.scheduler.wake();
-    await eventually(() => fake.log.slice(approvedAt).some((e) => /APPROVED-0:/.test(e.prompt)), 60_000);
+    await eventually(() => firstSceneAt(engine, first) !== undefined, 60_000);
+    const sceneAt = firstSceneAt(engine, first)!;
+    // When each waiting novel's first planning stage was done (never, yet, for some).
+    const plannedAt = others.map(
+      (id) =>
+        engine.db
+          .select({ at: stageOutputs.createdAt })
+          .from(stageOutputs)
+          .where(and(eq(stageOutputs.projectId, id), eq(stageOutputs.stage, "concept")))
+          .get()?.at ?? Number.POSITIVE_INFINITY,
+    );
+    // Its first scene came before half of the novels already waiting had their first stage done: it
+    // had waited longer than they had, so it was not put behind them.
+    expect(plannedAt.filter((at) => at <= sceneAt).length).toBeLessThan(others.length / 2);
+    // And the calls after the approval bear that out: its first came before most of theirs.
     const after = fake.log.slice(approvedAt);
     const mine = after.findIndex((e) => /APPROVED-0:/.test(e.prompt));
     const othersFirst = others.map((_, k) =>
       after.findIndex((e) => new RegExp(`OTHER${k}-0:`).test(e.prompt)),
     );
-    // Served before most of the novels that were already waiting: it had waited longer than they had.
-    const before = othersFirst.filter((at) => at >= 0 && at < mine).length;
-    expect(before).toBeLessThan(othersFirst.length / 2);
+    expect(othersFirst.filter((at) => at >= 0 && at < mine).length).toBeLessThan(others.length / 2);
   }, 120_000);
 
   it("writes a queued project's place down, so folio status in another process shows it", async () => {

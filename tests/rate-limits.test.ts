@@ -55,6 +55,36 @@ describe("the process-wide limit on model calls", () => {
     (await next)();
   });
 
+  it("serves authors in turn, and a scene's next step before its author's next turn", async () => {
+    const limit = new AdaptiveLimit(1);
+    const served: string[] = [];
+    const ask = (name: string, owner: string, project: number, unit?: string) =>
+      limit.acquire(undefined, { owner, project, ...(unit ? { unit } : {}) }).then((release) => {
+        served.push(name);
+        return release;
+      });
+    const held = await limit.acquire();
+    const a1 = ask("a: scene 1 plan", "a", 1, "1:drafting:1");
+    const b = ask("b: concept", "b", 2);
+    const c = ask("c: concept", "c", 3);
+    held();
+    const releaseA1 = await a1;
+    // The scene's draft asks while its plan still holds the slot; another of a's scenes asks too.
+    const a2 = ask("a: scene 1 draft", "a", 1, "1:drafting:1");
+    const a3 = ask("a: scene 2 plan", "a", 1, "1:drafting:2");
+    // Where each would stand: the draft keeps the plan's place, the next scene waits its turn.
+    expect(limit.positions().get(1)).toBe(0);
+    releaseA1();
+    for (const next of [a2, b, c, a3]) (await next)();
+    expect(served).toEqual([
+      "a: scene 1 plan",
+      "a: scene 1 draft",
+      "b: concept",
+      "c: concept",
+      "a: scene 2 plan",
+    ]);
+  });
+
   it("reads OpenAI's allowance and retry headers", () => {
     const headers = new Headers({
       "x-ratelimit-limit-requests": "500",

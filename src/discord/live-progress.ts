@@ -14,6 +14,8 @@ interface Pending {
 
 interface State {
   lastEdit: number;
+  /** Since when an update has waited to be shown. */
+  pendingSince?: number;
   editing?: boolean;
   timer?: NodeJS.Timeout;
   pending?: Pending;
@@ -24,6 +26,19 @@ interface State {
  * requests a second, so gate and delivery messages always have room.
  */
 const EDITS_PER_SECOND = 20;
+/**
+ * Requests of each of the bot's global windows that progress edits leave to everything else: an edit
+ * waits for the next window rather than take one of these, or while any other request is held for the
+ * next window, so a gate, a delivery or a reply to a command is not held back behind progress. (A new
+ * progress message, such as the first word that a project is queued, is news: it goes like any post.)
+ */
+const RESERVED_FOR_OTHERS = 5;
+/**
+ * On a server so busy that other messages fill every window, an edit that has waited this long still
+ * goes, a few a second across the bot, so progress slows down rather than stops.
+ */
+const EDIT_PATIENCE_MS = 2_000;
+const OVERDUE_EDITS_PER_SECOND = 3;
 
 /**
  * One progress message per stage and project, edited in place: at most one edit per `intervalMs`
@@ -36,6 +51,10 @@ export class LiveProgress {
   private readonly states = new Map<number, State>();
   /** When each progress post or edit of the last second was sent, by every project together. */
   private readonly sent: number[] = [];
+  /** Progress posts and edits sent and not yet answered. */
+  private inFlight = 0;
+  /** When each overdue edit of the last second was let go ahead of other messages. */
+  private readonly overdue: number[] = [];
 
   constructor(
     private readonly db: Db,
@@ -55,6 +74,7 @@ export class LiveProgress {
       void this.enqueue(projectId, () => this.render(projectId, state, previous));
     }
     state.pending = { label, snapshot, finished };
+    state.pendingSince ??= Date.now();
     if (!state.timer) this.schedule(projectId, state);
   }
 
@@ -64,18 +84,26 @@ export class LiveProgress {
    */
   private schedule(projectId: number, state: State): void {
     const interval = this.interval();
-    const wait = Math.max(0, state.lastEdit + interval - Date.now(), this.budgetWait());
+    const wait = Math.max(0, state.lastEdit + interval - Date.now(), this.budgetWait(projectId, state));
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      if (state.editing || Date.now() < state.lastEdit + this.interval() || this.budgetWait() > 0) {
+      if (
+        state.editing ||
+        Date.now() < state.lastEdit + this.interval() ||
+        this.budgetWait(projectId, state, true) > 0
+      ) {
         this.schedule(projectId, state);
         return;
       }
       const next = state.pending;
       state.pending = undefined;
+      state.pendingSince = undefined;
       if (next) {
         this.sent.push(Date.now());
-        void this.enqueue(projectId, () => this.render(projectId, state, next));
+        this.inFlight++;
+        void this.enqueue(projectId, () => this.render(projectId, state, next)).finally(
+          () => this.inFlight--,
+        );
       }
     }, wait);
   }
@@ -88,11 +116,32 @@ export class LiveProgress {
     return Math.max(this.intervalMs, Math.ceil((1000 * this.states.size) / EDITS_PER_SECOND));
   }
 
-  /** How long until the whole bot may send another progress edit. */
-  private budgetWait(): number {
+  /**
+   * How long until the whole bot may send this project's pending update: within the edits' own budget,
+   * and, for an edit, after any other request held for the next window and leaving the reserved part
+   * of the current one (`going`: it is sent now if this says 0).
+   */
+  private budgetWait(projectId: number, state: State, going = false): number {
     const now = Date.now();
     while (this.sent.length > 0 && this.sent[0]! <= now - 1000) this.sent.shift();
-    return this.sent.length < EDITS_PER_SECOND ? 0 : this.sent[0]! + 1000 - now + 1;
+    while (this.overdue.length > 0 && this.overdue[0]! <= now - 1000) this.overdue.shift();
+    const own = this.sent.length < EDITS_PER_SECOND ? 0 : this.sent[0]! + 1000 - now + 1;
+    if (own > 0 || !state.pending || !this.edits(projectId, state.pending.label)) return own;
+    const { left, resetInMs, held } = this.poster.headroom();
+    if (!held && left - this.inFlight > RESERVED_FOR_OTHERS) return 0;
+    const overdue = now - (state.pendingSince ?? now) >= EDIT_PATIENCE_MS;
+    if (overdue && this.overdue.length < OVERDUE_EDITS_PER_SECOND) {
+      if (going) this.overdue.push(now);
+      return 0;
+    }
+    // The edit looks again once the requests held have gone, or the window has turned.
+    return Math.max(resetInMs + 1, 20);
+  }
+
+  /** Whether showing `label` edits the project's progress message (rather than posting a new one). */
+  private edits(projectId: number, label: string): boolean {
+    const thread = threadOf(this.db, projectId);
+    return thread?.progressMessageId != null && thread.progressStage === label;
   }
 
   /** Sends what is pending now, ignoring the interval (shutdown). */
@@ -103,6 +152,7 @@ export class LiveProgress {
       state.timer = undefined;
       const next = state.pending;
       state.pending = undefined;
+      state.pendingSince = undefined;
       if (next) tasks.push(this.enqueue(projectId, () => this.render(projectId, state, next)));
     }
     await Promise.all(tasks);

@@ -44,6 +44,18 @@ export class ThreadPoster {
     }
   }
 
+  /**
+   * Requests the bot may still send before its global window (discord.js's count, shared by every
+   * request it makes) resets, when that is, and whether any request is being held until then.
+   */
+  headroom(): { left: number; resetInMs: number; held: boolean } {
+    const rest = this.client.rest;
+    const now = Date.now();
+    const held = rest.globalDelay !== null;
+    if (rest.globalReset <= now) return { left: rest.options.globalRequestsPerSecond, resetInMs: 0, held };
+    return { left: rest.globalRemaining, resetInMs: rest.globalReset - now, held };
+  }
+
   /** The guild's upload limit in bytes: 10 MiB, more for boosted servers. */
   async uploadLimit(threadId: string): Promise<number> {
     const channel = await this.client.channels.fetch(threadId);

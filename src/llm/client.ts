@@ -263,7 +263,11 @@ export class LlmClient implements Model {
     }
     const sent = this.withSettings(body);
     for (let retry = 0; ; retry++) {
-      const release = await this.limit.acquire(opts.signal, { owner: opts.owner, project: opts.projectId });
+      const release = await this.limit.acquire(opts.signal, {
+        owner: opts.owner,
+        project: opts.projectId,
+        ...(opts.unit === undefined ? {} : { unit: `${opts.projectId}:${opts.unit}` }),
+      });
       const started = performance.now();
       let answer: StreamedAnswer;
       try {

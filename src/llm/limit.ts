@@ -12,6 +12,12 @@
 export interface Claimant {
   owner?: string;
   project?: number | null;
+  /**
+   * The piece of work the request belongs to (a stage, or one scene of it): the requests after a unit's
+   * first keep the place the first was served from, so a scene once begun is finished before the
+   * author's next turn comes round.
+   */
+  unit?: string;
 }
 
 const NO_PROJECT = Number.MAX_SAFE_INTEGER;
@@ -21,6 +27,7 @@ const MAX_AUTHORS_REMEMBERED = 10_000;
 interface Waiter {
   go: () => void;
   owner: string;
+  unit: string | undefined;
   /** The project's id: an author's older novel goes first. */
   order: number;
   seq: number;
@@ -33,8 +40,8 @@ export class AdaptiveLimit {
   private readonly waiting: Waiter[] = [];
   private arrivals = 0;
   private served = 0;
-  /** When each author last got a slot, in slots handed out. */
-  private readonly lastServed = new Map<string, number>();
+  /** When each author last got a slot, in slots handed out, and the unit of theirs being served. */
+  private readonly lastServed = new Map<string, Turn>();
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Answered requests since the limit last changed. */
@@ -84,10 +91,11 @@ export class AdaptiveLimit {
     const owner = `o:${who.owner ?? ""}`;
     // An author seen for the first time ranks as served now: behind authors who have waited longer
     // since their last slot, level with those arriving with them.
-    if (!this.lastServed.has(owner)) this.lastServed.set(owner, this.served);
+    if (!this.lastServed.has(owner))
+      this.lastServed.set(owner, { tick: this.served, unit: undefined, since: 0 });
     if (this.canStart()) {
       this.take();
-      this.mark(owner);
+      this.mark(owner, who.unit);
     } else {
       // `next` counts the slot as taken when it hands it over.
       await new Promise<void>((resolve, reject) => {
@@ -97,6 +105,7 @@ export class AdaptiveLimit {
             resolve();
           },
           owner,
+          unit: who.unit,
           order: who.project ?? NO_PROJECT,
           seq: this.arrivals++,
         };
@@ -213,18 +222,28 @@ export class AdaptiveLimit {
       }
       const waiter = this.pick();
       this.take();
-      this.mark(waiter.owner);
+      this.mark(waiter.owner, waiter.unit);
       waiter.go();
     }
   }
 
-  /** The waiter whose author was served longest ago; of theirs, the oldest novel's earliest request. */
-  private pick(waiting = this.waiting, served = this.lastServed): Waiter {
-    const last = (key: string) => served.get(key) ?? -1;
+  /**
+   * A waiting request's place in the round: when its author was last served, or, for the next request of
+   * the unit being served, the place that unit's first request was served from.
+   */
+  private rank(w: Waiter): number {
+    const turn = this.lastServed.get(w.owner);
+    if (!turn) return -1;
+    return w.unit !== undefined && w.unit === turn.unit ? turn.since : turn.tick;
+  }
+
+  /** The waiter ranked first; of equals, the oldest novel's earliest request. */
+  private pick(): Waiter {
+    const waiting = this.waiting;
     let best = 0;
     for (let i = 1; i < waiting.length; i++) {
       const [a, b] = [waiting[i]!, waiting[best]!];
-      if ((last(a.owner) - last(b.owner) || a.order - b.order || a.seq - b.seq) < 0) best = i;
+      if ((this.rank(a) - this.rank(b) || a.order - b.order || a.seq - b.seq) < 0) best = i;
     }
     return waiting.splice(best, 1)[0]!;
   }
@@ -243,12 +262,11 @@ export class AdaptiveLimit {
       if (list) list.push(w);
       else byOwner.set(w.owner, [w]);
     }
-    const last = (owner: string) => this.lastServed.get(owner) ?? -1;
-    for (const list of byOwner.values()) list.sort((a, b) => a.order - b.order || a.seq - b.seq);
+    const precedes = (a: Waiter, b: Waiter) =>
+      this.rank(a) - this.rank(b) || a.order - b.order || a.seq - b.seq;
+    for (const list of byOwner.values()) list.sort(precedes);
     const head = (owner: string) => byOwner.get(owner)![0]!;
-    const owners = [...byOwner.keys()].sort(
-      (a, b) => last(a) - last(b) || head(a).order - head(b).order || head(a).seq - head(b).seq,
-    );
+    const owners = [...byOwner.keys()].sort((a, b) => precedes(head(a), head(b)));
     const ahead = new Map<number, number>();
     const before = new Set<number>();
     const rounds = Math.max(...[...byOwner.values()].map((l) => l.length), 0);
@@ -267,7 +285,13 @@ export class AdaptiveLimit {
   positionFor(who: Claimant): number {
     if (this.canStart()) return 0;
     const order = who.project ?? NO_PROJECT;
-    const probe: Waiter = { go: () => {}, owner: `o:${who.owner ?? ""}`, order, seq: this.arrivals };
+    const probe: Waiter = {
+      go: () => {},
+      owner: `o:${who.owner ?? ""}`,
+      unit: who.unit,
+      order,
+      seq: this.arrivals,
+    };
     return this.positions([probe]).get(order) ?? 0;
   }
 
@@ -284,11 +308,18 @@ export class AdaptiveLimit {
     this.meanMs = this.meanMs === undefined ? ms : this.meanMs * 0.8 + ms * 0.2;
   }
 
-  private mark(owner: string): void {
+  private mark(owner: string, unit: string | undefined): void {
     this.served++;
+    const turn = this.lastServed.get(owner);
+    // A unit's first request: the place it was served from is the one its next requests keep. A request
+    // that is no unit's step (another of the author's novels being planned) leaves that place be.
+    const begins = unit !== undefined && unit !== turn?.unit;
+    const kept = begins
+      ? { unit, since: turn?.tick ?? this.served }
+      : { unit: turn?.unit, since: turn?.since ?? 0 };
     // Kept in order of service: the map's first entries are the authors served longest ago.
     this.lastServed.delete(owner);
-    this.lastServed.set(owner, this.served);
+    this.lastServed.set(owner, { tick: this.served, ...kept });
     // Bounded: the authors served longest ago and with nothing waiting are forgotten first (one coming
     // back after a gate is then placed as a newcomer).
     if (this.lastServed.size > MAX_AUTHORS_REMEMBERED) {
@@ -299,6 +330,15 @@ export class AdaptiveLimit {
       }
     }
   }
+}
+
+/** An author's place in the round of slots. */
+interface Turn {
+  /** Slots handed out when the author was last served. */
+  tick: number;
+  /** The unit of theirs last served, and the place its first request was served from. */
+  unit: string | undefined;
+  since: number;
 }
 
 /**

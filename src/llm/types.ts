@@ -18,6 +18,11 @@ export interface CallOptions extends CallTag {
   signal?: AbortSignal;
   /** The project's author: model slots are shared fairly between authors, then between projects. */
   owner?: string;
+  /**
+   * The piece of work the author waits to see that this call is a step of (a scene, up to its text): its
+   * steps after the first keep the place in the queue the first was served from.
+   */
+  unit?: string;
   /** About how many tokens the answer takes: it is asked for with some room to spare (`max_completion_tokens`). */
   outputTokens?: number;
 }
