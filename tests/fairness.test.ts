@@ -39,11 +39,6 @@ describe("many authors at once", () => {
     const waits = AUTHORS.map((owners) =>
       Math.min(...ids.filter((p) => p.owner === owners[0]).map(({ id }) => firstScene(id)! - createdAt(id))),
     );
-    console.log(
-      "WAITS",
-      waits,
-      ids.map(({ id, owner }) => [owner, firstScene(id)! - createdAt(id)]),
-    );
     // The slowest author's first scene within 1.5× the fastest's.
     expect(Math.max(...waits) / Math.min(...waits)).toBeLessThanOrEqual(1.5);
     // The four slots were in use nearly all the time there was work.
