@@ -74,6 +74,16 @@ function reuseStatements(sqlite: Database.Database): void {
   }) as Database.Database["prepare"];
 }
 
+/** Null when the database answers a query, else why not (the health check's "db"). */
+export function databaseProblem(db: Db): string | null {
+  try {
+    db.$client.prepare("select 1").get();
+    return null;
+  } catch (error) {
+    return `the database does not answer: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
 export function closeDatabase(db: Db): void {
   if (db.$client.open) db.$client.close();
 }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { closeDatabase, type Db, openDatabase } from "../db/client";
 import { type Config, ConfigError } from "./config";
 import { LlmClient } from "./llm/client";
+import { Metrics } from "./ops/metrics";
 import { fanOut, type ProgressSink } from "./pipeline/events";
 import { Scheduler, type SchedulerOptions } from "./pipeline/scheduler";
 import type { Deliverer } from "./pipeline/unit";
@@ -11,6 +12,8 @@ export interface Engine {
   db: Db;
   llm: LlmClient;
   scheduler: Scheduler;
+  /** The process's Prometheus metrics (served by `serveOps`). */
+  metrics: Metrics;
   log: Logger;
   close(): Promise<void>;
 }
@@ -43,10 +46,16 @@ export function createEngine(
     );
   }
   const db = openDatabase(config.FOLIO_DB_PATH);
-  const llm = new LlmClient(config, db, log);
+  let scheduler: Scheduler | undefined;
+  const llm = new LlmClient(config, db, log, (call) => metrics.call(call));
+  const metrics = new Metrics({
+    queueDepth: () => llm.limit.queued,
+    modelSlots: () => llm.limit.limit,
+    activeProjects: () => scheduler?.activeProjects.length ?? 0,
+  });
   const emit = fanOut(host.sinks, (error) => log.error({ err: error }, "progress sink failed"));
-  const scheduler = new Scheduler(
-    { db, llm, config, log, emit, deliver: host.deliver },
+  scheduler = new Scheduler(
+    { db, llm, config, log, emit, deliver: host.deliver, metrics },
     { ...schedulerOptionsFrom(config), ...host.scheduler },
   );
   return {
@@ -54,6 +63,7 @@ export function createEngine(
     db,
     llm,
     scheduler,
+    metrics,
     log,
     async close() {
       await scheduler.stop();

@@ -12,9 +12,11 @@ import {
 import type { Logger } from "pino";
 import { type HandlerDeps, routeInteraction } from "../../commands/router";
 import { syncCommands } from "../../commands/sync";
+import { databaseProblem } from "../../db/client";
 import type { Project } from "../../db/schema";
 import { createEngine, type Engine } from "../app";
 import { type Config, requireKeys } from "../config";
+import { type OpsServer, serveOps } from "../ops/http";
 import type { ProgressSink } from "../pipeline/events";
 import { renderExport } from "../pipeline/manuscript";
 import type { SchedulerOptions } from "../pipeline/scheduler";
@@ -28,6 +30,8 @@ export interface Bot {
   client: Client;
   engine: Engine;
   sink: DiscordSink;
+  /** The health and metrics endpoint, when `FOLIO_HTTP_PORT` is set. */
+  ops: OpsServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -81,16 +85,35 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   const dropped = dropUnthreadedProjects(engine.db);
   if (dropped.length > 0) log.warn({ projects: dropped }, "dropped projects whose thread was never opened");
   engine.scheduler.start();
+  client.rest.on("response", (_request, response) => {
+    if (response.status === 429)
+      engine.metrics.rateLimited(response.headers.get("x-ratelimit-global") === "true");
+  });
+  const ops =
+    config.FOLIO_HTTP_PORT === undefined
+      ? undefined
+      : await serveOps(
+          { host: config.FOLIO_HTTP_HOST, port: config.FOLIO_HTTP_PORT },
+          engine.metrics,
+          {
+            db: () => databaseProblem(engine.db),
+            gateway: () => (client.isReady() ? null : "not connected to Discord's gateway"),
+            leases: () => (engine.scheduler.leasesHealthy ? null : "lease renewals are failing"),
+          },
+          log,
+        );
   return {
     client,
     engine,
     sink: sink,
+    ops,
     async stop() {
       await engine.scheduler.stop();
       // Pending progress edits are worth a moment, not a hung shutdown.
       await Promise.race([sink.flush(), sleep(3_000, undefined, { ref: false })]);
       sink.progress.stop();
       await client.destroy();
+      await ops?.close();
       await engine.close();
     },
   };

@@ -2,6 +2,7 @@
 // and the checks of its kind of answer — JSON with budgets and repair, prose with continuations —
 // share that call's state; streaming, retries, limits, errors, budgets and JSON mode have their own
 // modules.
+
 import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
@@ -11,6 +12,7 @@ import type { z } from "zod";
 import type { Db } from "../../db/client";
 import { llmCalls } from "../../db/schema";
 import { type Config, modelFor } from "../config";
+import type { CallFigures } from "../ops/metrics";
 import { stripChatter } from "../text/chatter";
 import { endsWithTerminalPunctuation } from "../text/meta";
 import { countWords } from "../text/words";
@@ -80,6 +82,8 @@ export class LlmClient implements Model {
     private readonly config: Config,
     private readonly db: Db,
     private readonly log: Logger,
+    /** Told of every attempt recorded in `llm_calls` (the process's metrics). */
+    private readonly observe: (call: CallFigures) => void = () => {},
   ) {
     this.prices = pricesFrom(config);
     this.limit = new AdaptiveLimit(config.FOLIO_LLM_CONCURRENCY);
@@ -404,6 +408,7 @@ export class LlmClient implements Model {
       error: extra.error ?? null,
       cleaned: extra.cleaned?.length ? extra.cleaned.join("\n") : null,
     };
+    this.observe(row);
     try {
       this.db.insert(llmCalls).values(row).run();
     } catch (error) {

@@ -73,6 +73,8 @@ export class Scheduler {
   private readonly reportedQueue = new Map<number, { ahead: number; at: number }>();
   /** Projects known to have made a model call (kept while they are worked here). */
   private readonly started = new Set<number>();
+  /** Since when lease renewals have been failing (undefined while they succeed). */
+  private renewalFailedAt: number | undefined;
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -105,6 +107,14 @@ export class Scheduler {
       (ifAsked ? limit.positionFor({ owner: project.ownerId, project: project.id }) : undefined);
     if (ahead === undefined || (ifAsked && ahead === 0 && limit.queued === 0)) return undefined;
     return { ahead, etaMs: limit.etaMs(ahead) };
+  }
+
+  /**
+   * Whether leases are being kept: renewals have not been failing for a third of a lease (after which
+   * another process may soon take this one's projects).
+   */
+  get leasesHealthy(): boolean {
+    return this.renewalFailedAt === undefined || Date.now() - this.renewalFailedAt < this.options.leaseMs / 3;
   }
 
   get activeProjects(): number[] {
@@ -159,7 +169,7 @@ export class Scheduler {
     return this.deps.db.transaction(
       (tx) => {
         const candidate = tx
-          .select({ id: projects.id })
+          .select({ id: projects.id, heldBy: projects.leaseOwner })
           .from(projects)
           .where(
             and(
@@ -175,12 +185,15 @@ export class Scheduler {
           .limit(1)
           .get();
         if (!candidate) return undefined;
-        return tx
+        const claimed = tx
           .update(projects)
           .set({ leaseOwner: this.owner, leaseExpiresAt: now + this.options.leaseMs })
           .where(and(eq(projects.id, candidate.id), free))
           .returning()
           .get();
+        // A lease still named but expired: another process stopped renewing it.
+        if (claimed && candidate.heldBy !== null) this.deps.metrics?.takeover();
+        return claimed;
       },
       { behavior: "immediate" },
     );
@@ -326,12 +339,14 @@ export class Scheduler {
     for (let attempt = 1; ; attempt++) {
       try {
         await runUnit({ deps: this.deps, project, owner: this.owner, signal, memory });
+        this.deps.metrics?.unit("ok");
         return "ok";
       } catch (error) {
         if (error instanceof LeaseLost || error instanceof UnitInterrupted || signal.aborted) return "stop";
         const message = error instanceof Error ? error.message : String(error);
         const unit = describeUnit(this.deps.db, project);
         const fatal = error instanceof LlmError && error.fatal;
+        this.deps.metrics?.unit("failed");
         this.deps.log.warn({ projectId: project.id, unit, attempt, err: error }, "unit failed");
         if (fatal || attempt >= unitAttempts) {
           this.markNeedsAttention(project.id, unit, message);
@@ -365,8 +380,10 @@ export class Scheduler {
   private renew(projectId: number, controller: AbortController): void {
     try {
       this.extendLease(projectId, controller);
+      this.renewalFailedAt = undefined;
     } catch (error) {
       // The lease is only lost if renewals keep failing past its expiry; the commit checks that.
+      this.renewalFailedAt ??= Date.now();
       this.deps.log.warn({ err: error, projectId }, "could not renew the lease");
     }
   }

@@ -5,6 +5,7 @@ import type { LengthRecord, Plan, ProjectBrief, StageContext } from "../../stage
 import type { Config } from "../config";
 import type { LlmClient } from "../llm/client";
 import type { Messages } from "../llm/types";
+import type { Metrics } from "../ops/metrics";
 import type { ProgressSink, ProgressSnapshot } from "./events";
 import { getProject, loadPlan, progressOf, totalCost } from "./store";
 import { commitMove, type Move, transition, UNIT_MAY_COMMIT_IN, UnitInterrupted } from "./transition";
@@ -19,6 +20,8 @@ export interface PipelineDeps {
   log: Logger;
   emit: ProgressSink;
   deliver: Deliverer;
+  /** The process's metrics, when it keeps them. */
+  metrics?: Metrics;
 }
 
 /**
