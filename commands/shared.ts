@@ -13,13 +13,14 @@ import { exportAttachments } from "../src/discord/views";
 import { EXPORT_FORMATS, type ExportFormat } from "../src/export/index";
 import type { ActionResult } from "../src/pipeline/actions";
 import { renderExport } from "../src/pipeline/manuscript";
-import type { Scheduler } from "../src/pipeline/scheduler";
+import type { WorkControl } from "../src/pipeline/scheduler";
 import { queueLine } from "../src/text/format";
 
 export interface HandlerDeps {
   db: Db;
   config: Config;
-  scheduler: Scheduler;
+  /** The process's scheduler, or, in a gateway process, what it can tell of the workers from the database. */
+  scheduler: WorkControl;
   /** The upload limit of the channel a file goes to, in bytes. */
   uploadLimit: (channelId: string) => Promise<number>;
   /** Posts in a thread within the bot's request budget (every post the bot makes goes this way). */

@@ -72,6 +72,8 @@ const envSchema = z.object({
   FOLIO_RETRY_BASE_MS: intFrom(0, 600_000, 2_000),
   FOLIO_LEASE_MS: intFrom(500, 3_600_000, 30_000),
   FOLIO_POLL_MS: intFrom(10, 60_000, 1_000),
+  // all: one process does everything; gateway: Discord only; worker: the scheduler only.
+  FOLIO_ROLE: z.preprocess(blankAsUnset, z.enum(["all", "gateway", "worker"]).default("all")),
   // Unset: no health or metrics endpoint. 0: any free port (logged).
   FOLIO_HTTP_PORT: optionalInt(0, 65_535),
   FOLIO_HTTP_HOST: z.preprocess(blankAsUnset, z.string().trim().min(1).default("127.0.0.1")),

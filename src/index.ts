@@ -3,9 +3,9 @@ import { startBot } from "./discord/bot";
 import { createLogger } from "./log";
 
 /**
- * `npm start`: the Discord bot with the scheduler in the same process. Every unfinished project is
- * resumed; SIGTERM/SIGINT stop claiming work, let the unit in flight finish (or abort it after 10 s),
- * release leases and close Discord and the database.
+ * `npm start`: the Discord bot with the scheduler in the same process, or one of them (`FOLIO_ROLE`:
+ * gateway or worker). Every unfinished project is resumed; SIGTERM/SIGINT stop claiming work, let the
+ * unit in flight finish (or abort it after 10 s), release leases and close Discord and the database.
  */
 async function main(): Promise<void> {
   const config = loadConfig();

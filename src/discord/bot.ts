@@ -19,7 +19,7 @@ import { type Config, requireKeys } from "../config";
 import { type OpsServer, serveOps } from "../ops/http";
 import type { ProgressSink } from "../pipeline/events";
 import { renderExport } from "../pipeline/manuscript";
-import type { SchedulerOptions } from "../pipeline/scheduler";
+import { type SchedulerOptions, workersElsewhere } from "../pipeline/scheduler";
 import { thousands } from "../text/format";
 import { ThreadPoster } from "./poster";
 import { DiscordSink } from "./sink";
@@ -41,13 +41,22 @@ export interface BotOptions {
 }
 
 /**
- * The Discord bot and the scheduler in one process: logs in (Guilds intent only), brings `/novel`
- * up to date, then starts drafting. Nothing Folio posts can ping anyone, except the author on delivery.
+ * The Discord bot, in the role `FOLIO_ROLE` gives it:
+ * - `all` (the default): one process logs in (Guilds intent only), brings `/novel` up to date, answers
+ *   commands and buttons, and runs the scheduler;
+ * - `gateway`: logs in and answers commands and buttons, and makes no model calls: the work is left to
+ *   workers, which share its database;
+ * - `worker`: runs the scheduler and posts progress, gates and deliveries over REST, without a gateway
+ *   connection.
+ * Nothing Folio posts can ping anyone, except the author on delivery.
  */
 export async function startBot(config: Config, log: Logger, options: BotOptions = {}): Promise<Bot> {
+  const role = config.FOLIO_ROLE;
+  const gateway = role !== "worker";
+  const works = role !== "gateway";
   requireKeys(
     config,
-    ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID"],
+    gateway ? ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID"] : ["DISCORD_TOKEN"],
     'to run the Discord bot (see the README, "Running the Discord bot")',
   );
   const client = new Client({
@@ -64,31 +73,40 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     sinks: [(event) => forward(event)],
     deliver: (project, signal) => deliver(engine, poster, project, signal),
     scheduler: { host: "discord", ...options.scheduler },
+    needsModel: works,
   });
   const sink = new DiscordSink(engine.db, poster, log, options.progressIntervalMs);
   forward = sink.sink;
-  const deps: HandlerDeps = {
-    db: engine.db,
-    config,
-    scheduler: engine.scheduler,
-    uploadLimit: (channelId) => poster.uploadLimit(channelId),
-    post: (threadId, payload) => poster.send(threadId, payload),
-  };
-  client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, deps));
-  client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
-  const ready = once(client, Events.ClientReady);
-  await client.login(config.DISCORD_TOKEN);
-  await ready;
-  const registration = await syncCommands(client as Client<true>, config.DISCORD_GUILD_ID);
-  log.info({ user: client.user?.tag, registration }, "connected to Discord");
-  sink.repostMissingNotices();
-  const dropped = dropUnthreadedProjects(engine.db);
-  if (dropped.length > 0) log.warn({ projects: dropped }, "dropped projects whose thread was never opened");
-  engine.scheduler.start();
   client.rest.on("response", (_request, response) => {
     if (response.status === 429)
       engine.metrics.rateLimited(response.headers.get("x-ratelimit-global") === "true");
   });
+  if (gateway) {
+    const deps: HandlerDeps = {
+      db: engine.db,
+      config,
+      scheduler: works ? engine.scheduler : workersElsewhere(engine.db),
+      uploadLimit: (channelId) => poster.uploadLimit(channelId),
+      post: (threadId, payload) => poster.send(threadId, payload),
+    };
+    client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, deps));
+    client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
+    const ready = once(client, Events.ClientReady);
+    await client.login(config.DISCORD_TOKEN);
+    await ready;
+    const registration = await syncCommands(client as Client<true>, config.DISCORD_GUILD_ID);
+    log.info({ user: client.user?.tag, registration, role }, "connected to Discord");
+    const dropped = dropUnthreadedProjects(engine.db);
+    if (dropped.length > 0) log.warn({ projects: dropped }, "dropped projects whose thread was never opened");
+  } else {
+    // A worker speaks to Discord over REST only.
+    client.rest.setToken(config.DISCORD_TOKEN!);
+    log.info({ role }, "posting to Discord over REST");
+  }
+  if (works) {
+    sink.repostMissingNotices();
+    engine.scheduler.start();
+  }
   const ops =
     config.FOLIO_HTTP_PORT === undefined
       ? undefined
@@ -97,8 +115,12 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
           engine.metrics,
           {
             db: () => databaseProblem(engine.db),
-            gateway: () => (client.isReady() ? null : "not connected to Discord's gateway"),
-            leases: () => (engine.scheduler.leasesHealthy ? null : "lease renewals are failing"),
+            ...(gateway
+              ? { gateway: () => (client.isReady() ? null : "not connected to Discord's gateway") }
+              : {}),
+            ...(works
+              ? { leases: () => (engine.scheduler.leasesHealthy ? null : "lease renewals are failing") }
+              : {}),
           },
           log,
         );

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import {
+  type Channel,
   type Client,
   DiscordAPIError,
   type Message,
   type MessageCreateOptions,
   type MessageEditOptions,
   RESTJSONErrorCodes,
+  Routes,
 } from "discord.js";
 
 /**
@@ -21,7 +23,7 @@ export class ThreadPoster {
    * the message it made rather than making a second one.
    */
   async send(threadId: string, payload: MessageCreateOptions): Promise<Message> {
-    const channel = await this.client.channels.fetch(threadId);
+    const channel = await this.channel(threadId);
     if (!channel?.isSendable()) throw new Error(`channel ${threadId} cannot receive messages`);
     return channel.send({ nonce: randomBytes(12).toString("hex"), ...payload, enforceNonce: true });
   }
@@ -32,7 +34,7 @@ export class ThreadPoster {
     messageId: string,
     payload: MessageEditOptions,
   ): Promise<"edited" | "missing"> {
-    const channel = await this.client.channels.fetch(threadId);
+    const channel = await this.channel(threadId);
     if (!channel?.isTextBased()) throw new Error(`channel ${threadId} has no messages`);
     try {
       await channel.messages.edit(messageId, payload);
@@ -56,9 +58,24 @@ export class ThreadPoster {
     return { left: rest.globalRemaining, resetInMs: rest.globalReset - now, held };
   }
 
+  /**
+   * A thread, from the cache or Discord. A process without a gateway connection (a worker) knows no
+   * guilds until it asks: discord.js makes no thread of a guild it does not know, so the guild is
+   * fetched first, once.
+   */
+  private async channel(threadId: string): Promise<Channel | null> {
+    const channel = await this.client.channels.fetch(threadId);
+    if (channel) return channel;
+    const raw = (await this.client.rest.get(Routes.channel(threadId))) as { guild_id?: string };
+    if (!raw.guild_id) return null;
+    // Another post may have fetched the guild meanwhile.
+    if (!this.client.guilds.cache.has(raw.guild_id)) await this.client.guilds.fetch(raw.guild_id);
+    return this.client.channels.fetch(threadId, { force: true });
+  }
+
   /** The guild's upload limit in bytes: 10 MiB, more for boosted servers. */
   async uploadLimit(threadId: string): Promise<number> {
-    const channel = await this.client.channels.fetch(threadId);
+    const channel = await this.channel(threadId);
     const tier = channel && "guild" in channel ? channel.guild.premiumTier : 0;
     return [10, 10, 50, 100][tier]! * 1024 * 1024;
   }

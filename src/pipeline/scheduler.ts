@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { and, eq, gt, isNull, like, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, isNull, like, lt, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { llmCalls, type Project, type ProjectHost, projects } from "../../db/schema";
 import { LlmError } from "../llm/errors";
@@ -33,6 +33,18 @@ export interface SchedulerOptions {
   host?: ProjectHost;
 }
 
+/** What handling a command needs of the work: the scheduler itself, or a gateway's view of it from the database. */
+export interface WorkControl {
+  /** Lease owner for a project being set up (held back from every scheduler until its thread is open). */
+  readonly owner: string;
+  /** Looks for work now (a new project, an approval). */
+  wake(): void;
+  /** Where the project stands in the queue for the model, if it waits (see `Scheduler.queued`). */
+  queued(project: Project, ifAsked?: boolean): { ahead: number; etaMs: number | null } | undefined;
+  /** Aborts the unit in flight for a project, where it runs here. */
+  abort(projectId: number): void;
+}
+
 /** How often the queue for the model is looked at, to say where waiting projects stand. */
 const QUEUE_REPORT_MS = 250;
 /** A queued project's place is said again at most this often while it moves. */
@@ -59,8 +71,8 @@ interface Worker {
  * Claims runnable projects with a lease and advances each one unit at a time. Projects are
  * independent: one project's failure only ever changes that project's row.
  */
-export class Scheduler {
-  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+export class Scheduler implements WorkControl {
+  readonly owner = leaseOwnerId();
   private readonly workers = new Map<number, Worker>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -407,6 +419,36 @@ export class Scheduler {
       .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
       .run();
   }
+}
+
+/** A new lease owner's name, `host:pid:nonce`: whose lease it is, and whether that process still lives. */
+export function leaseOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * The work as a gateway process sees it, with the schedulers in worker processes: they look for new
+ * work every `FOLIO_POLL_MS`, write a waiting project's place on its row, and abort a cancelled unit
+ * at their next lease renewal.
+ */
+export function workersElsewhere(db: Db): WorkControl {
+  return {
+    owner: leaseOwnerId(),
+    wake() {},
+    queued(project, ifAsked = false) {
+      const ahead = getProject(db, project.id)?.queueAhead;
+      if (ahead !== null && ahead !== undefined) return { ahead, etaMs: null };
+      if (!ifAsked) return undefined;
+      // A project asking now goes behind those the workers say are waiting.
+      const waiting = db
+        .select({ id: projects.id })
+        .from(projects)
+        .where(and(eq(projects.status, "running"), isNotNull(projects.queueAhead)))
+        .all().length;
+      return waiting > 0 ? { ahead: waiting, etaMs: null } : undefined;
+    },
+    abort() {},
+  };
 }
 
 /**
