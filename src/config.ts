@@ -45,6 +45,8 @@ const envSchema = z.object({
   DISCORD_APPLICATION_ID: optionalText,
   DISCORD_GUILD_ID: optionalText,
   DISCORD_API_URL: optionalUrl,
+  // Several processes with one token: each sends its Discord requests through this REST proxy.
+  DISCORD_REST_PROXY: optionalUrl,
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalUrl,
   FOLIO_MODEL: z.preprocess(blankAsUnset, z.string().trim().min(1).default("gpt-4.1-mini")),
@@ -77,6 +79,8 @@ const envSchema = z.object({
   // Unset: no health or metrics endpoint. 0: any free port (logged).
   FOLIO_HTTP_PORT: optionalInt(0, 65_535),
   FOLIO_HTTP_HOST: z.preprocess(blankAsUnset, z.string().trim().min(1).default("127.0.0.1")),
+  FOLIO_REST_PROXY_PORT: intFrom(0, 65_535, 8_080),
+  FOLIO_REST_PROXY_HOST: z.preprocess(blankAsUnset, z.string().trim().min(1).default("127.0.0.1")),
   FOLIO_PRICE_INPUT_PER_M: priceFrom(0.4),
   FOLIO_PRICE_CACHED_PER_M: priceFrom(0.1),
   FOLIO_PRICE_OUTPUT_PER_M: priceFrom(1.6),

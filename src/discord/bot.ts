@@ -63,7 +63,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     intents: [GatewayIntentBits.Guilds],
     // Half of Discord's global limit of 50 a second, counted in discord.js's own one-second windows:
     // however Discord's windows fall across them, the bot never sends 50 in one.
-    rest: { ...(config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {}), globalRequestsPerSecond: 25 },
+    rest: { ...restApi(config), globalRequestsPerSecond: 25 },
     allowedMentions: { parse: [], repliedUser: false },
   });
   const poster = new ThreadPoster(client);
@@ -71,7 +71,11 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   let forward: ProgressSink = () => {};
   const engine: Engine = createEngine(config, log, {
     sinks: [(event) => forward(event)],
-    deliver: (project, signal) => deliver(engine, poster, project, signal),
+    // The book comes after every message the thread is still owed, when posting runs behind.
+    deliver: async (project, signal) => {
+      await sink.settled(project.id);
+      await deliver(engine, poster, project, signal);
+    },
     scheduler: { host: "discord", ...options.scheduler },
     needsModel: works,
   });
@@ -139,6 +143,13 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
       await engine.close();
     },
   };
+}
+
+/** Where the bot's REST requests go: the shared proxy when there is one, else Discord (or its stand-in). */
+function restApi(config: Config): { api?: string } {
+  // The proxy takes Discord's paths (`/api/v10/…`) and forwards them upstream.
+  if (config.DISCORD_REST_PROXY) return { api: `${config.DISCORD_REST_PROXY.replace(/\/+$/, "")}/api` };
+  return config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {};
 }
 
 /**

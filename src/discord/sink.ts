@@ -48,6 +48,11 @@ export class DiscordSink {
     await Promise.all([...this.queues.values()]);
   }
 
+  /** Resolves once every message queued so far for the project has been posted (or given up). */
+  settled(projectId: number): Promise<void> {
+    return this.queues.get(projectId) ?? Promise.resolve();
+  }
+
   enqueue(projectId: number, task: () => Promise<void>): Promise<void> {
     const previous = this.queues.get(projectId) ?? Promise.resolve();
     const next = previous.then(task).catch((error: unknown) => {

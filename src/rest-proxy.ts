@@ -1,0 +1,52 @@
+import { createServer } from "node:http";
+import { proxyRequests } from "@discordjs/proxy";
+import { REST } from "@discordjs/rest";
+import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./log";
+
+/**
+ * `npm run rest-proxy`: the official Discord REST proxy (`@discordjs/proxy`), for several Folio
+ * processes that post with one token. Each process sends its requests here (`DISCORD_REST_PROXY`);
+ * this one process keeps Discord's per-route and global limits for all of them, waiting out any 429.
+ * It forwards each request's own Authorization header and keeps no token of its own.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  const rest = new REST({
+    ...(config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {}),
+    // As the bot alone does: half the global limit, in discord.js's own one-second windows.
+    globalRequestsPerSecond: 25,
+  });
+  rest.on("rateLimited", (info) => {
+    if (info.global)
+      log.debug({ route: info.route, waitMs: info.timeToReset }, "holding a request for the global limit");
+  });
+  const handle = proxyRequests(rest);
+  const server = createServer((req, res) => {
+    Promise.resolve(handle(req, res)).catch((error: unknown) => {
+      log.error({ err: error, url: req.url }, "could not forward a request");
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.FOLIO_REST_PROXY_PORT, config.FOLIO_REST_PROXY_HOST, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.FOLIO_REST_PROXY_PORT;
+  log.info({ url: `http://${config.FOLIO_REST_PROXY_HOST}:${port}` }, "Discord REST proxy listening");
+  // The port chosen, for whoever started this with port 0 (a test, a supervisor).
+  process.stdout.write(`listening on ${port}\n`);
+  const stop = () => server.close(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof ConfigError ? error.message : `folio rest-proxy: ${String(error)}`}\n`,
+  );
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});
