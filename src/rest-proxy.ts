@@ -1,6 +1,6 @@
-import { createServer } from "node:http";
-import { proxyRequests } from "@discordjs/proxy";
-import { REST } from "@discordjs/rest";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { populateErrorResponse, populateSuccessfulResponse } from "@discordjs/proxy";
+import { REST, type RequestMethod } from "@discordjs/rest";
 import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./log";
 
@@ -22,12 +22,11 @@ async function main(): Promise<void> {
     if (info.global)
       log.debug({ route: info.route, waitMs: info.timeToReset }, "holding a request for the global limit");
   });
-  const handle = proxyRequests(rest);
   const server = createServer((req, res) => {
-    Promise.resolve(handle(req, res)).catch((error: unknown) => {
+    forward(rest, req, res).catch((error: unknown) => {
       log.error({ err: error, url: req.url }, "could not forward a request");
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
+      if (!res.headersSent) res.writeHead(502).end();
+      else res.destroy();
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -42,6 +41,36 @@ async function main(): Promise<void> {
   const stop = () => server.close(() => process.exit(0));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+/**
+ * `@discordjs/proxy`'s `proxyRequests`, except that a failure it does not know (Discord unreachable)
+ * is answered 502, not an empty 200 a client would take for success.
+ */
+async function forward(rest: REST, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://proxy");
+  const headers: Record<string, string> = {};
+  if (req.headers["content-type"]) headers["Content-Type"] = req.headers["content-type"];
+  if (req.headers.authorization) headers.authorization = req.headers.authorization;
+  const reason = req.headers["x-audit-log-reason"];
+  if (typeof reason === "string") headers["x-audit-log-reason"] = reason;
+  try {
+    const answer = await rest.queueRequest({
+      body: req,
+      fullRoute: url.pathname.replace(/^\/api(\/v\d+)?/, "") as `/${string}`,
+      method: (req.method ?? "GET") as RequestMethod,
+      // The client's own token is forwarded in `headers`.
+      auth: false,
+      passThroughBody: true,
+      query: url.searchParams,
+      headers,
+    });
+    await populateSuccessfulResponse(res, answer);
+    res.end();
+  } catch (error) {
+    if (!populateErrorResponse(res, error)) throw error;
+    res.end();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -61,7 +61,7 @@ export async function planScenes(
   const opts = {
     ...callFor(ctx, stage, "plan", "scene-plan", first.number),
     // Planned when its first scene is about to be written: a step of writing that scene.
-    unit: sceneUnit(stage, first.number),
+    ...(ctx.ahead ? {} : { unit: sceneUnit(stage, first.number) }),
     // A beat is some 40 tokens of JSON; a scene's plan, with room for six, about 300.
     outputTokens: 300 * cards.length,
   };

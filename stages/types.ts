@@ -40,6 +40,11 @@ export interface StageContext {
   writing?: (scene: number, words: number) => void;
   /** Words asked for and written in this project's drafts so far, kept while the project runs here. */
   lengths?: LengthRecord;
+  /**
+   * Work done ahead of the scene it serves, while another scene is written: it is no step of that
+   * scene's unit, so it does not take the place in the queue the scene being written keeps.
+   */
+  ahead?: boolean;
 }
 
 /**

@@ -364,6 +364,12 @@ describe("Discord: resilience and safety", () => {
     // As if the process had died between committing the gate and posting it:
     gate.deleted = true;
     db(w).prepare("update discord_threads set notice_message_id = null").run();
+    // The periodic look leaves a gate reached moments ago to the process posting it...
+    const gates = () => w.discord.messages(threadId).filter((m) => titleOf(m).startsWith("📜 Outline ready"));
+    w.bot.sink.repostMissingNotices(60_000);
+    await w.bot.sink.flush();
+    expect(gates()).toEqual([]);
+    // ...and a restart posts it.
     w.bot.sink.repostMissingNotices();
     const again = await waitForMessage(
       w.discord,

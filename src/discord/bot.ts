@@ -35,6 +35,9 @@ export interface Bot {
   stop(): Promise<void>;
 }
 
+/** How often a worker looks for gate and needs-attention messages that were never posted. */
+const NOTICE_SWEEP_MS = 30_000;
+
 export interface BotOptions {
   scheduler?: Partial<SchedulerOptions>;
   progressIntervalMs?: number;
@@ -81,6 +84,24 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   });
   const sink = new DiscordSink(engine.db, poster, log, options.progressIntervalMs);
   forward = sink.sink;
+  // Opened first: a port already taken stops the process before it has claimed any work.
+  const ops =
+    config.FOLIO_HTTP_PORT === undefined
+      ? undefined
+      : await serveOps(
+          { host: config.FOLIO_HTTP_HOST, port: config.FOLIO_HTTP_PORT },
+          engine.metrics,
+          {
+            db: () => databaseProblem(engine.db),
+            ...(gateway
+              ? { gateway: () => (client.isReady() ? null : "not connected to Discord's gateway") }
+              : {}),
+            ...(works
+              ? { leases: () => (engine.scheduler.leasesHealthy ? null : "lease renewals are failing") }
+              : {}),
+          },
+          log,
+        );
   client.rest.on("response", (_request, response) => {
     if (response.status === 429)
       engine.metrics.rateLimited(response.headers.get("x-ratelimit-global") === "true");
@@ -107,33 +128,21 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     client.rest.setToken(config.DISCORD_TOKEN!);
     log.info({ role }, "posting to Discord over REST");
   }
+  let sweep: NodeJS.Timeout | undefined;
   if (works) {
     sink.repostMissingNotices();
+    // A gate reached by a worker that died before posting it is owed too: looked for now and then.
+    sweep = setInterval(() => sink.repostMissingNotices(NOTICE_SWEEP_MS), NOTICE_SWEEP_MS);
+    sweep.unref();
     engine.scheduler.start();
   }
-  const ops =
-    config.FOLIO_HTTP_PORT === undefined
-      ? undefined
-      : await serveOps(
-          { host: config.FOLIO_HTTP_HOST, port: config.FOLIO_HTTP_PORT },
-          engine.metrics,
-          {
-            db: () => databaseProblem(engine.db),
-            ...(gateway
-              ? { gateway: () => (client.isReady() ? null : "not connected to Discord's gateway") }
-              : {}),
-            ...(works
-              ? { leases: () => (engine.scheduler.leasesHealthy ? null : "lease renewals are failing") }
-              : {}),
-          },
-          log,
-        );
   return {
     client,
     engine,
     sink: sink,
     ops,
     async stop() {
+      clearInterval(sweep);
       await engine.scheduler.stop();
       // Pending progress edits are worth a moment, not a hung shutdown.
       await Promise.race([sink.flush(), sleep(3_000, undefined, { ref: false })]);

@@ -14,8 +14,8 @@ interface Pending {
 
 interface State {
   lastEdit: number;
-  /** Since when an update has waited to be shown. */
-  pendingSince?: number;
+  /** Since when the pending edit has been giving way to other requests. */
+  blockedSince?: number;
   editing?: boolean;
   timer?: NodeJS.Timeout;
   pending?: Pending;
@@ -74,7 +74,6 @@ export class LiveProgress {
       void this.enqueue(projectId, () => this.render(projectId, state, previous));
     }
     state.pending = { label, snapshot, finished };
-    state.pendingSince ??= Date.now();
     if (!state.timer) this.schedule(projectId, state);
   }
 
@@ -97,13 +96,18 @@ export class LiveProgress {
       }
       const next = state.pending;
       state.pending = undefined;
-      state.pendingSince = undefined;
+      state.blockedSince = undefined;
       if (next) {
         this.sent.push(Date.now());
-        this.inFlight++;
-        void this.enqueue(projectId, () => this.render(projectId, state, next)).finally(
-          () => this.inFlight--,
-        );
+        void this.enqueue(projectId, async () => {
+          // Counted while its request is being made (not while it waits behind the project's posts).
+          this.inFlight++;
+          try {
+            await this.render(projectId, state, next);
+          } finally {
+            this.inFlight--;
+          }
+        });
       }
     }, wait);
   }
@@ -129,7 +133,8 @@ export class LiveProgress {
     if (own > 0 || !state.pending || !this.edits(projectId, state.pending.label)) return own;
     const { left, resetInMs, held } = this.poster.headroom();
     if (!held && left - this.inFlight > RESERVED_FOR_OTHERS) return 0;
-    const overdue = now - (state.pendingSince ?? now) >= EDIT_PATIENCE_MS;
+    state.blockedSince ??= now;
+    const overdue = now - state.blockedSince >= EDIT_PATIENCE_MS;
     if (overdue && this.overdue.length < OVERDUE_EDITS_PER_SECOND) {
       if (going) this.overdue.push(now);
       return 0;
@@ -146,16 +151,19 @@ export class LiveProgress {
 
   /** Sends what is pending now, ignoring the interval (shutdown). */
   async flush(): Promise<void> {
-    const tasks: Promise<void>[] = [];
-    for (const [projectId, state] of this.states) {
-      clearTimeout(state.timer);
-      state.timer = undefined;
-      const next = state.pending;
-      state.pending = undefined;
-      state.pendingSince = undefined;
-      if (next) tasks.push(this.enqueue(projectId, () => this.render(projectId, state, next)));
-    }
-    await Promise.all(tasks);
+    await Promise.all([...this.states.keys()].map((projectId) => this.flushProject(projectId)));
+  }
+
+  /** Queues the project's pending update now, ignoring the interval (before its book is posted). */
+  flushProject(projectId: number): Promise<void> {
+    const state = this.states.get(projectId);
+    if (!state) return Promise.resolve();
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    const next = state.pending;
+    state.pending = undefined;
+    state.blockedSince = undefined;
+    return next ? this.enqueue(projectId, () => this.render(projectId, state, next)) : Promise.resolve();
   }
 
   stop(): void {

@@ -25,7 +25,14 @@ export class ThreadPoster {
   async send(threadId: string, payload: MessageCreateOptions): Promise<Message> {
     const channel = await this.channel(threadId);
     if (!channel?.isSendable()) throw new Error(`channel ${threadId} cannot receive messages`);
-    return channel.send({ nonce: randomBytes(12).toString("hex"), ...payload, enforceNonce: true });
+    const message = await channel.send({
+      nonce: randomBytes(12).toString("hex"),
+      ...payload,
+      enforceNonce: true,
+    });
+    // An answer without a message (a proxy that lost its upstream) is no post: it is not recorded as one.
+    if (!message.id) throw new Error(`Discord answered a post in ${threadId} without a message`);
+    return message;
   }
 
   /** Edits a message; "missing" when it was deleted (or never existed), so the caller can post anew. */

@@ -20,6 +20,8 @@ export class DiscordSink {
   /** The last part shown of each planning stage in parts, by project and stage, to finish its card. */
   private readonly stepped = new Map<string, NonNullable<ProgressSnapshot["step"]>>();
   readonly progress: LiveProgress;
+  /** Projects whose gate or needs-attention message this process is posting. */
+  private readonly noticing = new Set<number>();
 
   constructor(
     private readonly db: Db,
@@ -48,8 +50,12 @@ export class DiscordSink {
     await Promise.all([...this.queues.values()]);
   }
 
-  /** Resolves once every message queued so far for the project has been posted (or given up). */
+  /**
+   * Resolves once every message owed so far for the project has been posted (or given up): its queue,
+   * and its progress update still waiting for its interval.
+   */
   settled(projectId: number): Promise<void> {
+    this.progress.flushProject(projectId);
     return this.queues.get(projectId) ?? Promise.resolve();
   }
 
@@ -73,15 +79,25 @@ export class DiscordSink {
    */
   private postNotice(projectId: number, threadId: string, payload: MessageCreateOptions): void {
     const version = getProject(this.db, projectId)?.statusVersion ?? 0;
+    this.noticing.add(projectId);
     void this.enqueue(projectId, async () => {
-      const message = await this.poster.send(threadId, payload);
-      setNotice(this.db, projectId, message.id, version);
+      try {
+        const message = await this.poster.send(threadId, payload);
+        setNotice(this.db, projectId, message.id, version);
+      } finally {
+        this.noticing.delete(projectId);
+      }
     });
   }
 
-  /** Posts the gate or needs-attention message of every project that waits without one. */
-  repostMissingNotices(): void {
-    const owed = owedNotices(this.db);
+  /**
+   * Posts the gate or needs-attention message of every project that waits without one. `settledMs`:
+   * only for projects that have waited at least that long (a later look, which leaves the message
+   * that the process at the gate is posting to that process), and none this process is posting.
+   */
+  repostMissingNotices(settledMs = 0): void {
+    const before = Date.now() - settledMs;
+    const owed = owedNotices(this.db).filter((p) => p.updatedAt <= before && !this.noticing.has(p.id));
     for (const project of owed) {
       try {
         this.sink(owedEvent(project, progressOf(this.db, project)));

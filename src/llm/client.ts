@@ -408,7 +408,11 @@ export class LlmClient implements Model {
       error: extra.error ?? null,
       cleaned: extra.cleaned?.length ? extra.cleaned.join("\n") : null,
     };
-    this.observe(row);
+    try {
+      this.observe(row);
+    } catch (error) {
+      this.log.warn({ err: error }, "could not count a model call in the metrics");
+    }
     try {
       this.db.insert(llmCalls).values(row).run();
     } catch (error) {

@@ -85,8 +85,8 @@ export class Scheduler implements WorkControl {
   private readonly reportedQueue = new Map<number, { ahead: number; at: number }>();
   /** Projects known to have made a model call (kept while they are worked here). */
   private readonly started = new Set<number>();
-  /** Since when lease renewals have been failing (undefined while they succeed). */
-  private renewalFailedAt: number | undefined;
+  /** Since when each project's lease renewals have been failing (none while they succeed). */
+  private readonly renewalFailedAt = new Map<number, number>();
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -126,7 +126,10 @@ export class Scheduler implements WorkControl {
    * another process may soon take this one's projects).
    */
   get leasesHealthy(): boolean {
-    return this.renewalFailedAt === undefined || Date.now() - this.renewalFailedAt < this.options.leaseMs / 3;
+    const now = Date.now();
+    for (const since of this.renewalFailedAt.values())
+      if (now - since >= this.options.leaseMs / 3) return false;
+    return true;
   }
 
   get activeProjects(): number[] {
@@ -155,7 +158,10 @@ export class Scheduler implements WorkControl {
   private tick(): void {
     try {
       // Once per look for work, not per claim: a start that claims many projects reads the leases once.
-      if (!this.stopping) freeDeadLocalLeases(this.deps.db);
+      if (!this.stopping) {
+        // A lease freed because its process died: its project is taken over, here or by a neighbour.
+        for (const _ of freeDeadLocalLeases(this.deps.db)) this.deps.metrics?.takeover();
+      }
       while (!this.stopping && this.workers.size < this.options.maxActiveProjects) {
         const project = this.claim();
         if (!project) break;
@@ -199,7 +205,8 @@ export class Scheduler implements WorkControl {
         if (!candidate) return undefined;
         const claimed = tx
           .update(projects)
-          .set({ leaseOwner: this.owner, leaseExpiresAt: now + this.options.leaseMs })
+          // A place in a queue another process wrote is not this one's.
+          .set({ leaseOwner: this.owner, leaseExpiresAt: now + this.options.leaseMs, queueAhead: null })
           .where(and(eq(projects.id, candidate.id), free))
           .returning()
           .get();
@@ -324,6 +331,7 @@ export class Scheduler implements WorkControl {
     } finally {
       await Promise.all([memory.digests, memory.plans]);
       clearInterval(renewal);
+      this.renewalFailedAt.delete(projectId);
       this.workers.delete(projectId);
       this.started.delete(projectId);
       try {
@@ -392,10 +400,10 @@ export class Scheduler implements WorkControl {
   private renew(projectId: number, controller: AbortController): void {
     try {
       this.extendLease(projectId, controller);
-      this.renewalFailedAt = undefined;
+      this.renewalFailedAt.delete(projectId);
     } catch (error) {
       // The lease is only lost if renewals keep failing past its expiry; the commit checks that.
-      this.renewalFailedAt ??= Date.now();
+      if (!this.renewalFailedAt.has(projectId)) this.renewalFailedAt.set(projectId, Date.now());
       this.deps.log.warn({ err: error, projectId }, "could not renew the lease");
     }
   }

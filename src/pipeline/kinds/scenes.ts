@@ -118,7 +118,7 @@ async function planBeats(
   }
   const next = firstUnplannedScene(deps.db, project.id, number + 1);
   if (next === undefined || next > number + SCENES_PER_PLAN || memory.plans) return;
-  memory.plans = planScenesFrom(unit, stage, ctx, prefix, outline, next)
+  memory.plans = planScenesFrom(unit, stage, { ...ctx, ahead: true }, prefix, outline, next)
     .catch((error: unknown) => {
       // Not a failure of the project: the scenes are planned again when they are reached.
       if (!(error instanceof UnitInterrupted) && !ctx.signal.aborted) {
