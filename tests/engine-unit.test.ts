@@ -1,7 +1,9 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../db/client";
+import { projects } from "../db/schema";
 import { ConfigError, loadConfig } from "../src/config";
 import { attachThread, dropUnthreadedProjects } from "../src/discord/threads";
 import {
@@ -17,6 +19,7 @@ import {
   retry,
   reviseOutline,
 } from "../src/pipeline/actions";
+import { workersElsewhere } from "../src/pipeline/scheduler";
 import { getProject } from "../src/pipeline/store";
 import { distributeWords, groupIntoChapters } from "../stages/outline";
 import { tempDir } from "./helpers/cli";
@@ -122,6 +125,30 @@ describe("a new Discord project's setup", () => {
     );
     expect(getProject(db, kept.project.id)).toMatchObject({ leaseOwner: null, status: "running" });
     expect(db.$client.prepare("select id from projects").all()).toEqual([{ id: kept.project.id }]);
+    closeDatabase(db);
+  });
+});
+
+describe("a gateway's view of the workers' queue", () => {
+  it("says a waiting project's place from its row, and where an approved one would stand", () => {
+    const db = openDatabase(join(tempDir(), "folio.db"));
+    const parsed = parseNewProject({ premise: "A ferry pilot logs crossings that nobody booked." });
+    if (!parsed.ok) throw new Error(parsed.message);
+    const [first, second, third] = [1, 2, 3].map(() => createProject(db, parsed.value, { ownerId: "u1" }));
+    const work = workersElsewhere(db);
+    // Owned as a lease owner is named, so a dead gateway's setup claims are let go.
+    expect(work.owner).toMatch(new RegExp(`^${hostname()}:${process.pid}:`));
+    // Nothing written down by a worker: nothing to say, and an approval would start at once.
+    expect(work.queued(first!)).toBeUndefined();
+    expect(work.queued(first!, true)).toBeUndefined();
+    // A worker wrote two projects' places.
+    db.update(projects).set({ queueAhead: 3 }).where(eq(projects.id, second!.id)).run();
+    db.update(projects).set({ queueAhead: 0 }).where(eq(projects.id, third!.id)).run();
+    expect(work.queued(second!)).toEqual({ ahead: 3, etaMs: null });
+    expect(work.queued(third!)).toEqual({ ahead: 0, etaMs: null });
+    // One asking now goes behind the two the workers say are waiting.
+    expect(work.queued(first!)).toBeUndefined();
+    expect(work.queued(first!, true)).toEqual({ ahead: 2, etaMs: null });
     closeDatabase(db);
   });
 });
