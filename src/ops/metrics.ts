@@ -16,40 +16,38 @@ export interface CallFigures {
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly units = new Counter({
-    name: "folio_units_total",
-    help: "Units of work run, by outcome (ok, or failed: an attempt that threw).",
-    labelNames: ["outcome"] as const,
-    registers: [this.registry],
-  });
-  private readonly calls = new Counter({
-    name: "folio_model_calls_total",
-    help: "Model call attempts, by outcome (ok, 429, timeout, …), as recorded in llm_calls.",
-    labelNames: ["outcome"] as const,
-    registers: [this.registry],
-  });
-  private readonly tokens = new Counter({
-    name: "folio_model_tokens_total",
-    help: "Model tokens, by kind: prompt (cached included), cached, completion.",
-    labelNames: ["kind"] as const,
-    registers: [this.registry],
-  });
-  private readonly cost = new Counter({
-    name: "folio_model_cost_usd_total",
-    help: "Estimated model cost in US dollars, at the configured prices.",
-    registers: [this.registry],
-  });
-  private readonly takeovers = new Counter({
-    name: "folio_lease_takeovers_total",
-    help: "Projects claimed whose lease another process held and let expire.",
-    registers: [this.registry],
-  });
-  private readonly discord429 = new Counter({
-    name: "folio_discord_429_total",
-    help: "Answers from Discord with status 429, by scope (global or not).",
-    labelNames: ["global"] as const,
-    registers: [this.registry],
-  });
+  private readonly units = this.counter(
+    "folio_units_total",
+    "Units of work run, by outcome (ok, or failed: an attempt that threw).",
+    ["outcome"],
+  );
+  private readonly calls = this.counter(
+    "folio_model_calls_total",
+    "Model call attempts, by outcome (ok, 429, timeout, …), as recorded in llm_calls.",
+    ["outcome"],
+  );
+  private readonly tokens = this.counter(
+    "folio_model_tokens_total",
+    "Model tokens, by kind: prompt (cached included), cached, completion.",
+    ["kind"],
+  );
+  private readonly cost = this.counter(
+    "folio_model_cost_usd_total",
+    "Estimated model cost in US dollars, at the configured prices.",
+  );
+  private readonly takeovers = this.counter(
+    "folio_lease_takeovers_total",
+    "Projects taken over from a process that died or let its lease expire.",
+  );
+  private readonly discord429 = this.counter(
+    "folio_discord_429_total",
+    "Answers from Discord with status 429, by scope (global or not).",
+    ["global"],
+  );
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
 
   constructor(gauges: { queueDepth: () => number; activeProjects: () => number; modelSlots: () => number }) {
     const gauge = (name: string, help: string, read: () => number) =>

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { and, eq, gt, isNotNull, isNull, like, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, count, eq, gt, isNotNull, isNull, like, lt, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { llmCalls, type Project, type ProjectHost, projects } from "../../db/schema";
 import { LlmError } from "../llm/errors";
@@ -448,11 +448,12 @@ export function workersElsewhere(db: Db): WorkControl {
       if (ahead !== null && ahead !== undefined) return { ahead, etaMs: null };
       if (!ifAsked) return undefined;
       // A project asking now goes behind those the workers say are waiting.
-      const waiting = db
-        .select({ id: projects.id })
-        .from(projects)
-        .where(and(eq(projects.status, "running"), isNotNull(projects.queueAhead)))
-        .all().length;
+      const waiting =
+        db
+          .select({ n: count() })
+          .from(projects)
+          .where(and(eq(projects.status, "running"), isNotNull(projects.queueAhead)))
+          .get()?.n ?? 0;
       return waiting > 0 ? { ahead: waiting, etaMs: null } : undefined;
     },
     abort() {},
