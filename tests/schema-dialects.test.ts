@@ -1,8 +1,12 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { type PgTable, getTableConfig as pgConfig } from "drizzle-orm/pg-core";
 import { type SQLiteTable, getTableConfig as sqliteConfig } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
 import * as sqlite from "../db/schema";
 import * as postgres from "../db/schema.pg";
+import { ROOT } from "./helpers/cli";
+import { startCluster } from "./helpers/postgres";
 
 /** A table's shape as both dialects can state it: columns, keys, indexes and references. */
 interface Shape {
@@ -46,14 +50,14 @@ function shapeOf(config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgC
 
 const tablesOf = <T>(module: Record<string, unknown>, is: (v: unknown) => v is T) =>
   Object.values(module).filter(is);
+const isTable = (v: unknown): v is SQLiteTable =>
+  typeof v === "object" && v !== null && Symbol.for("drizzle:IsDrizzleTable") in v;
 
 describe("the Postgres schema", () => {
   it("has the same tables, columns, keys, indexes and references as the SQLite schema", () => {
-    const isSqlite = (v: unknown): v is SQLiteTable =>
-      typeof v === "object" && v !== null && Symbol.for("drizzle:IsDrizzleTable") in v;
     const isPg = (v: unknown): v is PgTable =>
       typeof v === "object" && v !== null && Symbol.for("drizzle:IsDrizzleTable") in v;
-    const sqliteShapes = tablesOf(sqlite, isSqlite)
+    const sqliteShapes = tablesOf(sqlite, isTable)
       .map((t) => shapeOf(sqliteConfig(t)))
       .sort((a, b) => a.name.localeCompare(b.name));
     const pgShapes = tablesOf(postgres, isPg)
@@ -71,5 +75,39 @@ describe("the Postgres schema", () => {
       "story_state",
     ]);
     expect(pgShapes).toEqual(sqliteShapes);
+  });
+});
+
+describe("the Postgres migrations", () => {
+  it("create every table on a real PostgreSQL, with SQLite's defaults", () => {
+    const cluster = startCluster();
+    try {
+      for (const file of readdirSync(join(ROOT, "db/migrations-pg"))
+        .filter((f) => f.endsWith(".sql"))
+        .sort())
+        cluster.psqlFile(join(ROOT, "db/migrations-pg", file));
+      const tables = cluster
+        .psql("select table_name from information_schema.tables where table_schema = 'public' order by 1")
+        .trim()
+        .split("\n");
+      expect(tables).toEqual(
+        tablesOf(sqlite, isTable)
+          .map((t) => sqliteConfig(t).name)
+          .sort(),
+      );
+      // A row gets what SQLite gives it: a running project at its first stage, stamped in milliseconds.
+      const before = Date.now();
+      const row = cluster
+        .psql(
+          "insert into projects (owner_id, premise, scene_count, target_words) values ('u', 'p', 3, 2000) returning id, status, stage, auto_approve, created_at",
+        )
+        .trim()
+        .split("|");
+      expect(row.slice(0, 4)).toEqual(["1", "running", "concept", "f"]);
+      expect(Number(row[4])).toBeGreaterThanOrEqual(before - 1_000);
+      expect(Number(row[4])).toBeLessThanOrEqual(Date.now() + 1_000);
+    } finally {
+      cluster.stop();
+    }
   });
 });
