@@ -78,6 +78,22 @@ const envSchema = z.object({
   FOLIO_ROLE: z.preprocess(blankAsUnset, z.enum(["all", "gateway", "worker"]).default("all")),
   // Unset: no health or metrics endpoint. 0: any free port (logged).
   FOLIO_HTTP_PORT: optionalInt(0, 65_535),
+  // Unset: one process holds every gateway shard Discord asks for. A count, or "auto" (Discord's
+  // recommendation): the gateway runs as that many shard processes under discord.js's ShardingManager.
+  FOLIO_SHARDS: z.preprocess(
+    blankAsUnset,
+    z.union([z.literal("auto"), z.coerce.number().int().min(1).max(100_000)]).optional(),
+  ),
+  // The shards this host runs, e.g. "0,1,2,3", when several hosts share FOLIO_SHARDS; all when unset.
+  FOLIO_SHARD_IDS: optionalText.transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    const ids = text.split(",").map((part) => Number(part.trim()));
+    if (ids.some((id) => !Number.isInteger(id) || id < 0)) {
+      ctx.addIssue({ code: "custom", message: 'shard ids, separated by commas, e.g. "0,1"' });
+      return z.NEVER;
+    }
+    return [...new Set(ids)].sort((a, b) => a - b);
+  }),
   FOLIO_HTTP_HOST: z.preprocess(blankAsUnset, z.string().trim().min(1).default("127.0.0.1")),
   FOLIO_REST_PROXY_PORT: intFrom(0, 65_535, 8_080),
   FOLIO_REST_PROXY_HOST: z.preprocess(blankAsUnset, z.string().trim().min(1).default("127.0.0.1")),

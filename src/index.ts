@@ -1,22 +1,31 @@
-import { ConfigError, loadConfig } from "./config";
-import { startBot } from "./discord/bot";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadConfig, requireKeys } from "./config";
+import { type Bot, startBot } from "./discord/bot";
+import { type Shards, startShards } from "./discord/shards";
 import { createLogger } from "./log";
+import { serveOps } from "./ops/http";
+import { Metrics } from "./ops/metrics";
 
 /**
  * `npm start`: the Discord bot with the scheduler in the same process, or one of them (`FOLIO_ROLE`:
- * gateway or worker). Every unfinished project is resumed; SIGTERM/SIGINT stop claiming work, let the
+ * gateway or worker), with the gateway in shard processes when `FOLIO_SHARDS` is set. Every unfinished project is resumed; SIGTERM/SIGINT stop claiming work, let the
  * unit in flight finish (or abort it after 10 s), release leases and close Discord and the database.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  const bot = await startBot(config, log);
+  // FOLIO_SHARDS: the gateway runs as shard processes (this program again, as gateways); this process
+  // manages them, and does the work itself unless it is a gateway only.
+  const sharded =
+    config.FOLIO_SHARDS !== undefined && config.FOLIO_ROLE !== "worker" && !process.env.SHARDING_MANAGER;
+  let shards: Shards | undefined;
+  let bot: Bot | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down: finishing or aborting the unit in flight");
-    bot.stop().then(
+    Promise.all([bot?.stop(), shards?.stop()]).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error({ err: error }, "shutdown failed");
@@ -26,6 +35,29 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  if (!sharded) {
+    bot = await startBot(config, log);
+    return;
+  }
+  requireKeys(
+    config,
+    ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID"],
+    'to run the Discord bot (see the README, "Running the Discord bot")',
+  );
+  shards = await startShards(config, log, fileURLToPath(import.meta.url));
+  if (stopping) return;
+  const gatewayOnly = config.FOLIO_ROLE === "gateway";
+  if (!gatewayOnly) bot = await startBot({ ...config, FOLIO_ROLE: "worker" }, log, { shards });
+  else if (config.FOLIO_HTTP_PORT !== undefined) {
+    // A manager of gateway shards only: its health is theirs.
+    const metrics = new Metrics({ queueDepth: () => 0, activeProjects: () => 0, modelSlots: () => 0 });
+    await serveOps(
+      { host: config.FOLIO_HTTP_HOST, port: config.FOLIO_HTTP_PORT },
+      metrics,
+      { shards: () => shards!.problem() },
+      log,
+    );
+  }
 }
 
 main().catch((error: unknown) => {

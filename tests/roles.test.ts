@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type FakeDiscord, startFakeDiscord } from "./fakes/discord-server";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { eventually, peekRows, ROOT, tempDir } from "./helpers/cli";
+import { eventually, peekRows, tempDir } from "./helpers/cli";
+import { botProcess } from "./helpers/discord";
 
 const NOVELS = 12;
 const LEASE_MS = 4_000;
@@ -27,31 +28,22 @@ describe("process roles: a gateway and two workers", () => {
   });
 
   const startProcess = (role: "gateway" | "worker") => {
-    const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...inherited } = process.env;
-    const child = spawn(
-      process.execPath,
-      ["--import", import.meta.resolve("tsx"), join(ROOT, "src/index.ts")],
+    const child = botProcess(
+      discord,
+      dir,
       {
-        cwd: dir,
-        env: {
-          ...inherited,
-          FOLIO_ROLE: role,
-          DISCORD_TOKEN: discord.token,
-          DISCORD_APPLICATION_ID: discord.applicationId,
-          DISCORD_GUILD_ID: discord.guildId,
-          DISCORD_API_URL: discord.apiUrl,
-          // The gateway is given no model endpoint at all: it must not need one.
-          ...(role === "worker" ? { OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: "test-key" } : {}),
-          FOLIO_DB_PATH: dbPath,
-          FOLIO_LEASE_MS: String(LEASE_MS),
-          FOLIO_POLL_MS: "200",
-          // Each worker takes half the novels: with the default (200) the first to look would take all.
-          FOLIO_MAX_ACTIVE_PROJECTS: String(NOVELS / 2),
-          FOLIO_RETRY_BASE_MS: "20",
-          LOG_LEVEL: "warn",
-        },
-        stdio: ["ignore", "inherit", "pipe"],
+        FOLIO_ROLE: role,
+        DISCORD_GUILD_ID: discord.guildId,
+        // The gateway is given no model endpoint at all: it must not need one.
+        ...(role === "worker" ? { OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: "test-key" } : {}),
+        FOLIO_DB_PATH: dbPath,
+        FOLIO_LEASE_MS: String(LEASE_MS),
+        FOLIO_POLL_MS: "200",
+        // Each worker takes half the novels: with the default (200) the first to look would take all.
+        FOLIO_MAX_ACTIVE_PROJECTS: String(NOVELS / 2),
+        LOG_LEVEL: "warn",
       },
+      ["ignore", "inherit", "pipe"],
     );
     // Warnings are shown, and kept: nothing the bot means to post may fail to reach a thread.
     child.stderr?.on("data", (chunk: Buffer) => {

@@ -22,6 +22,7 @@ import { renderExport } from "../pipeline/manuscript";
 import { type SchedulerOptions, workersElsewhere } from "../pipeline/scheduler";
 import { thousands } from "../text/format";
 import { ThreadPoster } from "./poster";
+import type { Shards } from "./shards";
 import { DiscordSink } from "./sink";
 import { deliveryNonce, dropUnthreadedProjects, setDelivered, threadOf } from "./threads";
 import { COLORS, embed, exportAttachments } from "./views";
@@ -41,6 +42,8 @@ const NOTICE_SWEEP_MS = 30_000;
 export interface BotOptions {
   scheduler?: Partial<SchedulerOptions>;
   progressIntervalMs?: number;
+  /** The gateway shard processes this one manages (`FOLIO_SHARDS`): their health is part of its own. */
+  shards?: Shards;
 }
 
 /**
@@ -64,6 +67,9 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   );
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
+    // As many gateway shards as Discord asks for (one until a bot is in 2,500 servers). A shard process
+    // started by the ShardingManager (FOLIO_SHARDS) is told its shard by the manager instead.
+    ...(process.env.SHARDING_MANAGER ? {} : { shards: "auto" as const }),
     // Half of Discord's global limit of 50 a second, counted in discord.js's own one-second windows:
     // however Discord's windows fall across them, the bot never sends 50 in one.
     rest: { ...restApi(config), globalRequestsPerSecond: 25 },
@@ -99,6 +105,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
             ...(works
               ? { leases: () => (engine.scheduler.leasesHealthy ? null : "lease renewals are failing") }
               : {}),
+            ...(options.shards ? { shards: () => options.shards!.problem() } : {}),
           },
           log,
         );
@@ -119,7 +126,11 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     const ready = once(client, Events.ClientReady);
     await client.login(config.DISCORD_TOKEN);
     await ready;
-    const registration = await syncCommands(client as Client<true>, config.DISCORD_GUILD_ID);
+    // One shard brings the commands up to date for all: the one holding shard 0.
+    const registration =
+      client.shard === null || client.shard.ids.includes(0)
+        ? await syncCommands(client as Client<true>, config.DISCORD_GUILD_ID)
+        : "left to shard 0";
     log.info({ user: client.user?.tag, registration, role }, "connected to Discord");
     const dropped = dropUnthreadedProjects(engine.db);
     if (dropped.length > 0) log.warn({ projects: dropped }, "dropped projects whose thread was never opened");
@@ -155,7 +166,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
 }
 
 /** Where the bot's REST requests go: the shared proxy when there is one, else Discord (or its stand-in). */
-function restApi(config: Config): { api?: string } {
+export function restApi(config: Config): { api?: string } {
   // The proxy takes Discord's paths (`/api/v10/…`) and forwards them upstream.
   if (config.DISCORD_REST_PROXY) return { api: `${config.DISCORD_REST_PROXY.replace(/\/+$/, "")}/api` };
   return config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {};

@@ -49,8 +49,15 @@ const OVERDUE_EDITS_PER_SECOND = 3;
  */
 export class LiveProgress {
   private readonly states = new Map<number, State>();
-  /** When each progress post or edit of the last second was sent, by every project together. */
+  /** When each progress post or edit of the last second was answered, by every project together. */
   private readonly sent: number[] = [];
+  /**
+   * Progress posts and edits decided on and not yet answered (waiting behind their project's posts,
+   * held by the client, or on the way). Each counts against the budget from the moment it is decided
+   * until a second after its answer: however long it waits before it goes, no second of Discord's sees
+   * more than `EDITS_PER_SECOND` of them.
+   */
+  private unanswered = 0;
   /** Progress posts and edits sent and not yet answered. */
   private inFlight = 0;
   /** When each overdue edit of the last second was let go ahead of other messages. */
@@ -70,8 +77,7 @@ export class LiveProgress {
     const previous = state.pending;
     if (previous && previous.label !== label) {
       // A new stage gets a new message; the last word of the old one must not be lost by coalescing.
-      this.sent.push(Date.now());
-      void this.enqueue(projectId, () => this.render(projectId, state, previous));
+      void this.counted(this.enqueue(projectId, () => this.render(projectId, state, previous)));
     }
     state.pending = { label, snapshot, finished };
     if (!state.timer) this.schedule(projectId, state);
@@ -98,16 +104,17 @@ export class LiveProgress {
       state.pending = undefined;
       state.blockedSince = undefined;
       if (next) {
-        this.sent.push(Date.now());
-        void this.enqueue(projectId, async () => {
-          // Counted while its request is being made (not while it waits behind the project's posts).
-          this.inFlight++;
-          try {
-            await this.render(projectId, state, next);
-          } finally {
-            this.inFlight--;
-          }
-        });
+        void this.counted(
+          this.enqueue(projectId, async () => {
+            // Counted while its request is being made (not while it waits behind the project's posts).
+            this.inFlight++;
+            try {
+              await this.render(projectId, state, next);
+            } finally {
+              this.inFlight--;
+            }
+          }),
+        );
       }
     }, wait);
   }
@@ -120,6 +127,14 @@ export class LiveProgress {
     return Math.max(this.intervalMs, Math.ceil((1000 * this.states.size) / EDITS_PER_SECOND));
   }
 
+  /** Counts a progress request against the budget until a second after it is answered (never rejects). */
+  private async counted(request: Promise<void>): Promise<void> {
+    this.unanswered++;
+    await request;
+    this.unanswered--;
+    this.sent.push(Date.now());
+  }
+
   /**
    * How long until the whole bot may send this project's pending update: within the edits' own budget,
    * and, for an edit, after any other request held for the next window and leaving the reserved part
@@ -129,7 +144,13 @@ export class LiveProgress {
     const now = Date.now();
     while (this.sent.length > 0 && this.sent[0]! <= now - 1000) this.sent.shift();
     while (this.overdue.length > 0 && this.overdue[0]! <= now - 1000) this.overdue.shift();
-    const own = this.sent.length < EDITS_PER_SECOND ? 0 : this.sent[0]! + 1000 - now + 1;
+    // With the whole budget still unanswered, looked at again shortly.
+    const own =
+      this.sent.length + this.unanswered < EDITS_PER_SECOND
+        ? 0
+        : this.sent.length > 0
+          ? this.sent[0]! + 1000 - now + 1
+          : 50;
     if (own > 0 || !state.pending || !this.edits(projectId, state.pending.label)) return own;
     const { left, resetInMs, held } = this.poster.headroom();
     if (!held && left - this.inFlight > RESERVED_FOR_OTHERS) return 0;

@@ -33,6 +33,11 @@ export interface FakeDiscordOptions {
   ackTimeoutMs?: number;
   /** The server's upload limit in bytes: 10 MiB, as an unboosted server's (default). */
   uploadLimitBytes?: number;
+  /**
+   * The shards Discord requires (`GET /gateway/bot`'s `shards`, 1 by default): a client identifying
+   * with fewer is closed with 4011 "Sharding required", as Discord closes a bot past 2,500 servers.
+   */
+  shards?: number;
 }
 
 export interface UploadedFile {
@@ -216,6 +221,8 @@ export interface FakeDiscordStats {
   rateLimited: number;
   /** 429s with `global: true`: more than 50 requests from the bot within one second. */
   globalLimited: number;
+  /** The shard (`[id, count]`) of each live gateway session. */
+  shards: [number, number][];
 }
 
 type OptionValue = string | number | boolean;
@@ -273,7 +280,10 @@ export interface FakeDiscord {
   /** Requests refused for breaking Discord's OpenAPI specification; empty when everything conformed. */
   readonly violations: SpecViolation[];
   addMember(u: MemberInput): MemberRef;
-  addChannel(name: string): StoredChannel;
+  /** A text channel in the first server, or in `guildId`'s. */
+  addChannel(name: string, guildId?: string): StoredChannel;
+  /** Another server with the bot and every member in it, and its own #general. */
+  addGuild(name: string): { guildId: string; channelId: string };
   sendCommand(p: CommandInput): Promise<InteractionRecord>;
   sendAutocomplete(p: AutocompleteInput): Promise<InteractionRecord>;
   clickButton(p: ButtonInput): Promise<InteractionRecord>;
@@ -294,6 +304,11 @@ export interface FakeDiscord {
   close(): Promise<void>;
 }
 
+/** The shard that receives a server's events: `(guild_id >> 22) % num_shards`, as Discord routes them. */
+export function shardOf(guildId: string, shards: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shards));
+}
+
 export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<FakeDiscord> {
   // Once per process, before the first interaction's 3 s start: the operations bots use most.
   warmUp("discord", [
@@ -305,7 +320,11 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     ["PATCH", "/webhooks/0/token/messages/0"],
     ["PUT", "/applications/0/guilds/0/commands"],
   ]);
-  const fake = new FakeDiscordServer(opts.ackTimeoutMs ?? 3000, opts.uploadLimitBytes ?? UPLOAD_LIMIT_BYTES);
+  const fake = new FakeDiscordServer(
+    opts.ackTimeoutMs ?? 3000,
+    opts.uploadLimitBytes ?? UPLOAD_LIMIT_BYTES,
+    opts.shards ?? 1,
+  );
   await fake.listen(opts.port ?? 0);
   return fake;
 }
@@ -882,6 +901,8 @@ interface Session {
   id: string;
   seq: number;
   intents: number;
+  /** `[shard_id, num_shards]` from IDENTIFY: the servers whose events this session gets. */
+  shard: [number, number];
   history: DispatchFrame[];
   conn?: GatewayConnection;
 }
@@ -920,6 +941,8 @@ class FakeDiscordServer implements FakeDiscord {
   readonly applicationId = snowflake();
   readonly botUserId = this.applicationId; // Discord bots share their application's id.
   readonly guildId = snowflake();
+  /** Every server the bot is in, the first one first, with its name. */
+  private readonly guilds = new Map<string, string>([[this.guildId, "Folio Test Server"]]);
   readonly ownerId = snowflake();
   readonly channelId: string;
   readonly calls: RestCallRecord[] = [];
@@ -963,6 +986,7 @@ class FakeDiscordServer implements FakeDiscord {
   constructor(
     private readonly ackTimeoutMs: number,
     private readonly uploadLimitBytes: number,
+    private readonly requiredShards: number,
   ) {
     this.token = `${Buffer.from(this.applicationId).toString("base64url")}.${randomToken(4)}.${randomToken(28)}`;
     this.http = createServer((req, res) => {
@@ -1022,11 +1046,21 @@ class FakeDiscordServer implements FakeDiscord {
     return { id, username: u.username };
   }
 
-  addChannel(name: string): StoredChannel {
+  addGuild(name: string): { guildId: string; channelId: string } {
+    const guildId = snowflake();
+    this.guilds.set(guildId, name);
+    const channelId = this.addChannel("general", guildId).id;
+    // Joining a server is announced to the session whose shard holds it.
+    this.dispatch("GUILD_CREATE", this.gatewayGuild(guildId));
+    return { guildId, channelId };
+  }
+
+  addChannel(name: string, guildId = this.guildId): StoredChannel {
+    if (!this.guilds.has(guildId)) throw new Error(`fake discord: no server ${guildId}`);
     const channel: StoredChannel = {
       id: snowflake(),
       type: ChannelType.Text,
-      guild_id: this.guildId,
+      guild_id: guildId,
       name,
       parent_id: null,
       position: this.channels.size,
@@ -1072,6 +1106,7 @@ class FakeDiscordServer implements FakeDiscord {
       globalLimited: this.counters.globalLimited,
       expiredInteractions: this.interactions.filter((i) => i.expired).length,
       rejected: [...this.rejected],
+      shards: [...this.sessions.values()].filter((s) => s.conn).map((s) => s.shard),
     };
   }
 
@@ -1166,7 +1201,7 @@ class FakeDiscordServer implements FakeDiscord {
     if (!member) throw new Error(`fake discord: unknown member ${spec.userId}; call addMember first`);
     const channel = this.channels.get(spec.channelId);
     if (!channel) throw new Error(`fake discord: unknown channel ${spec.channelId}`);
-    const session = this.interactionSession();
+    const session = this.interactionSession(channel.guild_id);
     const id = snowflake();
     const token = `aW50ZXJhY3Rpb246${id}${randomToken(48)}`;
     const payload = this.interactionPayload(id, token, spec, member, channel);
@@ -1228,8 +1263,8 @@ class FakeDiscordServer implements FakeDiscord {
       type: spec.type,
       version: 1,
       application_id: this.applicationId,
-      guild_id: this.guildId,
-      guild: { id: this.guildId, locale: "en-US", features: [] },
+      guild_id: channel.guild_id,
+      guild: { id: channel.guild_id, locale: "en-US", features: [] },
       channel_id: channel.id,
       channel: { ...channel, permissions: member.permissions },
       member: this.memberPayload(member),
@@ -1237,7 +1272,7 @@ class FakeDiscordServer implements FakeDiscord {
       locale: "en-US",
       guild_locale: "en-US",
       entitlements: [],
-      authorizing_integration_owners: { "0": this.guildId },
+      authorizing_integration_owners: { "0": channel.guild_id },
       context: 0,
       attachment_size_limit: this.uploadLimitBytes,
       data: spec.data,
@@ -1266,7 +1301,8 @@ class FakeDiscordServer implements FakeDiscord {
   // ------------------------------------------------------------------ command payloads
 
   private commandData(p: CommandInput, focused?: string): Json {
-    const def = this.findCommand(p.command);
+    const guildId = this.channels.get(p.channelId ?? this.channelId)?.guild_id ?? this.guildId;
+    const def = this.findCommand(p.command, guildId);
     const path = p.subcommand ? p.subcommand.split(" ") : [];
     let defs = def ? asObjects(def.options).map((o) => o as unknown as CommandOptionDef) : undefined;
     const levels: CommandOptionDef[] = [];
@@ -1290,9 +1326,9 @@ class FakeDiscordServer implements FakeDiscord {
     };
   }
 
-  private findCommand(name: string): Json | undefined {
+  private findCommand(name: string, guildId: string): Json | undefined {
     const byName = (c: Json) => c.name === name && (c.type ?? 1) === 1;
-    return this.commands(this.guildId).find(byName) ?? this.commands("global").find(byName);
+    return this.commands(guildId).find(byName) ?? this.commands("global").find(byName);
   }
 
   private commandOptions(
@@ -1332,7 +1368,7 @@ class FakeDiscordServer implements FakeDiscord {
       resolved[kind] = { ...(resolved[kind] ?? {}), [key]: value };
     };
     const member = this.members.get(id);
-    const role = this.roles().find((r) => r.id === id);
+    const role = [...this.guilds.keys()].flatMap((g) => this.roles(g)).find((r) => r.id === id);
     if ((type === 6 || type === 9) && member) {
       add("users", id, member.user);
       const { user: _user, ...rest } = this.memberPayload(member);
@@ -1411,17 +1447,35 @@ class FakeDiscordServer implements FakeDiscord {
       conn.ws.close(4005, "Already authenticated.");
       return;
     }
+    const shard: [number, number] = Array.isArray(d.shard)
+      ? [Number(d.shard[0]), Number(d.shard[1])]
+      : [0, 1];
+    if (!(Number.isInteger(shard[0]) && shard[1] >= 1 && shard[0] >= 0 && shard[0] < shard[1])) {
+      conn.ws.close(4010, "Invalid shard.");
+      return;
+    }
+    if (shard[1] < this.requiredShards) {
+      conn.ws.close(4011, "Sharding required.");
+      return;
+    }
     this.counters.identifies += 1;
     const session: Session = {
       id: randomBytes(16).toString("hex"),
       seq: 0,
       intents: Number(d.intents ?? 0),
+      shard,
       history: [],
     };
     this.sessions.set(session.id, session);
     this.attach(conn, session);
     this.sendDispatch(session, "READY", this.readyPayload(session), false);
-    this.sendDispatch(session, "GUILD_CREATE", this.gatewayGuild());
+    for (const guildId of this.guildsOf(session))
+      this.sendDispatch(session, "GUILD_CREATE", this.gatewayGuild(guildId));
+  }
+
+  /** The servers whose events go to a session: those of its shard, `(guild_id >> 22) % num_shards`. */
+  private guildsOf(session: Session): string[] {
+    return [...this.guilds.keys()].filter((id) => shardOf(id, session.shard[1]) === session.shard[0]);
   }
 
   private resume(conn: GatewayConnection, d: Json): void {
@@ -1461,18 +1515,29 @@ class FakeDiscordServer implements FakeDiscord {
     }
   }
 
-  private interactionSession(): Session {
-    // Discord delivers an interaction to one session: the newest live one, else the newest resumable one.
-    const newestFirst = [...this.sessions.values()].reverse();
+  private interactionSession(guildId: string): Session {
+    // Discord delivers an interaction to one session of the server's shard: the newest live one, else
+    // the newest resumable one.
+    const newestFirst = [...this.sessions.values()]
+      .filter((s) => shardOf(guildId, s.shard[1]) === s.shard[0])
+      .reverse();
     const session = newestFirst.find((s) => s.conn) ?? newestFirst[0];
     if (!session) throw new Error("fake discord: no gateway session; log the client in first");
     return session;
   }
 
-  /** Dispatches an event to every session whose intents cover it. */
+  /** Dispatches an event to every session whose intents cover it, and whose shard holds its server. */
   private dispatch(t: string, d: unknown, intent = 0): void {
+    const guildId = isObject(d) ? (d.guild_id ?? d.id) : undefined;
     for (const session of this.sessions.values()) {
-      if ((session.intents & intent) === intent) this.sendDispatch(session, t, d);
+      if ((session.intents & intent) !== intent) continue;
+      if (
+        typeof guildId === "string" &&
+        this.guilds.has(guildId) &&
+        !this.guildsOf(session).includes(guildId)
+      )
+        continue;
+      this.sendDispatch(session, t, d);
     }
   }
 
@@ -1494,11 +1559,11 @@ class FakeDiscordServer implements FakeDiscord {
     return {
       v: 10,
       user: { ...this.botUser, verified: true, mfa_enabled: false, flags: 0, email: null },
-      guilds: [{ id: this.guildId, unavailable: true }],
+      guilds: this.guildsOf(session).map((id) => ({ id, unavailable: true })),
       session_id: session.id,
       session_type: "normal",
       resume_gateway_url: this.gatewayUrl,
-      shard: [0, 1],
+      shard: session.shard,
       application: { id: this.applicationId, flags: 0 },
       private_channels: [],
       presences: [],
@@ -1512,7 +1577,7 @@ class FakeDiscordServer implements FakeDiscord {
 
   // ------------------------------------------------------------------ guild objects
 
-  private roles(): Json[] {
+  private roles(guildId = this.guildId): Json[] {
     const role = (id: string, name: string, position: number, permissions: string, extra: Json = {}) => ({
       id,
       name,
@@ -1529,15 +1594,16 @@ class FakeDiscordServer implements FakeDiscord {
       ...extra,
     });
     return [
-      role(this.guildId, "@everyone", 0, MEMBER_PERMISSIONS),
+      role(guildId, "@everyone", 0, MEMBER_PERMISSIONS),
       role(this.botRoleId, "Folio", 1, BOT_PERMISSIONS, { managed: true, tags: { bot_id: this.botUserId } }),
     ];
   }
 
-  private restGuild(): Json {
+  private restGuild(guildId: string): Json {
+    const system = [...this.channels.values()].find((c) => c.guild_id === guildId && !c.thread_metadata);
     return {
-      id: this.guildId,
-      name: "Folio Test Server",
+      id: guildId,
+      name: this.guilds.get(guildId),
       icon: null,
       splash: null,
       discovery_splash: null,
@@ -1550,13 +1616,13 @@ class FakeDiscordServer implements FakeDiscord {
       verification_level: 0,
       default_message_notifications: 1,
       explicit_content_filter: 0,
-      roles: this.roles(),
+      roles: this.roles(guildId),
       emojis: [],
       stickers: [],
       features: [],
       mfa_level: 0,
       application_id: null,
-      system_channel_id: this.channelId,
+      system_channel_id: system?.id ?? null,
       system_channel_flags: 0,
       rules_channel_id: null,
       public_updates_channel_id: null,
@@ -1572,10 +1638,10 @@ class FakeDiscordServer implements FakeDiscord {
     };
   }
 
-  private gatewayGuild(): Json {
-    const all = [...this.channels.values()];
+  private gatewayGuild(guildId: string): Json {
+    const all = [...this.channels.values()].filter((c) => c.guild_id === guildId);
     return {
-      ...this.restGuild(),
+      ...this.restGuild(guildId),
       unavailable: false,
       joined_at: this.createdAt,
       large: false,
@@ -1794,7 +1860,7 @@ class FakeDiscordServer implements FakeDiscord {
     this.on("GET", "/gateway/bot", () =>
       ok({
         url: this.gatewayUrl,
-        shards: 1,
+        shards: this.requiredShards,
         session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 },
       }),
     );
@@ -1847,7 +1913,7 @@ class FakeDiscordServer implements FakeDiscord {
 
   private commandScope({ params }: ApiRequest): string {
     if (params.app !== this.applicationId) throw Errors.notFound();
-    if (params.guild !== undefined && params.guild !== this.guildId) throw Errors.unknownGuild();
+    if (params.guild !== undefined && !this.guilds.has(params.guild)) throw Errors.unknownGuild();
     return params.guild ?? "global";
   }
 
@@ -2201,7 +2267,7 @@ class FakeDiscordServer implements FakeDiscord {
     return {
       id: snowflake(),
       channel_id: channel.id,
-      guild_id: this.guildId,
+      guild_id: channel.guild_id,
       type: interaction?.type === InteractionType.Command ? 20 : 0,
       author: this.botUser,
       content,
@@ -2397,7 +2463,7 @@ class FakeDiscordServer implements FakeDiscord {
     return {
       id,
       type,
-      guild_id: this.guildId,
+      guild_id: parent.guild_id,
       parent_id: parent.id,
       owner_id: this.botUserId,
       name,
@@ -2439,15 +2505,19 @@ class FakeDiscordServer implements FakeDiscord {
   }
 
   private registerGuildRoutes(): void {
-    this.on("GET", "/guilds/:guild", (r) => ok(this.guildFor(r, () => this.restGuild())));
-    this.on("GET", "/guilds/:guild/roles", (r) => ok(this.guildFor(r, () => this.roles())));
+    this.on("GET", "/guilds/:guild", (r) => ok(this.guildFor(r, (id) => this.restGuild(id))));
+    this.on("GET", "/guilds/:guild/roles", (r) => ok(this.guildFor(r, (id) => this.roles(id))));
     this.on("GET", "/guilds/:guild/channels", (r) =>
-      ok(this.guildFor(r, () => [...this.channels.values()].filter((c) => !c.thread_metadata))),
+      ok(
+        this.guildFor(r, (id) =>
+          [...this.channels.values()].filter((c) => c.guild_id === id && !c.thread_metadata),
+        ),
+      ),
     );
     this.on("GET", "/guilds/:guild/threads/active", (r) =>
       ok(
-        this.guildFor(r, () => ({
-          threads: this.threads().filter((t) => !t.thread_metadata?.archived),
+        this.guildFor(r, (id) => ({
+          threads: this.threads().filter((t) => t.guild_id === id && !t.thread_metadata?.archived),
           members: [],
         })),
       ),
@@ -2463,9 +2533,10 @@ class FakeDiscordServer implements FakeDiscord {
     );
   }
 
-  private guildFor<T>(r: ApiRequest, build: () => T): T {
-    if (r.params.guild !== this.guildId) throw Errors.unknownGuild();
-    return build();
+  private guildFor<T>(r: ApiRequest, build: (guildId: string) => T): T {
+    const guildId = r.params.guild ?? "";
+    if (!this.guilds.has(guildId)) throw Errors.unknownGuild();
+    return build(guildId);
   }
 }
 

@@ -1,3 +1,4 @@
+import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
 import { join } from "node:path";
 import pino from "pino";
 import { loadConfig } from "../../src/config";
@@ -10,7 +11,7 @@ import {
   startFakeDiscord,
 } from "../fakes/discord-server";
 import { type FakeLlm, type FakeLlmOptions, startFakeLlm } from "../fakes/llm-server";
-import { tempDir } from "./cli";
+import { ROOT, tempDir } from "./cli";
 
 export interface World {
   discord: FakeDiscord;
@@ -109,4 +110,29 @@ export function ephemeralText(record: {
       const body = r.body as { content?: string; data?: { content?: string } };
       return body.data?.content ?? body.content ?? "";
     });
+}
+
+/**
+ * `npm start` in a process of its own, logged in to the fake Discord, in `cwd`. The model endpoint is
+ * only what `env` gives it (a gateway must not need one).
+ */
+export function botProcess(
+  discord: FakeDiscord,
+  cwd: string,
+  env: Record<string, string>,
+  stdio: StdioOptions,
+): ChildProcess {
+  const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...inherited } = process.env;
+  return spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(ROOT, "src/index.ts")], {
+    cwd,
+    env: {
+      ...inherited,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiUrl,
+      FOLIO_RETRY_BASE_MS: "20",
+      ...env,
+    },
+    stdio,
+  });
 }
