@@ -24,8 +24,8 @@ async function peakWith(url: string, n: number): Promise<number> {
   }, 20);
   try {
     for (let k = 0; k < n; k++)
-      engine.create({ premise: premise(k), scenes: 3, words: 2400, autoApprove: true }, `author${k}`);
-    engine.scheduler.start();
+      await engine.create({ premise: premise(k), scenes: 3, words: 2400, autoApprove: true }, `author${k}`);
+    await engine.scheduler.start();
     // In flight: every novel has had a model call answered.
     const past = () =>
       engine.db
@@ -44,14 +44,16 @@ async function peakWith(url: string, n: number): Promise<number> {
 async function firstSceneSpread(url: string): Promise<number> {
   const engine = startTestEngine(url, { FOLIO_LLM_CONCURRENCY: "4" }, { pollMs: 200, shutdownGraceMs: 200 });
   try {
-    const ids = Array.from({ length: 12 }, (_, k) =>
-      engine.create({ premise: premise(k), scenes: 3, words: 2400, autoApprove: true }, `writer${k}`),
-    );
+    const ids: number[] = [];
+    for (let k = 0; k < 12; k++)
+      ids.push(
+        await engine.create({ premise: premise(k), scenes: 3, words: 2400, autoApprove: true }, `writer${k}`),
+      );
     const started = Date.now();
-    engine.scheduler.start();
-    const first = (id: number) => firstSceneAt(engine, id);
-    await eventually(() => ids.every((id) => first(id) !== undefined), 600_000, 20);
-    const waits = ids.map((id) => first(id)! - started);
+    await engine.scheduler.start();
+    const firsts = () => Promise.all(ids.map((id) => firstSceneAt(engine, id)));
+    await eventually(async () => (await firsts()).every((at) => at !== undefined), 600_000, 20);
+    const waits = (await firsts()).map((at) => at! - started);
     return Math.max(...waits) / Math.min(...waits);
   } finally {
     await engine.close();

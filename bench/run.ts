@@ -33,7 +33,7 @@ async function benchDrafting(): Promise<Row[]> {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 20);
   try {
-    const id = engine.create({
+    const id = await engine.create({
       premise:
         "A cartographer's apprentice discovers that the city's maps are rewriting its streets at night.",
       scenes: 50,
@@ -41,7 +41,7 @@ async function benchDrafting(): Promise<Row[]> {
       autoApprove: true,
     });
     started = Date.now();
-    engine.scheduler.start();
+    await engine.scheduler.start();
     await eventually(() => engine.events.some((e) => e.type === "done" && e.projectId === id), 600_000, 10);
     const { wall, busy: busyMs } = window!;
     const drafting = engine.db
@@ -114,13 +114,13 @@ async function benchRealistic(): Promise<Row[]> {
   const engine = startTestEngine(fake.url, { FOLIO_MAX_ACTIVE_PROJECTS: "1", FOLIO_CONTEXT_TOKENS: "32768" });
   try {
     const cpu = process.cpuUsage();
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A lighthouse keeper's daughter finds the lamp signals a ship that sank a century ago.",
       scenes: 50,
       words: 60_000,
       autoApprove: true,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     await eventually(() => engine.ended(id), 900_000, 50);
     const used = process.cpuUsage(cpu);
     const count = (where: ReturnType<typeof sql>) =>

@@ -49,11 +49,11 @@ type Component = ButtonInteraction | ModalSubmitInteraction;
 const moveAndAnswer =
   <I extends Component>(
     gate: GateStage | null,
-    action: (i: I, project: Project, deps: HandlerDeps) => ActionResult,
-    say: (result: ActionResult, deps: HandlerDeps) => string = settle,
+    action: (i: I, project: Project, deps: HandlerDeps) => Promise<ActionResult>,
+    say: (result: ActionResult, deps: HandlerDeps) => string | Promise<string> = settle,
   ): ProjectHandler<I> =>
   async (i, project, deps) => {
-    const message = say(action(i, project, deps), deps);
+    const message = await say(await action(i, project, deps), deps);
     // The gate's message again, with every button disabled once one of them was used.
     const components = gate ? gateButtons(gate, project.id, true) : [];
     const answered: Component = i;
@@ -66,8 +66,8 @@ const moveAndAnswer =
   };
 
 /** A button that opens a form is refused once its gate has been passed. */
-function expectWaiting(deps: HandlerDeps, project: Project, gate: GateStage): void {
-  const fresh = getProject(deps.db, project.id)!;
+async function expectWaiting(deps: HandlerDeps, project: Project, gate: GateStage): Promise<void> {
+  const fresh = (await getProject(deps.db, project.id))!;
   if (fresh.status !== "waiting" || fresh.stage !== gate.id) {
     throw new Refusal(`That gate has already been passed: the project is ${describeStatus(fresh)}.`);
   }
@@ -88,7 +88,7 @@ export const COMPONENTS = {
     kind: "button",
     mutates: true,
     handle: async (i, project, deps) => {
-      expectWaiting(deps, project, GATE.outline);
+      await expectWaiting(deps, project, GATE.outline);
       await i.showModal(reviseModal(project.id));
     },
   },
@@ -102,8 +102,8 @@ export const COMPONENTS = {
   cancel: {
     kind: "button",
     mutates: true,
-    handle: moveAndAnswer(GATE.outline, (_i, project, deps) =>
-      stopIfCancelled(cancel(deps.db, project.id, idOf(GATE.outline)), project, deps),
+    handle: moveAndAnswer(GATE.outline, async (_i, project, deps) =>
+      stopIfCancelled(await cancel(deps.db, project.id, idOf(GATE.outline)), project, deps),
     ),
   },
   "start-revision": {
@@ -124,7 +124,7 @@ export const COMPONENTS = {
     kind: "button",
     mutates: true,
     handle: async (i, project, deps) => {
-      expectWaiting(deps, project, GATE.draft);
+      await expectWaiting(deps, project, GATE.draft);
       await i.showModal(redraftModal(project.id, project.sceneCount));
     },
   },

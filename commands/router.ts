@@ -45,7 +45,7 @@ async function component(i: ButtonInteraction | ModalSubmitInteraction, deps: Ha
   const isButton = i.isButton();
   const parsed = parseCustomId(i.customId);
   if (!parsed) throw new Refusal(isButton ? "This button is not Folio's." : "This form is not Folio's.");
-  const project = projectInGuild(deps, parsed.projectId, i.guildId);
+  const project = await projectInGuild(deps, parsed.projectId, i.guildId);
   const entry: ComponentHandler = COMPONENTS[parsed.action];
   if (i.isButton() && entry.kind === "button") return guarded(entry)(i, project, deps);
   if (i.isModalSubmit() && entry.kind === "modal") return guarded(entry)(i, project, deps);

@@ -35,14 +35,18 @@ export class Refusal extends Error {}
 
 export const ephemeral = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
 
-export function projectInGuild(deps: HandlerDeps, id: number, guildId: string | null): Project {
-  const project = guildProject(deps.db, id, guildId);
+export async function projectInGuild(
+  deps: HandlerDeps,
+  id: number,
+  guildId: string | null,
+): Promise<Project> {
+  const project = await guildProject(deps.db, id, guildId);
   if (!project) throw new Refusal(`There is no project #${id} in this server.`);
   return project;
 }
 
 /** The `project` option, or the project whose thread this is. */
-export function resolveProject(i: ChatInputCommandInteraction, deps: HandlerDeps): Project {
+export async function resolveProject(i: ChatInputCommandInteraction, deps: HandlerDeps): Promise<Project> {
   const option = i.options.getString("project");
   if (option) {
     const id = Number(option.replace(/^#/, "").trim());
@@ -50,7 +54,7 @@ export function resolveProject(i: ChatInputCommandInteraction, deps: HandlerDeps
       throw new Refusal(`"${option}" is not a project number; pick one from the list.`);
     return projectInGuild(deps, id, i.guildId);
   }
-  const inThread = i.channel?.isThread() ? projectInThread(deps.db, i.channelId) : undefined;
+  const inThread = i.channel?.isThread() ? await projectInThread(deps.db, i.channelId) : undefined;
   if (!inThread)
     throw new Refusal("Which project? Use the project option, or run this in the project's thread.");
   return inThread;
@@ -67,10 +71,10 @@ export function settle(result: ActionResult, deps: HandlerDeps): string {
  * An approval's answer, saying whether the work it starts runs now or waits its turn for the model:
  * "drafting starts now", or "drafting starts when its turn comes (Queued — 3 novels ahead; about 2m)".
  */
-export function settleApproval(result: ActionResult, deps: HandlerDeps): string {
+export async function settleApproval(result: ActionResult, deps: HandlerDeps): Promise<string> {
   const message = settle(result, deps);
   if (!result.ok || result.project.status !== "running") return message;
-  const queued = deps.scheduler.queued(result.project, true);
+  const queued = await deps.scheduler.queued(result.project, true);
   const stem = message.replace(/\.$/, "");
   return queued ? `${stem} when its turn comes (${queueLine(queued.ahead, queued.etaMs)}).` : `${stem} now.`;
 }

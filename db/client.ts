@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,6 +8,8 @@ import { readMigrationFiles } from "drizzle-orm/migrator";
 import * as schema from "./schema";
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/** What a transaction's body queries through: the same surface as the database's. */
+export type Tx = Db;
 
 const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), "migrations");
 
@@ -86,4 +89,47 @@ export function databaseProblem(db: Db): string | null {
 
 export function closeDatabase(db: Db): void {
   if (db.$client.open) db.$client.close();
+}
+
+/** Each connection's transactions, one after another: the tail of the line. */
+const lines = new WeakMap<Database.Database, Promise<void>>();
+/** The connection whose transaction the current async context is inside. */
+const inside = new AsyncLocalStorage<Database.Database>();
+
+/**
+ * Runs `body` in one transaction: everything it writes is committed together, or nothing is. It
+ * takes the write lock first (IMMEDIATE), so two processes can never both act on one snapshot; in
+ * this process, transactions wait their turn. A transaction begun inside another is part of it.
+ *
+ * The body should only query: while it awaits, other work of this process may run, and a write it
+ * makes outside any transaction lands in this one's (kept when it commits, which is every time but
+ * for an error).
+ */
+export async function inTransaction<T>(db: Db, body: (tx: Tx) => Promise<T>): Promise<T> {
+  const sqlite = db.$client;
+  if (inside.getStore() === sqlite) return body(db);
+  const before = lines.get(sqlite) ?? Promise.resolve();
+  let done!: () => void;
+  const turn = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const tail = before.then(() => turn);
+  lines.set(sqlite, tail);
+  await before;
+  try {
+    return await inside.run(sqlite, async () => {
+      sqlite.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await body(db);
+        sqlite.exec("COMMIT");
+        return result;
+      } catch (error) {
+        if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  } finally {
+    done();
+    if (lines.get(sqlite) === tail) lines.delete(sqlite);
+  }
 }

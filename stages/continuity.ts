@@ -168,11 +168,11 @@ export const AUDIT_KEY = "continuity_audit";
  * again; each window's findings are stored as they arrive, so a failed window is the only one asked again.
  */
 async function auditBook(run: RevisionRun): Promise<ContinuityIssue[]> {
-  const stored = run.recall<{ issues: ContinuityIssue[] }>(AUDIT_KEY);
+  const stored = await run.recall<{ issues: ContinuityIssue[] }>(AUDIT_KEY);
   if (stored) return stored.issues;
   const cast = need(run.ctx.plan, "characters").characters.map((c) => c.name);
-  const all = run.scenes();
-  const digests = run.digests();
+  const all = await run.scenes();
+  const digests = await run.digests();
   const chapters = [...new Set(all.map((s) => s.chapter))].sort((a, b) => a - b);
   const windows: number[][] = [];
   for (let i = 0; i < chapters.length; i += AUDIT_WINDOW_CHAPTERS) {
@@ -180,7 +180,7 @@ async function auditBook(run: RevisionRun): Promise<ContinuityIssue[]> {
   }
   const found = await run.bounded(windows, async (window) => {
     const key = `${AUDIT_KEY}.chapters-${window.join("-")}`;
-    const done = run.recall<{ issues: ContinuityIssue[] }>(key);
+    const done = await run.recall<{ issues: ContinuityIssue[] }>(key);
     if (done) return done.issues;
     const issues = await auditWindow(run.ctx, {
       chapters: window,
@@ -198,11 +198,11 @@ async function auditBook(run: RevisionRun): Promise<ContinuityIssue[]> {
           facts: digests.get(s.number)?.facts ?? [],
         })),
     });
-    run.remember(key, { issues });
+    await run.remember(key, { issues });
     return issues;
   });
   const issues = [...found.flat(), ...all.flatMap((s) => nameIssues(s, cast))];
-  run.remember(AUDIT_KEY, { issues });
+  await run.remember(AUDIT_KEY, { issues });
   return issues;
 }
 
@@ -213,7 +213,7 @@ export const continuityAudit = defineStage({
   needs: MANUSCRIPT_NEEDS,
   work: async (run) => {
     // The audit reads what stands: scenes rewritten since drafting are digested again first.
-    if (!run.recall(AUDIT_KEY)) {
+    if (!(await run.recall(AUDIT_KEY))) {
       await run.refreshDigests((scene, ledger) =>
         digestScene(run.ctx, scene, scene.text, "continuity", ledger, run.prefix),
       );

@@ -52,8 +52,8 @@ export interface PlanEffects {
  * the author's notes) starts with none.
  */
 export interface PlanParts {
-  recall<T>(name: string): T | undefined;
-  remember(name: string, data: unknown): void;
+  recall<T>(name: string): Promise<T | undefined>;
+  remember(name: string, data: unknown): Promise<void>;
   /** Tells the author the stage is asking for its next part: `done` of `total` are stored. */
   step(now: string, done: number, total: number): void;
 }
@@ -198,9 +198,9 @@ export interface RevisionRun {
   /** The drafting prefix, so rewrites reuse the provider's prompt cache. */
   prefix: string;
   /** Written scenes in order, as they stand now. */
-  scenes(): RevisionScene[];
+  scenes(): Promise<RevisionScene[]>;
   /** Each scene's digest (summary and continuity facts). */
-  digests(): Map<number, { summary: string | null; facts: string[] | null }>;
+  digests(): Promise<Map<number, { summary: string | null; facts: string[] | null }>>;
   /**
    * Digests again, with `digest`, every scene whose digest was made from another text than the one that
    * stands (a scene rewritten since), storing each with its ledger rows as it arrives.
@@ -220,10 +220,10 @@ export interface RevisionRun {
     include: (scene: RevisionScene) => boolean,
     propose: (scene: RevisionScene) => Promise<Proposal>,
   ): Promise<void>;
-  hasResults(step: string): boolean;
+  hasResults(step: string): Promise<boolean>;
   /** An intermediate result stored earlier under `key` (an audit), so a resumed stage does not pay twice. */
-  recall<T>(key: string): T | undefined;
-  remember(key: string, data: unknown): void;
+  recall<T>(key: string): Promise<T | undefined>;
+  remember(key: string, data: unknown): Promise<void>;
   /** Runs tasks with the revision concurrency; all settle before the first failure is thrown. */
   bounded<T, R>(items: T[], task: (item: T) => Promise<R>): Promise<R[]>;
 }

@@ -104,10 +104,10 @@ export async function runOutline(ctx: StageContext, parts: PlanParts): Promise<O
 
 /** A part stored earlier in this run of the stage, or asked for now and stored the moment it arrives. */
 async function stored<T>(parts: PlanParts, name: string, ask: () => Promise<T>): Promise<T> {
-  const earlier = parts.recall<T>(name);
+  const earlier = await parts.recall<T>(name);
   if (earlier !== undefined) return earlier;
   const answer = await ask();
-  parts.remember(name, answer);
+  await parts.remember(name, answer);
   return answer;
 }
 

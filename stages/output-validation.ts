@@ -88,7 +88,7 @@ export const outputValidation = defineStage({
     const motifs = need(plan, "concept").motifs.map((m) => m.name);
     for (let round = 1; round <= REPAIR_ROUNDS; round++) {
       const result = validateManuscript({
-        scenes: run.scenes().map((s) => ({
+        scenes: (await run.scenes()).map((s) => ({
           number: s.number,
           chapter: s.chapter,
           title: s.title,
@@ -101,7 +101,7 @@ export const outputValidation = defineStage({
         motifs,
       });
       const step = `${run.stage}.repair-${round}`;
-      if (result.failing.size === 0 && !run.hasResults(step)) return;
+      if (result.failing.size === 0 && !(await run.hasResults(step))) return;
       await run.reviseEach(
         step,
         (s) => result.failing.has(s.number),

@@ -12,13 +12,13 @@ const world = perTest();
 describe("drafting against a beat plan", () => {
   it("lands the book within 10% of its target when the model writes 30% short", async () => {
     const { fake, engine } = await world.start({ seed: 51, faults: { underwrite: [0.7, 0.7] } });
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A ferry pilot on a fog-bound lake ferries the same stranger every night.",
       scenes: 12,
       words: 12_000,
       autoApprove: true,
     });
-    await eventually(() => getProject(engine.db, id)?.status === "done", 120_000);
+    await eventually(async () => (await getProject(engine.db, id))?.status === "done", 120_000);
     const rows = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
     const words = rows.reduce((sum, r) => sum + r.words, 0);
     expect(Math.abs(words / 12_000 - 1)).toBeLessThanOrEqual(0.1);

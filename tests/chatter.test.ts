@@ -38,7 +38,7 @@ const world = perTest();
 describe("a model that chatters around every answer", () => {
   it("writes and revises a novel with no chatter in it, every cut recorded, no rewrite lost to it", async () => {
     const { fake, engine: e } = await world.start({ seed: 11, faults: { rateChatter: 1 } });
-    const id = e.create({
+    const id = await e.create({
       premise: "A lighthouse keeper finds a map that redraws itself every night.",
       scenes: 4,
       words: 4000,

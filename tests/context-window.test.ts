@@ -39,12 +39,12 @@ describe("a model with an 8,192-token context window", () => {
       { seed: 5, contextWindow: WINDOW },
       { FOLIO_CONTEXT_TOKENS: String(WINDOW) },
     );
-    const id = e.create(NOVEL);
+    const id = await e.create(NOVEL);
     await eventually(
       () => e.events.find((x) => (x.type === "done" || x.type === "needs_attention") && x.projectId === id),
       240_000,
     );
-    const project = getProject(e.db, id)!;
+    const project = (await getProject(e.db, id))!;
     expect(project.attention).toBeNull();
     expect(project.status).toBe("done");
     expect(e.delivered.has(id)).toBe(true);
@@ -79,12 +79,12 @@ describe("a model with an 8,192-token context window", () => {
     // outline, so the largest prompts of a book are its outline's parts: the cut comes there.
     const SMALL = 2_048;
     const { fake, engine: e } = await world.start({ seed: 5, contextWindow: SMALL });
-    const id = e.create(NOVEL);
+    const id = await e.create(NOVEL);
     const attention = await eventually(
       () => e.events.find((x) => x.type === "needs_attention" && x.projectId === id),
       120_000,
     );
-    await eventually(() => getProject(e.db, id)?.leaseOwner === null);
+    await eventually(async () => (await getProject(e.db, id))?.leaseOwner === null);
     expect(attention).toMatchObject({ unit: "Master Outline" });
     // The cut prompt was asked once and is the last request; the ones before it lost nothing, or less
     // than another tokenizer's count could explain.
@@ -95,7 +95,7 @@ describe("a model with an 8,192-token context window", () => {
     for (const entry of fake.log.slice(0, -1))
       expect(entry.promptTokens).toBeGreaterThanOrEqual(0.85 * sentTokens(entry));
     expect(fake.log.filter((x) => x.prompt === cut.prompt)).toHaveLength(1);
-    const project = getProject(e.db, id)!;
+    const project = (await getProject(e.db, id))!;
     expect(project.status).toBe("needs_attention");
     expect(project.attention).toContain(`read only ${SMALL} of the about`);
     expect(project.attention).toContain("OLLAMA_CONTEXT_LENGTH=32768");
@@ -109,9 +109,9 @@ describe("a drafting prompt that does not fit the window", () => {
   /** A planned 30-scene book and the context of its scene 28, with long summaries of every chapter before. */
   async function lateScene(): Promise<{ plan: Plan; prefix: string; context: SceneContext }> {
     const { engine: e } = await world.start({ seed: 12 });
-    const id = e.create({ ...NOVEL, scenes: 30, words: 24_000, autoApprove: false });
-    await eventually(() => getProject(e.db, id)?.status === "waiting", 60_000);
-    const plan = loadPlan(e.db, id);
+    const id = await e.create({ ...NOVEL, scenes: 30, words: 24_000, autoApprove: false });
+    await eventually(async () => (await getProject(e.db, id))?.status === "waiting", 60_000);
+    const plan = await loadPlan(e.db, id);
     const outline = need(plan, "outline");
     const scene = outline.scenes.find((s) => s.number === 28)!;
     const summary = (n: number) =>
@@ -126,7 +126,7 @@ describe("a drafting prompt that does not fit the window", () => {
         .map((s) => ({ number: s.number, title: s.title, summary: s.summary }));
     return {
       plan,
-      prefix: stablePrefix(plan, getProject(e.db, id)!),
+      prefix: stablePrefix(plan, (await getProject(e.db, id))!),
       context: {
         scene,
         previousScene: outline.scenes.find((s) => s.number === 27),

@@ -13,7 +13,7 @@ describe("a server whose context window is smaller than the prompts", () => {
     // Planning prompts fit, or nearly (a small loss is within what another tokenizer would count);
     // the drafting prompt, with the concept, world, cast and outline first, does not.
     const { fake, engine: e } = await world.start({ seed: 8, contextWindow: 1_500 });
-    const id = e.create({
+    const id = await e.create({
       premise: "A lock-keeper on a drowned canal keeps the last map of the old town.",
       scenes: 6,
       words: 6000,
@@ -22,7 +22,7 @@ describe("a server whose context window is smaller than the prompts", () => {
     const attention = await eventually(() =>
       e.events.find((x) => x.type === "needs_attention" && x.projectId === id),
     );
-    await eventually(() => getProject(e.db, id)?.leaseOwner === null);
+    await eventually(async () => (await getProject(e.db, id))?.leaseOwner === null);
     // The first scene's prompt lost most of its beginning: asked once, reported, not retried.
     // Scene 1's first request is its chapter's beat plan, which opens with the same prefix.
     const drafts = fake.log.filter((entry) => entry.schemaName === "scene_plan");
@@ -32,7 +32,7 @@ describe("a server whose context window is smaller than the prompts", () => {
     expect(fake.log.at(-1)).toBe(drafts[0]);
     expect(fake.log.some((entry) => entry.firstLine.startsWith("Draft scene"))).toBe(false);
     expect(attention).toMatchObject({ unit: "Scene Drafting, scene 1" });
-    const project = getProject(e.db, id)!;
+    const project = (await getProject(e.db, id))!;
     expect(project.status).toBe("needs_attention");
     expect(project.attention).toContain("read only 1500 of the about");
     expect(project.attention).toContain("OLLAMA_CONTEXT_LENGTH");

@@ -366,11 +366,11 @@ describe("Discord: resilience and safety", () => {
     db(w).prepare("update discord_threads set notice_message_id = null").run();
     // The periodic look leaves a gate reached moments ago to the process posting it...
     const gates = () => w.discord.messages(threadId).filter((m) => titleOf(m).startsWith("📜 Outline ready"));
-    w.bot.sink.repostMissingNotices(60_000);
+    await w.bot.sink.repostMissingNotices(60_000);
     await w.bot.sink.flush();
     expect(gates()).toEqual([]);
     // ...and a restart posts it.
-    w.bot.sink.repostMissingNotices();
+    await w.bot.sink.repostMissingNotices();
     const again = await waitForMessage(
       w.discord,
       threadId,
@@ -378,7 +378,7 @@ describe("Discord: resilience and safety", () => {
     );
     expect(buttonIds(again)).toEqual(["folio:approve:1", "folio:revise:1", "folio:cancel:1"]);
     await w.discord.waitFor(() => noticeId() === again.id);
-    w.bot.sink.repostMissingNotices();
+    await w.bot.sink.repostMissingNotices();
     await w.bot.sink.flush();
     expect(
       w.discord.messages(threadId).filter((m) => titleOf(m).startsWith("📜 Outline ready")),

@@ -1,5 +1,6 @@
 import { Routes } from "discord.js";
 import { afterEach, describe, expect, it } from "vitest";
+import type { ProgressSnapshot } from "../src/pipeline/events";
 import { getProject, progressOf } from "../src/pipeline/store";
 import { startWorld, type World } from "./helpers/discord";
 
@@ -87,7 +88,7 @@ describe("Discord: a busy server", () => {
     };
     // One novel at its outline gate; then, with the scheduler stopped, fifteen more with their threads.
     await start("planner", false);
-    await w.discord.waitFor(() => getProject(engine.db, 1)?.stage === "outline_gate", 60_000);
+    await w.discord.waitFor(async () => (await getProject(engine.db, 1))?.stage === "outline_gate", 60_000);
     await engine.scheduler.stop();
     for (let k = 0; k < 15; k++) await start(`drafter${k}`, true);
     // Each start done: its thread open and its status card posted.
@@ -99,12 +100,15 @@ describe("Discord: a busy server", () => {
     const novels = engine.db.$client.prepare("select id from projects where id > 1").all() as {
       id: number;
     }[];
-    const show = () => {
+    const show = async () => {
+      // Every snapshot read first, then the updates all asked for at once, as before.
+      const snapshots: [number, ProgressSnapshot][] = [];
       for (const { id } of novels)
-        w.bot.sink.progress.update(id, "High Concept", progressOf(engine.db, getProject(engine.db, id)!));
+        snapshots.push([id, await progressOf(engine.db, (await getProject(engine.db, id))!)]);
+      for (const [id, snapshot] of snapshots) w.bot.sink.progress.update(id, "High Concept", snapshot);
     };
     // Each novel's progress message posted...
-    show();
+    await show();
     await w.bot.sink.flush();
     // ...then the bot's window used up, its last requests held for the next one...
     await new Promise((r) => setTimeout(r, 1_100));
@@ -115,13 +119,13 @@ describe("Discord: a busy server", () => {
       .flatMap((t) => [rest.get(Routes.channel(t.id)), rest.get(Routes.channelMessages(t.id))]);
     // ...progress edits for fifteen novels waiting to be sent, and then a gate.
     const from = w.discord.calls.length;
-    show();
+    await show();
     await new Promise((r) => setTimeout(r, 50));
     w.bot.sink.sink({
       type: "gate",
       projectId: 1,
       stage: "outline_gate",
-      progress: progressOf(engine.db, getProject(engine.db, 1)!),
+      progress: await progressOf(engine.db, (await getProject(engine.db, 1))!),
     });
     await Promise.all(fillers);
     const title = (c: { body: unknown }) =>

@@ -70,7 +70,7 @@ describe("Discord: the finished book is posted once", () => {
     const threadId = await startNovel(w);
     await w.discord.waitFor(() => status(w).status === "done", 60_000);
     // As a process that died after posting, before its commit: the project is still delivering.
-    const back = transition(w.bot.engine.db, 1, {
+    const back = await transition(w.bot.engine.db, 1, {
       from: ["done"],
       to: { status: "running", stage: "deliver" },
     });

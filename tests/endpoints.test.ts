@@ -12,7 +12,7 @@ const PREMISE = "A bell-founder's daughter casts a bell that rings only when som
 
 async function novel(env: Record<string, string>, faults = {}, server: Partial<FakeLlmOptions> = {}) {
   const { fake, engine: e } = await world.start({ seed: 9, faults, ...server }, env);
-  const id = e.create({ premise: PREMISE, scenes: 3, words: 3000, autoApprove: true });
+  const id = await e.create({ premise: PREMISE, scenes: 3, words: 3000, autoApprove: true });
   await eventually(() => e.events.some((x) => x.type === "done" && x.projectId === id), 90_000);
   return { id, e, log: fake.log };
 }

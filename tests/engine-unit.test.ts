@@ -53,34 +53,34 @@ describe("configuration", () => {
 });
 
 describe("project actions", () => {
-  const setup = () => {
+  const setup = async () => {
     const db = openDatabase(join(tempDir(), "folio.db"));
     const parsed = parseNewProject({
       premise: "A clockmaker hides a second inside every clock she repairs.",
     });
     if (!parsed.ok) throw new Error(parsed.message);
-    const project = createProject(db, parsed.value, { ownerId: "u1" });
+    const project = await createProject(db, parsed.value, { ownerId: "u1" });
     return { db, id: project.id };
   };
 
-  it("approves a waiting gate once; a second approval is refused and changes nothing", () => {
-    const { db, id } = setup();
+  it("approves a waiting gate once; a second approval is refused and changes nothing", async () => {
+    const { db, id } = await setup();
     db.$client.prepare("update projects set status = 'waiting', stage = 'outline_gate' where id = ?").run(id);
-    const first = approve(db, id);
-    const second = approve(db, id);
+    const first = await approve(db, id);
+    const second = await approve(db, id);
     expect(first.ok).toBe(true);
     expect(second).toEqual({ ok: false, message: "Nothing waits for approval: the project is running." });
-    expect(getProject(db, id)).toMatchObject({ status: "running", stage: "drafting" });
+    expect(await getProject(db, id)).toMatchObject({ status: "running", stage: "drafting" });
     closeDatabase(db);
   });
 
-  it("revises only at the outline gate and keeps the notes for the outline stage", () => {
-    const { db, id } = setup();
-    expect(reviseOutline(db, id, "More storms").ok).toBe(false);
+  it("revises only at the outline gate and keeps the notes for the outline stage", async () => {
+    const { db, id } = await setup();
+    expect((await reviseOutline(db, id, "More storms")).ok).toBe(false);
     db.$client.prepare("update projects set status = 'waiting', stage = 'outline_gate' where id = ?").run(id);
-    expect(reviseOutline(db, id, "   ").ok).toBe(false);
-    expect(reviseOutline(db, id, "More storms").ok).toBe(true);
-    expect(getProject(db, id)).toMatchObject({
+    expect((await reviseOutline(db, id, "   ")).ok).toBe(false);
+    expect((await reviseOutline(db, id, "More storms")).ok).toBe(true);
+    expect(await getProject(db, id)).toMatchObject({
       status: "running",
       stage: "outline",
       revisionNotes: "More storms",
@@ -88,67 +88,69 @@ describe("project actions", () => {
     closeDatabase(db);
   });
 
-  it("pauses, resumes, retries and cancels only from the states where that makes sense", () => {
-    const { db, id } = setup();
-    expect(resume(db, id).ok).toBe(false);
-    expect(pause(db, id).ok).toBe(true);
-    expect(pause(db, id).ok).toBe(false);
-    expect(resume(db, id).ok).toBe(true);
-    expect(retry(db, id)).toEqual({ ok: false, message: "Nothing failed: the project is running." });
-    expect(cancel(db, id).ok).toBe(true);
-    expect(cancel(db, id)).toEqual({ ok: false, message: "The project is already cancelled." });
-    expect(approve(db, 999)).toEqual({ ok: false, message: "There is no project 999." });
+  it("pauses, resumes, retries and cancels only from the states where that makes sense", async () => {
+    const { db, id } = await setup();
+    expect((await resume(db, id)).ok).toBe(false);
+    expect((await pause(db, id)).ok).toBe(true);
+    expect((await pause(db, id)).ok).toBe(false);
+    expect((await resume(db, id)).ok).toBe(true);
+    expect(await retry(db, id)).toEqual({ ok: false, message: "Nothing failed: the project is running." });
+    expect((await cancel(db, id)).ok).toBe(true);
+    expect(await cancel(db, id)).toEqual({ ok: false, message: "The project is already cancelled." });
+    expect(await approve(db, 999)).toEqual({ ok: false, message: "There is no project 999." });
     closeDatabase(db);
   });
 });
 
 describe("a new Discord project's setup", () => {
-  it("is held from the scheduler until its thread is attached, and dropped if its setup died", () => {
+  it("is held from the scheduler until its thread is attached, and dropped if its setup died", async () => {
     const db = openDatabase(join(tempDir(), "folio.db"));
     const parsed = parseNewProject({ premise: "A lock-keeper hears the canal counting the boats." });
     if (!parsed.ok) throw new Error(parsed.message);
     const owner = { ownerId: "u1", host: "discord" as const };
     const live = `${hostname()}:${process.pid}:setup`;
     const dead = `${hostname()}:999999999:setup`;
-    const kept = claimNewProject(db, parsed.value, owner, 5, live);
-    const orphan = claimNewProject(db, parsed.value, owner, 5, dead);
-    const failed = claimNewProject(db, parsed.value, owner, 5, live);
+    const kept = await claimNewProject(db, parsed.value, owner, 5, live);
+    const orphan = await claimNewProject(db, parsed.value, owner, 5, dead);
+    const failed = await claimNewProject(db, parsed.value, owner, 5, live);
     if (!kept.ok || !orphan.ok || !failed.ok) throw new Error("refused");
     expect(kept.project.leaseOwner).toBe(live);
     // The limit counts the claimed rows: a fourth start over a limit of three is refused.
-    expect(claimNewProject(db, parsed.value, owner, 3, live)).toMatchObject({ ok: false });
-    abandonSetup(db, failed.project.id, live);
+    expect(await claimNewProject(db, parsed.value, owner, 3, live)).toMatchObject({ ok: false });
+    await abandonSetup(db, failed.project.id, live);
     // The live setup is still opening its thread; the dead one's never will be.
-    expect(dropUnthreadedProjects(db)).toEqual([orphan.project.id]);
-    finishSetup(db, kept.project.id, live, (tx) =>
-      attachThread(tx, kept.project.id, { guildId: "g", channelId: "c", threadId: "t" }),
-    );
-    expect(getProject(db, kept.project.id)).toMatchObject({ leaseOwner: null, status: "running" });
+    expect(await dropUnthreadedProjects(db)).toEqual([orphan.project.id]);
+    await finishSetup(db, kept.project.id, live, async (tx) => {
+      await attachThread(tx, kept.project.id, { guildId: "g", channelId: "c", threadId: "t" });
+    });
+    expect(await getProject(db, kept.project.id)).toMatchObject({ leaseOwner: null, status: "running" });
     expect(db.$client.prepare("select id from projects").all()).toEqual([{ id: kept.project.id }]);
     closeDatabase(db);
   });
 });
 
 describe("a gateway's view of the workers' queue", () => {
-  it("says a waiting project's place from its row, and where an approved one would stand", () => {
+  it("says a waiting project's place from its row, and where an approved one would stand", async () => {
     const db = openDatabase(join(tempDir(), "folio.db"));
     const parsed = parseNewProject({ premise: "A ferry pilot logs crossings that nobody booked." });
     if (!parsed.ok) throw new Error(parsed.message);
-    const [first, second, third] = [1, 2, 3].map(() => createProject(db, parsed.value, { ownerId: "u1" }));
+    const created = [];
+    for (let i = 0; i < 3; i++) created.push(await createProject(db, parsed.value, { ownerId: "u1" }));
+    const [first, second, third] = created;
     const work = workersElsewhere(db);
     // Owned as a lease owner is named, so a dead gateway's setup claims are let go.
     expect(work.owner).toMatch(new RegExp(`^${hostname()}:${process.pid}:`));
     // Nothing written down by a worker: nothing to say, and an approval would start at once.
-    expect(work.queued(first!)).toBeUndefined();
-    expect(work.queued(first!, true)).toBeUndefined();
+    expect(await work.queued(first!)).toBeUndefined();
+    expect(await work.queued(first!, true)).toBeUndefined();
     // A worker wrote two projects' places.
     db.update(projects).set({ queueAhead: 3 }).where(eq(projects.id, second!.id)).run();
     db.update(projects).set({ queueAhead: 0 }).where(eq(projects.id, third!.id)).run();
-    expect(work.queued(second!)).toEqual({ ahead: 3, etaMs: null });
-    expect(work.queued(third!)).toEqual({ ahead: 0, etaMs: null });
+    expect(await work.queued(second!)).toEqual({ ahead: 3, etaMs: null });
+    expect(await work.queued(third!)).toEqual({ ahead: 0, etaMs: null });
     // One asking now goes behind the two the workers say are waiting.
-    expect(work.queued(first!)).toBeUndefined();
-    expect(work.queued(first!, true)).toEqual({ ahead: 2, etaMs: null });
+    expect(await work.queued(first!)).toBeUndefined();
+    expect(await work.queued(first!, true)).toEqual({ ahead: 2, etaMs: null });
     closeDatabase(db);
   });
 });

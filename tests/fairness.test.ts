@@ -24,54 +24,74 @@ describe("many authors at once", () => {
     const { fake, engine } = await world.start({ seed: 81, latencyMs: 60 }, { FOLIO_LLM_CONCURRENCY: "4" });
     const started = Date.now();
     const slotsBefore = engine.llm.limit.slotMs;
-    const ids = AUTHORS.flatMap((owners) =>
-      owners.map((owner, k) => ({
-        owner,
-        id: engine.create({ premise: premise(owner, k), scenes: 3, words: 2400, autoApprove: true }, owner),
-      })),
-    );
+    const ids: { owner: string; id: number }[] = [];
+    for (const owners of AUTHORS) {
+      for (const [k, owner] of owners.entries()) {
+        ids.push({
+          owner,
+          id: await engine.create(
+            { premise: premise(owner, k), scenes: 3, words: 2400, autoApprove: true },
+            owner,
+          ),
+        });
+      }
+    }
     const firstScene = (id: number) => firstSceneAt(engine, id);
-    await eventually(() => ids.every(({ id }) => firstScene(id) !== undefined), 120_000);
+    await eventually(
+      async () => (await Promise.all(ids.map(({ id }) => firstScene(id)))).every((at) => at !== undefined),
+      120_000,
+    );
     const busy = (engine.llm.limit.slotMs - slotsBefore) / (4 * (Date.now() - started));
     // Each author's wait for their first drafted scene, whichever of their novels it is in, counted in
     // the model's work: the calls it was asked for before that scene was saved. All eleven novels were
     // created in the same moment, so this is the wait in time on a machine that does nothing else, and
     // a neighbour's load (another test starting a database) does not move it.
     const callsBefore = (at: number) => fake.log.filter((e) => e.at <= at).length;
+    const sceneAts = new Map<number, number>();
+    for (const { id } of ids) sceneAts.set(id, (await firstScene(id))!);
     const waits = AUTHORS.map((owners) =>
-      Math.min(...ids.filter((p) => p.owner === owners[0]).map(({ id }) => callsBefore(firstScene(id)!))),
+      Math.min(...ids.filter((p) => p.owner === owners[0]).map(({ id }) => callsBefore(sceneAts.get(id)!))),
     );
     // The slowest author's first scene within 1.5× the fastest's.
     expect(Math.max(...waits) / Math.min(...waits)).toBeLessThanOrEqual(1.5);
     // The four slots were in use nearly all the time there was work.
     expect(busy).toBeGreaterThanOrEqual(0.9);
     // Up to the first scenes, the author with three novels had about one author's share of the calls.
-    const calls = fake.log.filter((e) => e.at <= Math.max(...ids.map(({ id }) => firstScene(id)!)));
+    const calls = fake.log.filter((e) => e.at <= Math.max(...ids.map(({ id }) => sceneAts.get(id)!)));
     const ivy = calls.filter((e) => /IVY-\d:/.test(e.prompt)).length;
     expect(ivy / calls.length).toBeLessThanOrEqual(1.5 / AUTHORS.length);
-    await eventually(() => ids.every(({ id }) => getProject(engine.db, id)?.status === "done"), 180_000);
+    await eventually(
+      async () =>
+        (await Promise.all(ids.map(({ id }) => getProject(engine.db, id)))).every(
+          (p) => p?.status === "done",
+        ),
+      180_000,
+    );
   }, 240_000);
 
   it("does not send a project back to the end of the line when its outline is approved", async () => {
     const { fake, engine } = await world.start({ seed: 82, latencyMs: 150 }, { FOLIO_LLM_CONCURRENCY: "2" });
-    const first = engine.create(
+    const first = await engine.create(
       { premise: premise("approved", 0), scenes: 3, words: 2400, autoApprove: false },
       "approver",
     );
-    await eventually(() => getProject(engine.db, first)?.stage === "outline_gate", 60_000);
+    await eventually(async () => (await getProject(engine.db, first))?.stage === "outline_gate", 60_000);
     // Ten other authors' novels queue up for the two slots.
-    const others = Array.from({ length: 10 }, (_, k) =>
-      engine.create(
-        { premise: premise(`other${k}`, 0), scenes: 3, words: 2400, autoApprove: true },
-        `other${k}`,
-      ),
-    );
+    const others: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      others.push(
+        await engine.create(
+          { premise: premise(`other${k}`, 0), scenes: 3, words: 2400, autoApprove: true },
+          `other${k}`,
+        ),
+      );
+    }
     await eventually(() => engine.llm.limit.queued >= 6, 30_000, 5);
     const approvedAt = fake.log.length;
-    expect(approve(engine.db, first).ok).toBe(true);
+    expect((await approve(engine.db, first)).ok).toBe(true);
     engine.scheduler.wake();
-    await eventually(() => firstSceneAt(engine, first) !== undefined, 60_000);
-    const sceneAt = firstSceneAt(engine, first)!;
+    await eventually(async () => (await firstSceneAt(engine, first)) !== undefined, 60_000);
+    const sceneAt = (await firstSceneAt(engine, first))!;
     // When each waiting novel's first planning stage was done (never, yet, for some).
     const plannedAt = others.map(
       (id) =>
@@ -96,11 +116,19 @@ describe("many authors at once", () => {
   it("writes a queued project's place down, so folio status in another process shows it", async () => {
     const { engine } = await world.start({ seed: 83, latencyMs: 800 }, { FOLIO_LLM_CONCURRENCY: "1" });
     // Started as a host starts it: with its timers, the queue's report among them.
-    engine.scheduler.start();
-    const ids = ["jo", "kit", "lu", "mo"].map((owner) =>
-      engine.create({ premise: premise(owner, 0), scenes: 3, words: 2400, autoApprove: true }, owner),
+    await engine.scheduler.start();
+    const ids: number[] = [];
+    for (const owner of ["jo", "kit", "lu", "mo"]) {
+      ids.push(
+        await engine.create({ premise: premise(owner, 0), scenes: 3, words: 2400, autoApprove: true }, owner),
+      );
+    }
+    await eventually(
+      async () =>
+        (await Promise.all(ids.map((id) => getProject(engine.db, id)))).some((p) => p?.queueAhead !== null),
+      30_000,
+      20,
     );
-    await eventually(() => ids.some((id) => getProject(engine.db, id)?.queueAhead !== null), 30_000, 20);
     const status = await runCli(
       ["status"],
       { ...process.env, FOLIO_DB_PATH: join(engine.dir, "folio.db") },

@@ -27,13 +27,13 @@ describe("fault tolerance", () => {
         FOLIO_UNIT_ATTEMPTS: "5",
       },
     );
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A ferryman who cannot lie carries a smuggler across a border river.",
       scenes: 30,
       words: 15_000,
       autoApprove: true,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     const end = await eventually(() => engine.ended(id), 240_000, 50);
     expect(end.type).toBe("done");
     const drafted = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
@@ -65,29 +65,29 @@ describe("fault tolerance", () => {
       { seed: 4, faults: { failWhenPromptIncludes: ["DOOMED-PREMISE"] } },
       { FOLIO_LLM_MAX_RETRIES: "1", FOLIO_MAX_ACTIVE_PROJECTS: "2" },
     );
-    const doomed = engine.create({
+    const doomed = await engine.create({
       premise: "DOOMED-PREMISE: a story the endpoint refuses to hear.",
       scenes: 4,
       words: 4000,
       autoApprove: true,
     });
-    const healthy = engine.create({
+    const healthy = await engine.create({
       premise: "A beekeeper inherits a hive that remembers its old keeper.",
       scenes: 6,
       words: 6000,
       autoApprove: true,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     const doomedEnd = await eventually(() => engine.ended(doomed), 60_000);
     const healthyEnd = await eventually(() => engine.ended(healthy), 60_000);
     expect(doomedEnd.type).toBe("needs_attention");
     expect(healthyEnd.type).toBe("done");
-    const row = getProject(engine.db, doomed)!;
+    const row = (await getProject(engine.db, doomed))!;
     expect(row.status).toBe("needs_attention");
     expect(row.attention).toMatch(/High Concept failed: The model endpoint failed \(500\)/);
     expect(row.leaseOwner).toBeNull();
     expect(engine.events.filter((e) => e.type === "unit_retry" && e.projectId === doomed).length).toBe(2);
-    expect(getProject(engine.db, healthy)!.status).toBe("done");
+    expect((await getProject(engine.db, healthy))!.status).toBe("done");
   }, 120_000);
 
   it("never lets one project's failing scene call cancel another project's calls", async () => {
@@ -99,19 +99,19 @@ describe("fault tolerance", () => {
       },
       { FOLIO_LLM_MAX_RETRIES: "0", FOLIO_MAX_ACTIVE_PROJECTS: "2" },
     );
-    const failing = engine.create({
+    const failing = await engine.create({
       premise: "An archivist keeps a ledger of every lie told in her town.",
       scenes: 8,
       words: 8000,
       autoApprove: true,
     });
-    const other = engine.create({
+    const other = await engine.create({
       premise: "A night-train conductor collects passengers' forgotten dreams.",
       scenes: 9,
       words: 9000,
       autoApprove: true,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     expect((await eventually(() => engine.ended(failing), 60_000)).type).toBe("needs_attention");
     expect((await eventually(() => engine.ended(other), 60_000)).type).toBe("done");
 
@@ -163,29 +163,32 @@ describe("the hand-over of a finished book", () => {
     const { engine } = await world.start({ seed: 31 }, {}, async (project) => {
       handovers += 1;
       // Another process pauses the project while this one is posting the book.
-      if (handovers === 1) expect(pause(engine.db, project.id).ok).toBe(true);
+      if (handovers === 1) expect((await pause(engine.db, project.id)).ok).toBe(true);
     });
-    const id = engine.create(NOVEL);
-    await eventually(() => handovers === 1 && getProject(engine.db, id)?.leaseOwner === null, 120_000);
-    expect(getProject(engine.db, id)).toMatchObject({ status: "paused", stage: "deliver" });
+    const id = await engine.create(NOVEL);
+    await eventually(
+      async () => handovers === 1 && (await getProject(engine.db, id))?.leaseOwner === null,
+      120_000,
+    );
+    expect(await getProject(engine.db, id)).toMatchObject({ status: "paused", stage: "deliver" });
     expect(engine.events.some((e) => e.type === "done")).toBe(false);
-    expect(resume(engine.db, id).ok).toBe(true);
+    expect((await resume(engine.db, id)).ok).toBe(true);
     engine.scheduler.wake();
-    await eventually(() => getProject(engine.db, id)?.status === "done", 30_000);
+    await eventually(async () => (await getProject(engine.db, id))?.status === "done", 30_000);
     expect(handovers).toBe(2);
   }, 150_000);
 
   it("aborts the hand-over on a cancellation and leaves the project cancelled", async () => {
     let sawAbort = false;
     const { engine } = await world.start({ seed: 32 }, {}, async (project, signal) => {
-      expect(cancel(engine.db, project.id).ok).toBe(true);
+      expect((await cancel(engine.db, project.id)).ok).toBe(true);
       await eventually(() => signal.aborted, 10_000, 20);
       sawAbort = true;
       signal.throwIfAborted();
     });
-    const id = engine.create(NOVEL);
-    await eventually(() => sawAbort && getProject(engine.db, id)?.leaseOwner === null, 120_000);
-    expect(getProject(engine.db, id)?.status).toBe("cancelled");
+    const id = await engine.create(NOVEL);
+    await eventually(async () => sawAbort && (await getProject(engine.db, id))?.leaseOwner === null, 120_000);
+    expect((await getProject(engine.db, id))?.status).toBe("cancelled");
     expect(engine.events.some((e) => e.type === "done")).toBe(false);
   }, 150_000);
 });

@@ -21,7 +21,7 @@ describe("answers cut off at the output limit", () => {
       { seed: 21, outputCap: 800 },
       { FOLIO_MAX_OUTPUT_TOKENS: "4096" },
     );
-    const id = e.create({
+    const id = await e.create({
       premise: "A cartographer's apprentice maps a city that rearranges its streets at dawn.",
       scenes: 3,
       words: 4500,

@@ -64,7 +64,7 @@ const count = (db: ReturnType<typeof openDatabase>, table: string) =>
   (db.$client.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
 
 describe("upgrading a database in place", () => {
-  it("moves Discord state to its own table, names each project's host, and keeps every row", () => {
+  it("moves Discord state to its own table, names each project's host, and keeps every row", async () => {
     const path = previousReleaseDatabase();
     const db = openDatabase(path);
     try {
@@ -80,7 +80,7 @@ describe("upgrading a database in place", () => {
         { id: 2, host: "cli" },
         { id: 3, host: "discord" },
       ]);
-      expect(threadOf(db, 1)).toMatchObject({
+      expect(await threadOf(db, 1)).toMatchObject({
         guildId: "g1",
         channelId: "c1",
         threadId: "t1",
@@ -88,13 +88,13 @@ describe("upgrading a database in place", () => {
         progressStage: "Scene Drafting",
         noticeMessageId: "m-notice",
       });
-      expect(threadOf(db, 2)).toBeUndefined();
-      expect(projectInThread(db, "t3")?.title).toBe("Owed a Notice");
-      expect(ownersProjects(db, "u1", "g1").map((p) => p.id)).toEqual([3, 1]);
+      expect(await threadOf(db, 2)).toBeUndefined();
+      expect((await projectInThread(db, "t3"))?.title).toBe("Owed a Notice");
+      expect((await ownersProjects(db, "u1", "g1")).map((p) => p.id)).toEqual([3, 1]);
       // The gate message already posted is not owed again; the one never posted still is.
-      expect(owedNotices(db).map((p) => p.id)).toEqual([3]);
+      expect((await owedNotices(db)).map((p) => p.id)).toEqual([3]);
       // Nothing the previous release stored was lost on the way.
-      expect(loadPlan(db, 1).concept).toEqual({ title: "The Discord Book" });
+      expect((await loadPlan(db, 1)).concept).toEqual({ title: "The Discord Book" });
       expect([
         count(db, "chapters"),
         count(db, "scenes"),
@@ -114,32 +114,37 @@ describe("upgrading a database in place", () => {
 });
 
 describe("the messages a Discord project is owed", () => {
-  it("owes a gate message per state, and a late post for an older state never covers a newer one", () => {
+  it("owes a gate message per state, and a late post for an older state never covers a newer one", async () => {
     const db = openDatabase(join(tempDir("folio-notices-"), "folio.db"));
     try {
       const request = parseNewProject({ premise: "A premise long enough to start with." });
       if (!request.ok) throw new Error(request.message);
-      const { id } = createProject(db, request.value, { ownerId: "u1", host: "discord" }, (tx, p) =>
-        attachThread(tx, p.id, { guildId: "g1", channelId: "c1", threadId: "t1" }),
+      const { id } = await createProject(
+        db,
+        request.value,
+        { ownerId: "u1", host: "discord" },
+        async (tx, p) => {
+          await attachThread(tx, p.id, { guildId: "g1", channelId: "c1", threadId: "t1" });
+        },
       );
-      const move = (from: "running" | "waiting", to: "running" | "waiting") => {
-        const moved = transition(db, id, { from: [from], to: { status: to } });
+      const move = async (from: "running" | "waiting", to: "running" | "waiting") => {
+        const moved = await transition(db, id, { from: [from], to: { status: to } });
         if (!moved.ok) throw new Error(`no move from ${from}`);
         return moved.project.statusVersion;
       };
-      const first = move("running", "waiting");
-      expect(owedNotices(db).map((p) => p.id)).toEqual([id]);
-      setNotice(db, id, "m-first", first);
-      expect(owedNotices(db)).toEqual([]);
-      move("waiting", "running");
-      const second = move("running", "waiting");
+      const first = await move("running", "waiting");
+      expect((await owedNotices(db)).map((p) => p.id)).toEqual([id]);
+      await setNotice(db, id, "m-first", first);
+      expect(await owedNotices(db)).toEqual([]);
+      await move("waiting", "running");
+      const second = await move("running", "waiting");
       expect(second).toBeGreaterThan(first);
-      expect(owedNotices(db).map((p) => p.id)).toEqual([id]);
-      setNotice(db, id, "m-second", second);
+      expect((await owedNotices(db)).map((p) => p.id)).toEqual([id]);
+      await setNotice(db, id, "m-second", second);
       // The first gate's post finishing late must not take the second one's place.
-      setNotice(db, id, "m-first-again", first);
-      expect(threadOf(db, id)).toMatchObject({ noticeMessageId: "m-second", noticeVersion: second });
-      expect(owedNotices(db)).toEqual([]);
+      await setNotice(db, id, "m-first-again", first);
+      expect(await threadOf(db, id)).toMatchObject({ noticeMessageId: "m-second", noticeVersion: second });
+      expect(await owedNotices(db)).toEqual([]);
     } finally {
       closeDatabase(db);
     }

@@ -391,7 +391,7 @@ describe("a real run of the engine", () => {
         FOLIO_MAX_OUTPUT_TOKENS: String(REALISTIC.outputCap),
       },
     );
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A lighthouse keeper finds a map that redraws itself every night.",
       scenes: 4,
       words: 4000,
@@ -413,7 +413,7 @@ describe("a real run of the engine", () => {
         FOLIO_EXTRA_BODY: '{"provider":{"require_parameters":true}}',
       },
     );
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A lighthouse keeper finds a map that redraws itself every night.",
       scenes: 4,
       words: 4000,

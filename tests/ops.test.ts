@@ -47,7 +47,7 @@ describe("operations: health and metrics", () => {
     });
     await start.waitForAck();
     const db = w.bot.engine.db;
-    await eventually(() => getProject(db, 1)?.status === "done", 120_000);
+    await eventually(async () => (await getProject(db, 1))?.status === "done", 120_000);
     const text = await (await fetch(`${url}/metrics`)).text();
     // The same figures as the calls recorded in the database.
     const recorded = db.$client
@@ -77,7 +77,7 @@ describe("operations: health and metrics", () => {
 
   it("counts a project taken over from a process that let its lease expire", async () => {
     const { engine } = await engines.start({ seed: 96 });
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A night-ferry pilot keeps a second logbook for the crossings nobody booked.",
       scenes: 3,
       words: 2400,
@@ -89,7 +89,7 @@ describe("operations: health and metrics", () => {
       .set({ leaseOwner: "elsewhere:4242:0000abcd", leaseExpiresAt: Date.now() - 1_000 })
       .run();
     engine.scheduler.wake();
-    await eventually(() => getProject(engine.db, id)?.status === "done", 120_000);
+    await eventually(async () => (await getProject(engine.db, id))?.status === "done", 120_000);
     const text = await engine.metrics.text();
     expect(sample(text, "folio_lease_takeovers_total")).toBe(1);
     expect(sample(text, 'folio_units_total{outcome="ok"}')).toBeGreaterThan(10);

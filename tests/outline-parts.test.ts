@@ -65,12 +65,12 @@ describe("a long outline against a small output cap", () => {
       { seed: 31, outputCap: 4096 },
       { FOLIO_MAX_OUTPUT_TOKENS: "4096" },
     );
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A lighthouse keeper's daughter inherits a ledger of every ship her father let sink.",
       scenes: 120,
       words: 120_000,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     await eventually(() => engine.events.some((e) => e.type === "gate" && e.projectId === id), 60_000);
 
     const outlineCalls = fake.log.filter((e) => e.schemaName?.startsWith("outline_"));
@@ -97,7 +97,7 @@ describe("a long outline against a small output cap", () => {
       expect(step.now).toBe(`Scene cards ${ranges[i]![0]}–${ranges[i]![1]} of 120`);
     }
 
-    const outline = loadPlan(engine.db, id).outline!;
+    const outline = (await loadPlan(engine.db, id)).outline!;
     expect(outline.scenes.map((s) => s.number)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     expect(outline.scenes.reduce((sum, s) => sum + s.targetWords, 0)).toBe(120_000);
     const chapters = outline.scenes.map((s) => s.chapter);
@@ -121,19 +121,19 @@ describe("a long outline against a small output cap", () => {
    */
   async function revisedOutline(
     { fake, engine }: Awaited<ReturnType<typeof world.start>>,
-    between: (id: number) => void = () => {},
+    between: (id: number) => void | Promise<void> = () => {},
   ) {
-    const id = engine.create({
+    const id = await engine.create({
       premise: "Two sisters run rival ferries across a lake that freezes one night a year.",
       scenes: 24,
       words: 24_000,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     const gates = () => engine.events.filter((e) => e.type === "gate" && e.projectId === id).length;
     await eventually(() => gates() === 1, 30_000);
     const firstRound = fake.log.length;
-    between(id);
-    expect(reviseOutline(engine.db, id, notes).ok).toBe(true);
+    await between(id);
+    expect((await reviseOutline(engine.db, id, notes)).ok).toBe(true);
     engine.scheduler.wake();
     await eventually(() => gates() === 2, 30_000);
     return { id, revision: fake.log.slice(firstRound) };
@@ -143,8 +143,8 @@ describe("a long outline against a small output cap", () => {
     const started = await world.start({ seed: 32 });
     const { engine } = started;
     let first: Outline | undefined;
-    const { id, revision } = await revisedOutline(started, (id) => {
-      first = loadPlan(engine.db, id).outline!;
+    const { id, revision } = await revisedOutline(started, async (id) => {
+      first = (await loadPlan(engine.db, id)).outline!;
       // A chapter plan left behind under the first run's name must not be taken for the revision's.
       engine.db.$client
         .prepare("insert into stage_outputs (project_id, stage, data) values (?, 'outline#0:chapters', '[]')")
@@ -156,7 +156,7 @@ describe("a long outline against a small output cap", () => {
     expect(chaptersAsked[0]!.prompt).toContain(notes);
     for (const call of cardRequests(revision)) expect(call.prompt).toContain(notes);
     expect(scenesAsked(revision)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
-    const second = loadPlan(engine.db, id).outline!;
+    const second = (await loadPlan(engine.db, id)).outline!;
     expect(second.scenes).toHaveLength(24);
     expect(second.scenes.map((s) => s.title)).not.toEqual(first!.scenes.map((s) => s.title));
     const rows = engine.db.$client
@@ -180,7 +180,7 @@ describe("a long outline against a small output cap", () => {
       expect(call.prompt).not.toContain("### Scene 1:");
       expect(call.promptTokens + call.maxTokens!).toBeLessThanOrEqual(WINDOW);
     }
-    expect(loadPlan(started.engine.db, id).outline!.scenes).toHaveLength(24);
+    expect((await loadPlan(started.engine.db, id)).outline!.scenes).toHaveLength(24);
   }, 60_000);
 });
 

@@ -140,20 +140,21 @@ describe("a key with a low rate limit", () => {
       { FOLIO_LLM_CONCURRENCY: "8", FOLIO_REFINE_CONCURRENCY: "8", FOLIO_MAX_ACTIVE_PROJECTS: "2" },
     );
     const ids = [
-      engine.create({
+      await engine.create({
         premise: "A glassblower's apprentice hears the breath of the dead.",
         scenes: 5,
         words: 3000,
         autoApprove: true,
       }),
-      engine.create({
+      await engine.create({
         premise: "A tide-clock maker on a sinking island races the sea.",
         scenes: 5,
         words: 3000,
         autoApprove: true,
       }),
     ];
-    for (const id of ids) await eventually(() => getProject(engine.db, id)?.status === "done", 180_000);
+    for (const id of ids)
+      await eventually(async () => (await getProject(engine.db, id))?.status === "done", 180_000);
     const limited = fake.log.filter((e) => e.outcome === "429").length;
     const answered = fake.log.filter((e) => e.outcome === "ok").length;
     // Eight calls at once would overrun five a window again and again; the allowance each answer

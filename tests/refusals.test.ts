@@ -15,19 +15,19 @@ async function runUntilAttention(kind: "refusal" | "content_filter", match: stri
     { seed: 5, faults: { decline: [{ match, kind }] } },
     { FOLIO_UNIT_ATTEMPTS: "3", FOLIO_LLM_MAX_RETRIES: "2" },
   );
-  const id = e.create({ premise: PREMISE, scenes: 4, words: 4000, autoApprove: true });
+  const id = await e.create({ premise: PREMISE, scenes: 4, words: 4000, autoApprove: true });
   const attention = await eventually(() =>
     e.events.find((x) => x.type === "needs_attention" && x.projectId === id),
   );
   // The worker lets go of the project once it has said so.
-  await eventually(() => getProject(e.db, id)?.leaseOwner === null);
+  await eventually(async () => (await getProject(e.db, id))?.leaseOwner === null);
   const declined = fake.log.filter((entry) => entry.outcome === kind);
   const recorded = e.db
     .select()
     .from(llmCalls)
     .where(and(eq(llmCalls.projectId, id), eq(llmCalls.outcome, kind)))
     .all();
-  return { id, attention, declined, recorded, project: getProject(e.db, id)! };
+  return { id, attention, declined, recorded, project: (await getProject(e.db, id))! };
 }
 
 describe("a model that declines", () => {

@@ -46,17 +46,17 @@ const world = perTest();
 describe("partial manuscript", () => {
   it("names the missing scenes on the title page and in the report", async () => {
     const { engine } = await world.start({ seed: 12, latencyMs: 40 });
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A clock repairer finds a minute missing from every clock in town.",
       scenes: 6,
       words: 6000,
       autoApprove: true,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     await eventually(() => engine.events.some((e) => e.type === "scene_drafted" && e.scene === 2));
-    expect(pause(engine.db, id).ok).toBe(true);
+    expect((await pause(engine.db, id)).ok).toBe(true);
     await eventually(() => engine.scheduler.activeProjects.length === 0);
-    const project = getProject(engine.db, id)!;
+    const project = (await getProject(engine.db, id))!;
     const drafted = engine.db
       .select()
       .from(scenes)
@@ -92,13 +92,13 @@ describe("revision stages", () => {
         ],
       },
     });
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A cartographer maps a city that rearranges itself at night.",
       scenes: 5,
       words: 5000,
       autoApprove: true,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     await eventually(() => engine.events.some((e) => e.type === "done" && e.projectId === id), 60_000);
 
     const db = engine.db;
@@ -159,13 +159,13 @@ describe("revision stages", () => {
       { seed: 10, latencyMs: 30 },
       { FOLIO_REFINE_CONCURRENCY: "3", FOLIO_LLM_CONCURRENCY: "8" },
     );
-    const id = engine.create({
+    const id = await engine.create({
       premise: "Two sisters inherit a ferry that only sails in fog.",
       scenes: 9,
       words: 9000,
       autoApprove: true,
     });
-    engine.scheduler.start();
+    await engine.scheduler.start();
     await eventually(() => engine.events.some((e) => e.type === "done" && e.projectId === id), 90_000);
     const finished = engine.events
       .filter((e) => e.type === "stage_finished")

@@ -24,8 +24,8 @@ async function finishedBook(
   scenes = 6,
 ): Promise<Started & { id: number }> {
   const started = await world.start(options);
-  const id = started.engine.create({ premise, scenes, words: scenes * 800, autoApprove: true });
-  await eventually(() => getProject(started.engine.db, id)?.status === "done", 150_000);
+  const id = await started.engine.create({ premise, scenes, words: scenes * 800, autoApprove: true });
+  await eventually(async () => (await getProject(started.engine.db, id))?.status === "done", 150_000);
   return { ...started, id };
 }
 
@@ -53,15 +53,15 @@ function paragraphsAround(engine: Started["engine"], id: number, scene: number, 
 describe("the writer does not know the ending", () => {
   it("shows each scene only its own card and its neighbours', behind a prefix that never changes", async () => {
     const { fake, engine } = await world.start({ seed: 61 });
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A bell-ringer's apprentice learns the bells have been ringing a warning nobody remembers.",
       voice: "Dry, wry, close third person; short sentences when things go wrong.",
       scenes: 12,
       words: 9_600,
       autoApprove: true,
     });
-    await eventually(() => getProject(engine.db, id)?.status === "done", 120_000);
-    const plan = loadPlan(engine.db, id);
+    await eventually(async () => (await getProject(engine.db, id))?.status === "done", 120_000);
+    const plan = await loadPlan(engine.db, id);
     const { scenes } = plan.outline!;
     const drafts = fake.log.filter((e) => e.firstLine.startsWith("Draft scene"));
     expect(drafts).toHaveLength(12);
@@ -160,13 +160,13 @@ describe("the drafting conversation", () => {
 describe("the story-state ledger", () => {
   it("carries each character's state as of the scene into the drafts they appear in, and follows a redraft and a rollback", async () => {
     const { fake, engine } = await world.start({ seed: 62 });
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A ferry pilot on a fog-bound lake carries the same stranger every night.",
       scenes: 12,
       words: 9_600,
     });
-    await eventually(() => getProject(engine.db, id)?.stage === "outline_gate", 60_000);
-    const { scenes } = loadPlan(engine.db, id).outline!;
+    await eventually(async () => (await getProject(engine.db, id))?.stage === "outline_gate", 60_000);
+    const { scenes } = (await loadPlan(engine.db, id)).outline!;
     // The one we follow is scene 10's point of view; another, never on scene 10's card, beside them.
     const followed = scenes.find((s) => s.number === 10)!.pov;
     const other = "Someone Else Entirely";
@@ -178,9 +178,9 @@ describe("the story-state ledger", () => {
         { scene: 7, character: followed, learned: ["the stranger drowned in 1911"] },
       ],
     });
-    expect(approve(engine.db, id).ok).toBe(true);
+    expect((await approve(engine.db, id)).ok).toBe(true);
     engine.scheduler.wake();
-    await eventually(() => getProject(engine.db, id)?.stage === "draft_gate", 120_000);
+    await eventually(async () => (await getProject(engine.db, id))?.stage === "draft_gate", 120_000);
 
     const draftOf = (n: number) =>
       fake.log.find((e) => e.firstLine.startsWith(`Draft scene ${n} of`))!.prompt;
@@ -203,16 +203,16 @@ describe("the story-state ledger", () => {
     fake.setFaults({
       ledger: [{ scene: 5, character: followed, location: "the lighthouse stair" }],
     });
-    expect(requestRedraft(engine.db, id, 5, "Send them to the lighthouse instead.").ok).toBe(true);
+    expect((await requestRedraft(engine.db, id, 5, "Send them to the lighthouse instead.")).ok).toBe(true);
     engine.scheduler.wake();
     const redrafts = () => fake.log.filter((e) => e.firstLine.startsWith("Draft scene"));
     const before = redrafts().length;
     await eventually(
-      () => getProject(engine.db, id)?.stage === "draft_gate" && redrafts().length > before,
+      async () => (await getProject(engine.db, id))?.stage === "draft_gate" && redrafts().length > before,
       60_000,
     );
-    await eventually(() => getProject(engine.db, id)?.leaseOwner === null, 30_000);
-    expect(requestRedraft(engine.db, id, 10, "Tighten it.").ok).toBe(true);
+    await eventually(async () => (await getProject(engine.db, id))?.leaseOwner === null, 30_000);
+    expect((await requestRedraft(engine.db, id, 10, "Tighten it.")).ok).toBe(true);
     engine.scheduler.wake();
     await eventually(
       () => fake.log.filter((e) => e.firstLine.startsWith("Draft scene 10 of")).length === 2,
@@ -225,11 +225,11 @@ describe("the story-state ledger", () => {
 
     // Scene 5 rolled back to its first draft, which sent them to the salt mill: the ledger is rebuilt
     // from the text that stands before the next prompt reads it.
-    await eventually(() => getProject(engine.db, id)?.leaseOwner === null, 30_000);
+    await eventually(async () => (await getProject(engine.db, id))?.leaseOwner === null, 30_000);
     fake.setFaults({ ledger: [{ scene: 5, character: followed, location: "the salt mill" }] });
-    const first = sceneHistory(engine.db, id, 5).find((v) => v.stage === "drafting")!;
-    expect(rollbackScene(engine.db, id, 5, first.id).ok).toBe(true);
-    expect(requestRedraft(engine.db, id, 10, "Once more.").ok).toBe(true);
+    const first = (await sceneHistory(engine.db, id, 5)).find((v) => v.stage === "drafting")!;
+    expect((await rollbackScene(engine.db, id, 5, first.id)).ok).toBe(true);
+    expect((await requestRedraft(engine.db, id, 10, "Once more.")).ok).toBe(true);
     engine.scheduler.wake();
     const tenth = () => fake.log.filter((e) => e.firstLine.startsWith("Draft scene 10 of"));
     await eventually(() => tenth().length === 3, 60_000);
@@ -250,13 +250,13 @@ describe("revisions that do not shrink the book", () => {
       seed: 63,
       faults: { underwrite: [0.75, 0.75], rewriteUnderwrite: [0.9, 0.9] },
     });
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A cartographer's widow redraws the coast her husband drowned mapping.",
       scenes: 10,
       words: 10_000,
       autoApprove: true,
     });
-    await eventually(() => getProject(engine.db, id)?.status === "done", 180_000);
+    await eventually(async () => (await getProject(engine.db, id))?.status === "done", 180_000);
     const after = engine.events.flatMap((e) =>
       e.type === "stage_finished" && e.projectId === id ? [{ stage: e.stage, words: e.progress.words }] : [],
     );
@@ -280,13 +280,13 @@ describe("revisions that do not shrink the book", () => {
 
   it("shows each rewrite how the neighbouring scenes end and open", async () => {
     const { fake, engine } = await world.start({ seed: 64 });
-    const id = engine.create({
+    const id = await engine.create({
       premise: "Two rival bakers share one oven through a long winter siege.",
       scenes: 4,
       words: 3_200,
       autoApprove: true,
     });
-    await eventually(() => getProject(engine.db, id)?.status === "done", 120_000);
+    await eventually(async () => (await getProject(engine.db, id))?.status === "done", 120_000);
     const rewrites = fake.log.filter((e) => e.firstLine.startsWith("Revise scene"));
     const of = (n: number) => rewrites.filter((e) => e.firstLine.startsWith(`Revise scene ${n}:`));
     for (const r of of(1)) {
@@ -415,7 +415,7 @@ describe("critique against a rubric", () => {
     const refine = resultsOf(engine, id, ["refine"]);
     expect(refine.find((r) => r.sceneNumber === 1)).toMatchObject({ outcome: "unchanged" });
     expect(refine.find((r) => r.sceneNumber === 2)!.detail).toHaveProperty("rubricAfter");
-    const report = buildReport(engine.db, getProject(engine.db, id)!, "Test Author");
+    const report = await buildReport(engine.db, (await getProject(engine.db, id))!, "Test Author");
     expect(report).toContain("## Rubric (self-refinement)");
     expect(report).toMatch(/\| conflict +\| +3\.5 \| +\d\.\d \|/);
   }, 200_000);

@@ -77,14 +77,14 @@ describe("streamed answers from a slow model", () => {
       { seed: 23, stream: { tokensPerChunk: 4, pauseEveryTokens: 60, pauseMs: 150 } },
       { FOLIO_LLM_IDLE_TIMEOUT_MS: "2000" },
     );
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A bell-founder casts a bell that rings only for liars.",
       scenes: 3,
       words: 2400,
     });
-    await eventually(() => getProject(engine.db, id)?.status === "waiting", 60_000);
-    expect(getProject(engine.db, id)!.stage).toBe("outline_gate");
-    approve(engine.db, id);
+    await eventually(async () => (await getProject(engine.db, id))?.status === "waiting", 60_000);
+    expect((await getProject(engine.db, id))!.stage).toBe("outline_gate");
+    await approve(engine.db, id);
     engine.scheduler.wake();
     await eventually(() => engine.events.some((e) => e.type === "scene_drafted" && e.scene === 2), 60_000);
     const writing = engine.events.filter((e) => e.type === "scene_writing");
@@ -106,7 +106,7 @@ describe("a hanging endpoint", () => {
       { FOLIO_LLM_IDLE_TIMEOUT_MS: String(idle), FOLIO_UNIT_ATTEMPTS: "3", FOLIO_LLM_MAX_RETRIES: "4" },
     );
     const started = Date.now();
-    const id = engine.create({
+    const id = await engine.create({
       premise: "A cartographer maps a city that rearranges itself at night.",
       scenes: 3,
       words: 3000,
@@ -125,7 +125,7 @@ describe("a hanging endpoint", () => {
     expect(took).toBeLessThan(bound + idle);
     expect(fake.log.map((e) => e.outcome)).toEqual(["hang", "hang", "hang"]);
     expect(attention).toMatchObject({ unit: "High Concept" });
-    expect(getProject(engine.db, id)!.attention).toContain("sent nothing for 0.5 s");
+    expect((await getProject(engine.db, id))!.attention).toContain("sent nothing for 0.5 s");
     const rows = engine.db.select().from(llmCalls).where(eq(llmCalls.projectId, id)).all();
     expect(rows.map((r) => r.outcome)).toEqual(["timeout", "timeout", "timeout"]);
   });

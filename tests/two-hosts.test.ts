@@ -23,7 +23,7 @@ describe("one database, several hosts", () => {
     for (const premise of PREMISES) {
       const parsed = parseNewProject({ premise, scenes: 4, words: 3200, autoApprove: true });
       if (!parsed.ok) throw new Error(parsed.message);
-      createProject(db, parsed.value, { ownerId: "cli" });
+      await createProject(db, parsed.value, { ownerId: "cli" });
     }
     closeDatabase(db);
     const world = await startWorld({ env: { FOLIO_DB_PATH: dbPath }, llm: { seed: 51, latencyMs: 15 } });

@@ -6,7 +6,7 @@ import type { HandlerDeps } from "../shared";
 /** The `project` option's choices: the caller's projects here, matching what was typed by title or number. */
 export async function autocompleteProject(i: AutocompleteInteraction, deps: HandlerDeps): Promise<void> {
   const typed = i.options.getFocused().replace(/^#/, "").trim();
-  const rows = ownersProjects(deps.db, i.user.id, i.guildId, typed || undefined);
+  const rows = await ownersProjects(deps.db, i.user.id, i.guildId, typed || undefined);
   await i.respond(
     rows.map((p) => ({
       name: `#${p.id} ${p.title ?? "Untitled"} — ${describeStatus(p)}`.slice(0, 100),

@@ -4,5 +4,7 @@ import { changeProject, projectOption, type Subcommand } from "./types";
 
 export default {
   data: (s) => projectOption(s.setName("cancel").setDescription("Cancel; everything written is kept")),
-  execute: changeProject((_i, project, deps) => stopIfCancelled(cancel(deps.db, project.id), project, deps)),
+  execute: changeProject(async (_i, project, deps) =>
+    stopIfCancelled(await cancel(deps.db, project.id), project, deps),
+  ),
 } satisfies Subcommand;

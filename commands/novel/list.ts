@@ -24,13 +24,16 @@ function fitLines(lines: string[], limit: number): string {
 export default {
   data: (s) => s.setName("list").setDescription("Your projects in this server"),
   async execute(i, deps) {
-    const mine = ownersProjects(deps.db, i.user.id, i.guildId);
-    const lines = mine.map((p) => {
-      const queued = p.status === "running" ? deps.scheduler.queued(p) : undefined;
+    const mine = await ownersProjects(deps.db, i.user.id, i.guildId);
+    const lines = [];
+    for (const p of mine) {
+      const queued = p.status === "running" ? await deps.scheduler.queued(p) : undefined;
       const now =
         p.status !== "running" ? "" : queued ? ` (${queueLine(queued.ahead, queued.etaMs)})` : " (running)";
-      return `**#${p.id}** ${truncate(p.title ?? "Untitled", 60)} — ${describeStatus(p)}${now} · <#${p.threadId}>`;
-    });
+      lines.push(
+        `**#${p.id}** ${truncate(p.title ?? "Untitled", 60)} — ${describeStatus(p)}${now} · <#${p.threadId}>`,
+      );
+    }
     const shown = fitLines(lines, LIMITS.content);
     await i.reply(
       ephemeral(shown || "You have no projects in this server yet. Start one with /novel start."),

@@ -70,7 +70,7 @@ export default {
     // The row first, counted against the owner's limit in the same transaction and held back from
     // the scheduler; then the thread; then the row gets its thread and is let go.
     const claimant = deps.scheduler.owner;
-    const claimed = claimNewProject(
+    const claimed = await claimNewProject(
       deps.db,
       request.value,
       { ownerId: i.user.id, host: "discord" },
@@ -88,16 +88,16 @@ export default {
         reason: "Folio novel",
       });
     } catch {
-      abandonSetup(deps.db, project.id, claimant);
+      await abandonSetup(deps.db, project.id, claimant);
       throw new Refusal(
         "I could not open a thread here: I need Create Public Threads and Send Messages in Threads in this channel.",
       );
     }
-    finishSetup(deps.db, project.id, claimant, (tx) =>
+    await finishSetup(deps.db, project.id, claimant, (tx) =>
       attachThread(tx, project.id, { guildId: thread.guildId, channelId: channel.id, threadId: thread.id }),
     );
     const title = workingTitle(request.value.title, request.value.premise);
-    await deps.post(thread.id, { embeds: [statusCard(project, progressOf(deps.db, project))] });
+    await deps.post(thread.id, { embeds: [statusCard(project, await progressOf(deps.db, project))] });
     await i.editReply(
       `Started **${title}** (project #${project.id}) in ${thread}. Every stage is posted there.`,
     );

@@ -6,9 +6,11 @@ import { forProject, projectOption, type Subcommand } from "./types";
 export default {
   data: (s) => projectOption(s.setName("status").setDescription("Stage, progress, words, tokens and cost")),
   execute: forProject(async (i, project, deps) => {
-    const queued = deps.scheduler.queued(project);
+    const queued = await deps.scheduler.queued(project);
     await i.reply({
-      embeds: [statusCard(project, { ...progressOf(deps.db, project), ...(queued ? { queued } : {}) })],
+      embeds: [
+        statusCard(project, { ...(await progressOf(deps.db, project)), ...(queued ? { queued } : {}) }),
+      ],
       flags: MessageFlags.Ephemeral,
     });
   }),

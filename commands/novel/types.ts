@@ -24,16 +24,16 @@ export const projectOption = (s: SlashCommandSubcommandBuilder) =>
 export const forProject =
   (handler: ProjectHandler<ChatInputCommandInteraction>): Subcommand["execute"] =>
   async (i, deps) =>
-    handler(i, resolveProject(i, deps), deps);
+    handler(i, await resolveProject(i, deps), deps);
 
 /** A subcommand that changes a project, after the authority check; the outcome is one public reply. */
 export const changeProject = (
-  action: (i: ChatInputCommandInteraction, project: Project, deps: HandlerDeps) => ActionResult,
-  say: (result: ActionResult, deps: HandlerDeps) => string = settle,
+  action: (i: ChatInputCommandInteraction, project: Project, deps: HandlerDeps) => Promise<ActionResult>,
+  say: (result: ActionResult, deps: HandlerDeps) => string | Promise<string> = settle,
 ): Subcommand["execute"] =>
   forProject(
     requireAuthority(async (i, project, deps) => {
-      const message = say(action(i, project, deps), deps);
+      const message = await say(await action(i, project, deps), deps);
       await i.reply({ content: `Project #${project.id}: ${message}` });
     }),
   );

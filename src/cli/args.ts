@@ -31,8 +31,8 @@ export function wholeNumber(text: string, name: string): number {
 }
 
 /** A project the command line may run: one started in Discord is run by the bot, in its thread. */
-export function commandLineProject(engine: Engine, text: string): Project {
-  const project = projectId(engine, text);
+export async function commandLineProject(engine: Engine, text: string): Promise<Project> {
+  const project = await projectId(engine, text);
   if (project.host !== "cli") {
     throw new UsageError(
       `Project ${project.id} belongs to a Discord thread: resume it there with /novel resume.`,
@@ -41,14 +41,14 @@ export function commandLineProject(engine: Engine, text: string): Project {
   return project;
 }
 
-export function projectId(engine: Engine, text: string | undefined): Project {
+export async function projectId(engine: Engine, text: string | undefined): Promise<Project> {
   if (text === undefined) {
-    const latest = latestProject(engine.db);
+    const latest = await latestProject(engine.db);
     if (!latest) throw new UsageError('There are no projects yet. Start one with: folio write --premise "…"');
     return latest;
   }
   const id = Number(text);
-  const project = Number.isInteger(id) ? getProject(engine.db, id) : undefined;
+  const project = Number.isInteger(id) ? await getProject(engine.db, id) : undefined;
   if (!project) throw new UsageError(`There is no project "${text}". Run folio status to list projects.`);
   return project;
 }

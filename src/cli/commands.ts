@@ -41,7 +41,7 @@ export async function write(args: string[]): Promise<number> {
   });
   if (!request.ok) throw new UsageError(request.message);
   const engine = openEngine();
-  const project = createProject(engine.db, request.value, {
+  const project = await createProject(engine.db, request.value, {
     ownerId: "cli",
     exportPath: values.out ? fromCaller(values.out) : null,
   });
@@ -55,11 +55,11 @@ export async function write(args: string[]): Promise<number> {
 export async function status(): Promise<number> {
   const engine = openEngine({ readOnly: true });
   try {
-    const projects = allProjects(engine.db);
+    const projects = await allProjects(engine.db);
     if (projects.length === 0)
       process.stdout.write('No projects yet. Start one with: folio write --premise "…"\n');
     for (const p of projects) {
-      const progress = progressOf(engine.db, p);
+      const progress = await progressOf(engine.db, p);
       const queued =
         p.status === "running" && p.queueAhead !== null ? ` — ${queueLine(p.queueAhead, null)}` : "";
       const where = p.status === "running" ? `${stageLabel(p.stage)}${queued}` : describeStatus(p);
@@ -79,12 +79,10 @@ export async function resumeCommand(args: string[]): Promise<number> {
   const engine = openEngine();
   let ids: number[];
   try {
-    ids =
-      positionals.length > 0
-        ? positionals.map((p) => commandLineProject(engine, p).id)
-        : unfinishedProjects(engine.db)
-            .filter((p) => p.host === "cli")
-            .map((p) => p.id);
+    ids = [];
+    for (const p of positionals) ids.push((await commandLineProject(engine, p)).id);
+    if (positionals.length === 0)
+      ids = (await unfinishedProjects(engine.db)).filter((p) => p.host === "cli").map((p) => p.id);
   } finally {
     await engine.close();
   }
@@ -101,8 +99,8 @@ export async function versionsCommand(args: string[]): Promise<number> {
   if (!idText || !sceneText) throw new UsageError("Usage: folio versions ID SCENE");
   const engine = openEngine({ readOnly: true });
   try {
-    const project = projectId(engine, idText);
-    const history = sceneHistory(engine.db, project.id, wholeNumber(sceneText, "SCENE"));
+    const project = await projectId(engine, idText);
+    const history = await sceneHistory(engine.db, project.id, wholeNumber(sceneText, "SCENE"));
     if (history.length === 0)
       throw new UsageError(`Scene ${sceneText} of project ${project.id} has no versions yet.`);
     const current = history.filter((v) => !v.note?.startsWith("rejected")).at(-1);
@@ -125,8 +123,8 @@ export async function rollbackCommand(args: string[]): Promise<number> {
   if (!idText || !sceneText || !versionText) throw new UsageError("Usage: folio rollback ID SCENE VERSION");
   const engine = openEngine({ readOnly: true });
   try {
-    const project = projectId(engine, idText);
-    const result = rollbackScene(
+    const project = await projectId(engine, idText);
+    const result = await rollbackScene(
       engine.db,
       project.id,
       wholeNumber(sceneText, "SCENE"),
@@ -151,7 +149,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   }
   const engine = openEngine({ readOnly: true });
   try {
-    const project = projectId(engine, positionals[0]);
+    const project = await projectId(engine, positionals[0]);
     const path = await writeExport(engine, project, format, values.out);
     process.stdout.write(`Wrote ${path}\n`);
     return 0;

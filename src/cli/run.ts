@@ -51,7 +51,9 @@ export async function runUntilSettled(ids: number[], yes: boolean): Promise<numb
           return;
         }
         const result =
-          answer.action === "revise" ? reviseOutline(engine.db, id, answer.notes) : approve(engine.db, id);
+          answer.action === "revise"
+            ? await reviseOutline(engine.db, id, answer.notes)
+            : await approve(engine.db, id);
         process.stdout.write(`${result.message}\n`);
         engine.scheduler.wake();
       })
@@ -71,20 +73,43 @@ export async function runUntilSettled(ids: number[], yes: boolean): Promise<numb
   process.once("SIGINT", stopOnSignal);
   process.once("SIGTERM", stopOnSignal);
   try {
-    for (const id of ids) prepareToRun(engine, id);
-    engine.scheduler.start();
-    await new Promise<void>((resolve) => {
+    for (const id of ids) await prepareToRun(engine, id);
+    await engine.scheduler.start();
+    await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => check(), SETTLE_POLL_MS);
-      const check = () => {
+      // One look at the rows at a time; a wake during a look asks for another after it.
+      let looking = false;
+      let again = false;
+      const look = async () => {
         if (!interrupted) {
           for (const [id, watched] of pending) {
-            if (settledNow(engine, id, watched, askAtGate)) pending.delete(id);
+            if (await settledNow(engine, id, watched, askAtGate)) pending.delete(id);
           }
         }
         if (interrupted || pending.size === 0) {
           clearInterval(timer);
           resolve();
         }
+      };
+      const check = () => {
+        if (looking) {
+          again = true;
+          return;
+        }
+        looking = true;
+        look().then(
+          () => {
+            looking = false;
+            if (again) {
+              again = false;
+              check();
+            }
+          },
+          (error: unknown) => {
+            clearInterval(timer);
+            reject(error);
+          },
+        );
       };
       wakeLoop = () => setImmediate(check);
       check();
@@ -101,7 +126,9 @@ export async function runUntilSettled(ids: number[], yes: boolean): Promise<numb
     await gates;
     await engine.scheduler.stop();
     bar?.stop();
-    return ids.map((id) => reportOutcome(engine, id)).includes("needs_attention") ? 1 : 0;
+    const outcomes = [];
+    for (const id of ids) outcomes.push(await reportOutcome(engine, id));
+    return outcomes.includes("needs_attention") ? 1 : 0;
   } finally {
     process.off("SIGINT", stopOnSignal);
     process.off("SIGTERM", stopOnSignal);
@@ -114,13 +141,13 @@ export async function runUntilSettled(ids: number[], yes: boolean): Promise<numb
  * a gate the author was already asked about. A gate not yet asked about is asked now; a project held
  * by another process is announced once per holder, and waited for.
  */
-function settledNow(
+async function settledNow(
   engine: Engine,
   id: number,
   watched: Watched,
   askAtGate: (id: number, gate: StageId, watched: Watched) => void,
-): boolean {
-  const project = getProject(engine.db, id);
+): Promise<boolean> {
+  const project = await getProject(engine.db, id);
   if (!project) return true;
   if (["done", "cancelled", "paused", "needs_attention"].includes(project.status)) return !watched.asking;
   if (project.status === "waiting") {
@@ -140,24 +167,24 @@ function settledNow(
   return false;
 }
 
-function reportOutcome(engine: Engine, id: number): string | undefined {
-  const p = getProject(engine.db, id);
+async function reportOutcome(engine: Engine, id: number): Promise<string | undefined> {
+  const p = await getProject(engine.db, id);
   if (!p) return undefined;
   const line =
     p.status === "needs_attention"
       ? `Project ${id} needs attention: ${p.attention}\nFix the cause, then run: folio resume ${id}`
       : p.status === "waiting"
         ? `Project ${id} is ${describeStatus(p)}. Continue with: folio resume ${id}`
-        : `Project ${id} is ${describeStatus(p)}. ${describeProgress(progressOf(engine.db, p))}`;
+        : `Project ${id} is ${describeStatus(p)}. ${describeProgress(await progressOf(engine.db, p))}`;
   process.stdout.write(`${line}\n`);
   return p.status;
 }
 
 /** Puts a project that stopped earlier back into a runnable state, as `resume` promises. */
-function prepareToRun(engine: Engine, id: number): void {
-  const project = getProject(engine.db, id);
-  if (project?.status === "paused") resumeProject(engine.db, id);
-  else if (project?.status === "needs_attention") retry(engine.db, id);
+async function prepareToRun(engine: Engine, id: number): Promise<void> {
+  const project = await getProject(engine.db, id);
+  if (project?.status === "paused") await resumeProject(engine.db, id);
+  else if (project?.status === "needs_attention") await retry(engine.db, id);
 }
 
 type GateAnswer =
@@ -170,8 +197,12 @@ type GateAnswer =
 async function askAtTerminal(engine: Engine, id: number, stage: StageId): Promise<GateAnswer> {
   const gate = gateAt(stage);
   if (!gate) return { action: "stop" };
-  const p = progressOf(engine.db, getProject(engine.db, id)!);
-  const shown = gate.present({ plan: loadPlan(engine.db, id), scenesDone: p.scenesDone, words: p.words });
+  const p = await progressOf(engine.db, (await getProject(engine.db, id))!);
+  const shown = gate.present({
+    plan: await loadPlan(engine.db, id),
+    scenesDone: p.scenesDone,
+    words: p.words,
+  });
   process.stdout.write(`\n${shown.title} (project ${id})${shown.summary ? `: ${shown.summary}` : ""}\n`);
   for (const line of shown.lines) process.stdout.write(`  ${line.label} — ${line.detail}\n`);
   if (!process.stdin.isTTY) {

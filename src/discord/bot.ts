@@ -22,6 +22,7 @@ import { renderExport } from "../pipeline/manuscript";
 import { type SchedulerOptions, workersElsewhere } from "../pipeline/scheduler";
 import { thousands } from "../text/format";
 import { ThreadPoster } from "./poster";
+import { restApi } from "./rest-api";
 import type { Shards } from "./shards";
 import { DiscordSink } from "./sink";
 import { deliveryNonce, dropUnthreadedProjects, setDelivered, threadOf } from "./threads";
@@ -132,7 +133,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
         ? await syncCommands(client as Client<true>, config.DISCORD_GUILD_ID)
         : "left to shard 0";
     log.info({ user: client.user?.tag, registration, role }, "connected to Discord");
-    const dropped = dropUnthreadedProjects(engine.db);
+    const dropped = await dropUnthreadedProjects(engine.db);
     if (dropped.length > 0) log.warn({ projects: dropped }, "dropped projects whose thread was never opened");
   } else {
     // A worker speaks to Discord over REST only.
@@ -141,11 +142,15 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   }
   let sweep: NodeJS.Timeout | undefined;
   if (works) {
-    sink.repostMissingNotices();
+    const sweepNotices = (settledMs: number) =>
+      sink.repostMissingNotices(settledMs).catch((error: unknown) => {
+        log.error({ err: error }, "could not look for the messages projects are owed");
+      });
+    void sweepNotices(0);
     // A gate reached by a worker that died before posting it is owed too: looked for now and then.
-    sweep = setInterval(() => sink.repostMissingNotices(NOTICE_SWEEP_MS), NOTICE_SWEEP_MS);
+    sweep = setInterval(() => void sweepNotices(NOTICE_SWEEP_MS), NOTICE_SWEEP_MS);
     sweep.unref();
-    engine.scheduler.start();
+    await engine.scheduler.start();
   }
   return {
     client,
@@ -165,13 +170,6 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   };
 }
 
-/** Where the bot's REST requests go: the shared proxy when there is one, else Discord (or its stand-in). */
-export function restApi(config: Config): { api?: string } {
-  // The proxy takes Discord's paths (`/api/v10/…`) and forwards them upstream.
-  if (config.DISCORD_REST_PROXY) return { api: `${config.DISCORD_REST_PROXY.replace(/\/+$/, "")}/api` };
-  return config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {};
-}
-
 /**
  * Posts the finished manuscript and its report in the project's thread, mentioning its author (Folio's
  * only mention). Once: a post already recorded is not made again, and the post carries a nonce Discord
@@ -184,7 +182,7 @@ async function deliver(
   project: Project,
   signal: AbortSignal,
 ): Promise<void> {
-  const thread = threadOf(engine.db, project.id);
+  const thread = await threadOf(engine.db, project.id);
   if (!thread) throw new Error(`project ${project.id} has no thread to deliver to`);
   if (thread.deliveryMessageId) return;
   const { threadId } = thread;
@@ -192,7 +190,7 @@ async function deliver(
   const attached = exportAttachments(files, await poster.uploadLimit(threadId), project.id);
   const mention = `<@${project.ownerId}>`;
   const once = {
-    nonce: deliveryNonce(engine.db, project.id, randomBytes(12).toString("hex")),
+    nonce: await deliveryNonce(engine.db, project.id, randomBytes(12).toString("hex")),
     allowedMentions: { users: [project.ownerId] },
   };
   const tooLarge = (why: string) =>
@@ -224,5 +222,5 @@ async function deliver(
       );
     }
   }
-  setDelivered(engine.db, project.id, message.id);
+  await setDelivered(engine.db, project.id, message.id);
 }

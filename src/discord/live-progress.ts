@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
 import type { DiscordThread } from "../../db/schema";
@@ -19,6 +20,8 @@ interface State {
   editing?: boolean;
   timer?: NodeJS.Timeout;
   pending?: Pending;
+  /** The project's progress message and the stage it shows, as last read or posted (unknown at first). */
+  shown?: { messageId: string | null; label: string | null };
 }
 
 /**
@@ -49,15 +52,13 @@ const OVERDUE_EDITS_PER_SECOND = 3;
  */
 export class LiveProgress {
   private readonly states = new Map<number, State>();
-  /** When each progress post or edit of the last second was answered, by every project together. */
-  private readonly sent: number[] = [];
   /**
-   * Progress posts and edits decided on and not yet answered (waiting behind their project's posts,
-   * held by the client, or on the way). Each counts against the budget from the moment it is decided
-   * until a second after its answer: however long it waits before it goes, no second of Discord's sees
+   * When each progress post or edit of the last second was answered, by every project together. A
+   * request counts against the budget from the moment it goes until a second after its answer, and
+   * goes only when that leaves room: however long it then takes to arrive, no second of Discord's sees
    * more than `EDITS_PER_SECOND` of them.
    */
-  private unanswered = 0;
+  private readonly sent: number[] = [];
   /** Progress posts and edits sent and not yet answered. */
   private inFlight = 0;
   /** When each overdue edit of the last second was let go ahead of other messages. */
@@ -72,12 +73,23 @@ export class LiveProgress {
   ) {}
 
   update(projectId: number, label: string, snapshot: ProgressSnapshot, finished = false): void {
-    const state = this.states.get(projectId) ?? { lastEdit: 0 };
-    this.states.set(projectId, state);
+    let state = this.states.get(projectId);
+    if (!state) {
+      const fresh: State = { lastEdit: 0 };
+      state = fresh;
+      this.states.set(projectId, fresh);
+      // Whether the next update edits a message or posts one, known before it is due.
+      threadOf(this.db, projectId).then(
+        (thread) => {
+          if (thread && !fresh.shown) fresh.shown = shownIn(thread);
+        },
+        (error: unknown) => this.log.warn({ err: error, projectId }, "could not read the progress message"),
+      );
+    }
     const previous = state.pending;
     if (previous && previous.label !== label) {
       // A new stage gets a new message; the last word of the old one must not be lost by coalescing.
-      void this.counted(this.enqueue(projectId, () => this.render(projectId, state, previous)));
+      void this.enqueue(projectId, () => this.withinBudget(() => this.render(projectId, state, previous)));
     }
     state.pending = { label, snapshot, finished };
     if (!state.timer) this.schedule(projectId, state);
@@ -104,17 +116,8 @@ export class LiveProgress {
       state.pending = undefined;
       state.blockedSince = undefined;
       if (next) {
-        void this.counted(
-          this.enqueue(projectId, async () => {
-            // Counted while its request is being made (not while it waits behind the project's posts).
-            this.inFlight++;
-            try {
-              await this.render(projectId, state, next);
-            } finally {
-              this.inFlight--;
-            }
-          }),
-        );
+        // Counted once its request goes (not while it waits behind the project's posts).
+        void this.enqueue(projectId, () => this.withinBudget(() => this.render(projectId, state, next)));
       }
     }, wait);
   }
@@ -127,12 +130,25 @@ export class LiveProgress {
     return Math.max(this.intervalMs, Math.ceil((1000 * this.states.size) / EDITS_PER_SECOND));
   }
 
-  /** Counts a progress request against the budget until a second after it is answered (never rejects). */
-  private async counted(request: Promise<void>): Promise<void> {
-    this.unanswered++;
-    await request;
-    this.unanswered--;
-    this.sent.push(Date.now());
+  /** Makes one progress request once the budget has room, counting it until a second after its answer. */
+  private async withinBudget(request: () => Promise<void>): Promise<void> {
+    for (let wait = this.roomIn(); wait > 0; wait = this.roomIn()) await sleep(wait);
+    this.inFlight++;
+    try {
+      await request();
+    } finally {
+      this.inFlight--;
+      this.sent.push(Date.now());
+    }
+  }
+
+  /** How long until one more progress request fits the budget (0: now). */
+  private roomIn(): number {
+    const now = Date.now();
+    while (this.sent.length > 0 && this.sent[0]! <= now - 1000) this.sent.shift();
+    if (this.sent.length + this.inFlight < EDITS_PER_SECOND) return 0;
+    // With the whole budget in flight, looked at again shortly.
+    return this.sent.length > 0 ? this.sent[0]! + 1000 - now + 1 : 20;
   }
 
   /**
@@ -142,15 +158,8 @@ export class LiveProgress {
    */
   private budgetWait(projectId: number, state: State, going = false): number {
     const now = Date.now();
-    while (this.sent.length > 0 && this.sent[0]! <= now - 1000) this.sent.shift();
     while (this.overdue.length > 0 && this.overdue[0]! <= now - 1000) this.overdue.shift();
-    // With the whole budget still unanswered, looked at again shortly.
-    const own =
-      this.sent.length + this.unanswered < EDITS_PER_SECOND
-        ? 0
-        : this.sent.length > 0
-          ? this.sent[0]! + 1000 - now + 1
-          : 50;
+    const own = this.roomIn();
     if (own > 0 || !state.pending || !this.edits(projectId, state.pending.label)) return own;
     const { left, resetInMs, held } = this.poster.headroom();
     if (!held && left - this.inFlight > RESERVED_FOR_OTHERS) return 0;
@@ -166,8 +175,8 @@ export class LiveProgress {
 
   /** Whether showing `label` edits the project's progress message (rather than posting a new one). */
   private edits(projectId: number, label: string): boolean {
-    const thread = threadOf(this.db, projectId);
-    return thread?.progressMessageId != null && thread.progressStage === label;
+    const shown = this.states.get(projectId)?.shown;
+    return shown?.messageId != null && shown.label === label;
   }
 
   /** Sends what is pending now, ignoring the interval (shutdown). */
@@ -184,7 +193,9 @@ export class LiveProgress {
     const next = state.pending;
     state.pending = undefined;
     state.blockedSince = undefined;
-    return next ? this.enqueue(projectId, () => this.render(projectId, state, next)) : Promise.resolve();
+    return next
+      ? this.enqueue(projectId, () => this.withinBudget(() => this.render(projectId, state, next)))
+      : Promise.resolve();
   }
 
   stop(): void {
@@ -193,11 +204,12 @@ export class LiveProgress {
   }
 
   private async render(projectId: number, state: State, next: Pending): Promise<void> {
-    const thread = threadOf(this.db, projectId);
+    const thread = await threadOf(this.db, projectId);
     if (!thread) return;
     state.editing = true;
+    state.shown = shownIn(thread);
     try {
-      await this.show(thread, next);
+      await this.show(thread, next, state);
     } finally {
       state.editing = false;
       state.lastEdit = Date.now();
@@ -206,7 +218,7 @@ export class LiveProgress {
     }
   }
 
-  private async show(thread: DiscordThread, next: Pending): Promise<void> {
+  private async show(thread: DiscordThread, next: Pending, state: State): Promise<void> {
     const { projectId, threadId } = thread;
     const payload = { embeds: [progressEmbed(next.label, next.snapshot, next.finished)] };
     if (thread.progressMessageId && thread.progressStage === next.label) {
@@ -215,6 +227,12 @@ export class LiveProgress {
       this.log.info({ projectId }, "progress message was deleted; posting a new one");
     }
     const message = await this.poster.send(threadId, payload);
-    setProgressMessage(this.db, projectId, message.id, next.label);
+    state.shown = { messageId: message.id, label: next.label };
+    await setProgressMessage(this.db, projectId, message.id, next.label);
   }
 }
+
+const shownIn = (thread: DiscordThread) => ({
+  messageId: thread.progressMessageId,
+  label: thread.progressStage,
+});

@@ -4,7 +4,7 @@ import { REST } from "@discordjs/rest";
 import { type APIGatewayBotInfo, Routes, type Shard, ShardingManager } from "discord.js";
 import type { Logger } from "pino";
 import { type Config, ConfigError } from "../config";
-import { restApi } from "./bot";
+import { restApi } from "./rest-api";
 
 /** How long a shard process has to drain on SIGTERM before it is killed. */
 const SHARD_STOP_MS = 15_000;

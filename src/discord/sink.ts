@@ -38,25 +38,43 @@ export class DiscordSink {
     );
   }
 
+  /**
+   * Each project's events, shown one after another in the order they came (each one reads the
+   * project's thread and state first); posting them is the queue's (`enqueue`).
+   */
+  private readonly showing = new Map<number, Promise<void>>();
+
   readonly sink: ProgressSink = (event) => {
-    const threadId = threadOf(this.db, event.projectId)?.threadId;
-    if (!threadId) return;
-    this.render(threadId, event);
+    const { projectId } = event;
+    const next = (this.showing.get(projectId) ?? Promise.resolve())
+      .then(async () => {
+        const thread = await threadOf(this.db, projectId);
+        if (thread) await this.render(thread.threadId, event);
+      })
+      .catch((error: unknown) => {
+        this.log.warn({ err: error, projectId }, "could not show an event in the project's thread");
+      });
+    this.showing.set(projectId, next);
+    void next.then(() => {
+      if (this.showing.get(projectId) === next) this.showing.delete(projectId);
+    });
   };
 
   /** Waits for every queued post and pending progress edit (shutdown, tests). */
   async flush(): Promise<void> {
+    await Promise.all([...this.showing.values()]);
     await this.progress.flush();
     await Promise.all([...this.queues.values()]);
   }
 
   /**
-   * Resolves once every message owed so far for the project has been posted (or given up): its queue,
-   * and its progress update still waiting for its interval.
+   * Resolves once every message owed so far for the project has been posted (or given up): its events,
+   * its queue, and its progress update still waiting for its interval.
    */
-  settled(projectId: number): Promise<void> {
-    this.progress.flushProject(projectId);
-    return this.queues.get(projectId) ?? Promise.resolve();
+  async settled(projectId: number): Promise<void> {
+    await this.showing.get(projectId);
+    void this.progress.flushProject(projectId);
+    await this.queues.get(projectId);
   }
 
   enqueue(projectId: number, task: () => Promise<void>): Promise<void> {
@@ -77,13 +95,17 @@ export class DiscordSink {
    * status version when the event arrived, right after the commit), so a bot that died before posting it
    * can tell after a restart that it is still owed, and a late post never covers a newer state.
    */
-  private postNotice(projectId: number, threadId: string, payload: MessageCreateOptions): void {
-    const version = getProject(this.db, projectId)?.statusVersion ?? 0;
+  private async postNotice(
+    projectId: number,
+    threadId: string,
+    payload: MessageCreateOptions,
+  ): Promise<void> {
+    const version = (await getProject(this.db, projectId))?.statusVersion ?? 0;
     this.noticing.add(projectId);
     void this.enqueue(projectId, async () => {
       try {
         const message = await this.poster.send(threadId, payload);
-        setNotice(this.db, projectId, message.id, version);
+        await setNotice(this.db, projectId, message.id, version);
       } finally {
         this.noticing.delete(projectId);
       }
@@ -95,12 +117,14 @@ export class DiscordSink {
    * only for projects that have waited at least that long (a later look, which leaves the message
    * that the process at the gate is posting to that process), and none this process is posting.
    */
-  repostMissingNotices(settledMs = 0): void {
+  async repostMissingNotices(settledMs = 0): Promise<void> {
     const before = Date.now() - settledMs;
-    const owed = owedNotices(this.db).filter((p) => p.updatedAt <= before && !this.noticing.has(p.id));
+    const owed = (await owedNotices(this.db)).filter(
+      (p) => p.updatedAt <= before && !this.noticing.has(p.id),
+    );
     for (const project of owed) {
       try {
-        this.sink(owedEvent(project, progressOf(this.db, project)));
+        this.sink(owedEvent(project, await progressOf(this.db, project)));
       } catch (error) {
         // One project's unreadable state must not keep the bot from starting for everyone else.
         this.log.error({ err: error, projectId: project.id }, "could not post the message a project is owed");
@@ -114,13 +138,17 @@ export class DiscordSink {
     });
   }
 
-  private render(threadId: string, e: ProgressEvent): void {
+  private async render(threadId: string, e: ProgressEvent): Promise<void> {
     switch (e.type) {
       case "stage_started": {
         const stage = stageOf(e.stage);
         // A loop over every scene shows its progress from the start; a single redraft, once written.
         if (stage?.kind === "scenes" && !redraftsOne(e.stage))
-          this.progress.update(e.projectId, e.label, progressOf(this.db, getProject(this.db, e.projectId)!));
+          this.progress.update(
+            e.projectId,
+            e.label,
+            await progressOf(this.db, (await getProject(this.db, e.projectId))!),
+          );
         return;
       }
       case "stage_finished": {
@@ -139,7 +167,8 @@ export class DiscordSink {
           this.progress.update(e.projectId, e.label, { ...e.progress, step: all }, true);
         }
         // An artifact the next gate presents is posted with its buttons there, or here when there is no gate.
-        const shownAtGate = presentedByNextGate(e.stage) && !getProject(this.db, e.projectId)?.autoApprove;
+        const shownAtGate =
+          presentedByNextGate(e.stage) && !(await getProject(this.db, e.projectId))?.autoApprove;
         this.post(e.projectId, threadId, {
           embeds: [embed(`✅ ${e.label}`, e.summary, COLORS.success)],
           files: shownAtGate ? [] : e.artifacts.map(markdownFile),
@@ -170,11 +199,11 @@ export class DiscordSink {
         return;
       case "gate": {
         const gate = gateAt(e.stage);
-        if (gate) this.postNotice(e.projectId, threadId, this.gateMessage(e, gate));
+        if (gate) await this.postNotice(e.projectId, threadId, await this.gateMessage(e, gate));
         return;
       }
       case "needs_attention":
-        this.postNotice(e.projectId, threadId, {
+        await this.postNotice(e.projectId, threadId, {
           embeds: [
             embed(
               "⚠️ Needs attention",
@@ -195,9 +224,12 @@ export class DiscordSink {
   }
 
   /** The gate's own presentation, with the buttons for what it offers and what each one does. */
-  private gateMessage(e: Extract<ProgressEvent, { type: "gate" }>, gate: GateStage): MessageCreateOptions {
+  private async gateMessage(
+    e: Extract<ProgressEvent, { type: "gate" }>,
+    gate: GateStage,
+  ): Promise<MessageCreateOptions> {
     const shown = gate.present({
-      plan: loadPlan(this.db, e.projectId),
+      plan: await loadPlan(this.db, e.projectId),
       scenesDone: e.progress.scenesDone,
       words: e.progress.words,
     });

@@ -12,23 +12,22 @@ export interface ThreadPlace {
 
 type Writer = Pick<Db, "insert">;
 
-export function attachThread(db: Writer, projectId: number, place: ThreadPlace): void {
-  db.insert(discordThreads)
-    .values({ projectId, ...place })
-    .run();
+export async function attachThread(db: Writer, projectId: number, place: ThreadPlace): Promise<void> {
+  await db.insert(discordThreads).values({ projectId, ...place });
 }
 
-export function threadOf(db: Db, projectId: number): DiscordThread | undefined {
-  return db.select().from(discordThreads).where(eq(discordThreads.projectId, projectId)).get();
+export async function threadOf(db: Db, projectId: number): Promise<DiscordThread | undefined> {
+  const [thread] = await db.select().from(discordThreads).where(eq(discordThreads.projectId, projectId));
+  return thread;
 }
 
 /**
  * Discord projects whose setup never finished: claimed by a `/novel start` that died before opening
  * the thread (its claim expired, or its process is gone). Nothing was written for them; they go.
  */
-export function dropUnthreadedProjects(db: Db): number[] {
-  freeDeadLocalLeases(db);
-  return db
+export async function dropUnthreadedProjects(db: Db): Promise<number[]> {
+  await freeDeadLocalLeases(db);
+  const dropped = await db
     .delete(projects)
     .where(
       and(
@@ -37,40 +36,43 @@ export function dropUnthreadedProjects(db: Db): number[] {
         or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, Date.now())),
       ),
     )
-    .returning({ id: projects.id })
-    .all()
-    .map((r) => r.id);
+    .returning({ id: projects.id });
+  return dropped.map((r) => r.id);
 }
 
 /** The project whose thread this channel is. */
-export function projectInThread(db: Db, threadId: string): Project | undefined {
-  return db
+export async function projectInThread(db: Db, threadId: string): Promise<Project | undefined> {
+  const [row] = await db
     .select({ project: projects })
     .from(discordThreads)
     .innerJoin(projects, eq(projects.id, discordThreads.projectId))
-    .where(eq(discordThreads.threadId, threadId))
-    .get()?.project;
+    .where(eq(discordThreads.threadId, threadId));
+  return row?.project;
 }
 
 /** A project and its thread, when the project lives in this server. */
-export function guildProject(db: Db, projectId: number, guildId: string | null): Project | undefined {
+export async function guildProject(
+  db: Db,
+  projectId: number,
+  guildId: string | null,
+): Promise<Project | undefined> {
   if (!guildId) return undefined;
-  return db
+  const [row] = await db
     .select({ project: projects })
     .from(discordThreads)
     .innerJoin(projects, eq(projects.id, discordThreads.projectId))
-    .where(and(eq(discordThreads.projectId, projectId), eq(discordThreads.guildId, guildId)))
-    .get()?.project;
+    .where(and(eq(discordThreads.projectId, projectId), eq(discordThreads.guildId, guildId)));
+  return row?.project;
 }
 
 /** An owner's projects in a server, newest first; `matching` filters by title or id as typed. */
-export function ownersProjects(
+export async function ownersProjects(
   db: Db,
   ownerId: string,
   guildId: string | null,
   matching?: string,
-): (Project & { threadId: string })[] {
-  return db
+): Promise<(Project & { threadId: string })[]> {
+  const rows = await db
     .select({ project: projects, threadId: discordThreads.threadId })
     .from(discordThreads)
     .innerJoin(projects, eq(projects.id, discordThreads.projectId))
@@ -84,57 +86,66 @@ export function ownersProjects(
       ),
     )
     .orderBy(desc(projects.id))
-    .limit(25)
-    .all()
-    .map((r) => ({ ...r.project, threadId: r.threadId }));
+    .limit(25);
+  return rows.map((r) => ({ ...r.project, threadId: r.threadId }));
 }
 
-export function setProgressMessage(db: Db, projectId: number, messageId: string, stage: string): void {
-  db.update(discordThreads)
+export async function setProgressMessage(
+  db: Db,
+  projectId: number,
+  messageId: string,
+  stage: string,
+): Promise<void> {
+  await db
+    .update(discordThreads)
     .set({ progressMessageId: messageId, progressStage: stage })
-    .where(eq(discordThreads.projectId, projectId))
-    .run();
+    .where(eq(discordThreads.projectId, projectId));
 }
 
 /**
  * The nonce the finished book is posted with: the one stored by an earlier attempt, or a new one stored
  * now, before the post, so a retry after a crash or a lost answer sends the same one.
  */
-export function deliveryNonce(db: Db, projectId: number, fresh: string): string {
-  db.update(discordThreads)
+export async function deliveryNonce(db: Db, projectId: number, fresh: string): Promise<string> {
+  await db
+    .update(discordThreads)
     .set({ deliveryNonce: fresh })
-    .where(and(eq(discordThreads.projectId, projectId), isNull(discordThreads.deliveryNonce)))
-    .run();
-  return threadOf(db, projectId)?.deliveryNonce ?? fresh;
+    .where(and(eq(discordThreads.projectId, projectId), isNull(discordThreads.deliveryNonce)));
+  return (await threadOf(db, projectId))?.deliveryNonce ?? fresh;
 }
 
 /** The finished book's post, recorded the moment Discord answers, before the project is marked done. */
-export function setDelivered(db: Db, projectId: number, messageId: string): void {
-  db.update(discordThreads)
+export async function setDelivered(db: Db, projectId: number, messageId: string): Promise<void> {
+  await db
+    .update(discordThreads)
     .set({ deliveryMessageId: messageId })
-    .where(eq(discordThreads.projectId, projectId))
-    .run();
+    .where(eq(discordThreads.projectId, projectId));
 }
 
 /**
  * Records the gate or needs-attention message posted for the state at `version`, unless a message for a
  * newer state is recorded already (a slow post finishing after a quicker, later one).
  */
-export function setNotice(db: Db, projectId: number, messageId: string, version: number): void {
-  db.update(discordThreads)
+export async function setNotice(
+  db: Db,
+  projectId: number,
+  messageId: string,
+  version: number,
+): Promise<void> {
+  await db
+    .update(discordThreads)
     .set({ noticeMessageId: messageId, noticeVersion: version })
     .where(
       and(
         eq(discordThreads.projectId, projectId),
         or(isNull(discordThreads.noticeVersion), lte(discordThreads.noticeVersion, version)),
       ),
-    )
-    .run();
+    );
 }
 
 /** Projects waiting at a gate or needing attention whose message for that state was never posted. */
-export function owedNotices(db: Db): Project[] {
-  return db
+export async function owedNotices(db: Db): Promise<Project[]> {
+  const rows = await db
     .select({ project: projects })
     .from(discordThreads)
     .innerJoin(projects, eq(projects.id, discordThreads.projectId))
@@ -147,7 +158,6 @@ export function owedNotices(db: Db): Project[] {
           ne(discordThreads.noticeVersion, projects.statusVersion),
         ),
       ),
-    )
-    .all()
-    .map((r) => r.project);
+    );
+  return rows.map((r) => r.project);
 }

@@ -293,7 +293,7 @@ export class LlmClient implements Model {
           baseMs: this.config.FOLIO_RETRY_BASE_MS,
           cancelled: !!opts.signal?.aborted,
         });
-        this.insertCall(opts, body.model, started, failure.outcome, { error: failure.detail });
+        await this.insertCall(opts, body.model, started, failure.outcome, { error: failure.detail });
         if (failure.rateLimited) this.limit.rateLimited(failure.retryInMs ?? 0);
         if (failure.retryInMs === undefined) throw explain(error, this.openai.baseURL);
         this.log.warn(
@@ -312,18 +312,18 @@ export class LlmClient implements Model {
   }
 
   /** The checks every answer goes through: a cut prompt, a refusal, then the caller's own. */
-  private judge<T>(
+  private async judge<T>(
     answer: StreamedAnswer,
     model: string,
     sentTokens: () => number,
     opts: CallOptions,
     started: number,
     accept: (content: string, finish: string) => { value: T; cleaned?: string[]; outcome?: string },
-  ): { value: T; usage: Usage } {
+  ): Promise<{ value: T; usage: Usage }> {
     const usage = usageOf(answer.usage, sentTokens, answer.content, this.prices);
     if (silentlyTruncated(sentTokens(), usage.promptTokens)) {
       const advice = truncationAdvice(sentTokens(), usage.promptTokens);
-      this.insertCall(opts, model, started, "context_truncated", { usage, error: advice });
+      await this.insertCall(opts, model, started, "context_truncated", { usage, error: advice });
       throw new LlmError(advice, true);
     }
     const declined = declineOf({
@@ -333,16 +333,16 @@ export class LlmClient implements Model {
       message: { role: "assistant", content: answer.content, refusal: answer.refusal },
     });
     if (declined) {
-      this.insertCall(opts, model, started, declined.outcome, { usage, error: declined.text });
+      await this.insertCall(opts, model, started, declined.outcome, { usage, error: declined.text });
       throw declined.error;
     }
     try {
       const { value, cleaned, outcome } = accept(answer.content, answer.finish);
-      this.insertCall(opts, model, started, outcome ?? "ok", { usage, cleaned });
+      await this.insertCall(opts, model, started, outcome ?? "ok", { usage, cleaned });
       return { value, usage };
     } catch (error) {
       if (error instanceof UnusableAnswer) {
-        this.insertCall(opts, model, started, error.outcome, { usage, error: error.message });
+        await this.insertCall(opts, model, started, error.outcome, { usage, error: error.message });
       }
       throw error;
     }
@@ -386,13 +386,13 @@ export class LlmClient implements Model {
    * thrown: the answer it describes is paid for and kept, and an error about the database must not
    * pass for the endpoint's (and be asked again, and paid again).
    */
-  private insertCall(
+  private async insertCall(
     tag: CallTag,
     model: string,
     started: number,
     outcome: string,
     extra: { usage?: Usage; error?: string; cleaned?: string[] },
-  ): void {
+  ): Promise<void> {
     const row = {
       projectId: tag.projectId,
       stage: tag.stage,
@@ -414,7 +414,7 @@ export class LlmClient implements Model {
       this.log.warn({ err: error }, "could not count a model call in the metrics");
     }
     try {
-      this.db.insert(llmCalls).values(row).run();
+      await this.db.insert(llmCalls).values(row);
     } catch (error) {
       this.log.error({ err: error, call: row }, "could not record a model call; its answer is kept");
     }

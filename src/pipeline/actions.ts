@@ -30,8 +30,8 @@ interface Rule {
   refusal: (p: Project) => string;
 }
 
-function act(db: Db, id: number, { from, at, to, success, refusal }: Rule): ActionResult {
-  const result = transition(db, id, { from, at, to });
+async function act(db: Db, id: number, { from, at, to, success, refusal }: Rule): Promise<ActionResult> {
+  const result = await transition(db, id, { from, at, to });
   if (result.ok) return { ok: true, message: success, project: result.project };
   return result.project ? refuse(refusal(result.project)) : refuse(`There is no project ${id}.`);
 }
@@ -42,8 +42,8 @@ const nothingWaits = (p: Project) =>
     : `Nothing waits for approval: the project is ${describeStatus(p)}.`;
 
 /** Passes the gate the project waits at; with `expected`, only that gate (a button belongs to one gate). */
-export function approve(db: Db, id: number, expected?: StageId): ActionResult {
-  const project = getProject(db, id);
+export async function approve(db: Db, id: number, expected?: StageId): Promise<ActionResult> {
+  const project = await getProject(db, id);
   if (!project) return refuse(`There is no project ${id}.`);
   const gate = gateAt(project.stage);
   if (project.status !== "waiting" || !gate) return refuse(nothingWaits(project));
@@ -68,7 +68,7 @@ function offered(offer: "revises" | "redrafts"): { gate: StageId; to: StageId } 
   return { gate: idOf(gate), to: idOf(to) };
 }
 
-export function reviseOutline(db: Db, id: number, notes: string): ActionResult {
+export async function reviseOutline(db: Db, id: number, notes: string): Promise<ActionResult> {
   const trimmed = notes.trim();
   if (trimmed.length === 0) return refuse("Say what to change in the outline: the notes are empty.");
   if (trimmed.length > 4000) return refuse("Revision notes can be at most 4000 characters.");
@@ -83,13 +83,18 @@ export function reviseOutline(db: Db, id: number, notes: string): ActionResult {
   });
 }
 
-export function requestRedraft(db: Db, id: number, scene: number, notes: string): ActionResult {
-  const project = getProject(db, id);
+export async function requestRedraft(
+  db: Db,
+  id: number,
+  scene: number,
+  notes: string,
+): Promise<ActionResult> {
+  const project = await getProject(db, id);
   if (!project) return refuse(`There is no project ${id}.`);
   if (!Number.isInteger(scene) || scene < 1 || scene > project.sceneCount) {
     return refuse(`Choose a scene from 1 to ${project.sceneCount}.`);
   }
-  if (!hasDraftedScenes(db, id)) return refuse("No scene has been drafted yet.");
+  if (!(await hasDraftedScenes(db, id))) return refuse("No scene has been drafted yet.");
   const { gate, to } = offered("redrafts");
   return act(db, id, {
     from: ["waiting"],
@@ -129,7 +134,7 @@ export const resume = (db: Db, id: number) => act(db, id, STOP_AND_GO.resume);
 export const retry = (db: Db, id: number) => act(db, id, STOP_AND_GO.retry);
 
 /** Cancels the project; with `atGate`, only while it waits there (a gate's Cancel button). */
-export function cancel(db: Db, id: number, atGate?: StageId): ActionResult {
+export function cancel(db: Db, id: number, atGate?: StageId): Promise<ActionResult> {
   return act(db, id, {
     ...(atGate
       ? { from: ["waiting"], at: [atGate] }
@@ -157,40 +162,44 @@ export function describeStatus(p: Pick<Project, "status" | "stage">): string {
 }
 
 /** Every text a scene has had, oldest first, including revisions the guards rejected. */
-export function sceneHistory(db: Db, projectId: number, scene: number): SceneVersion[] {
+export function sceneHistory(db: Db, projectId: number, scene: number): Promise<SceneVersion[]> {
   return db
     .select()
     .from(sceneVersions)
     .where(and(eq(sceneVersions.projectId, projectId), eq(sceneVersions.sceneNumber, scene)))
-    .orderBy(sceneVersions.id)
-    .all();
+    .orderBy(sceneVersions.id);
 }
 
 /** Makes an earlier version the scene's text again, as a new version: the history only grows. */
-export function rollbackScene(db: Db, projectId: number, scene: number, versionId: number): ActionResult {
-  const project = getProject(db, projectId);
+export async function rollbackScene(
+  db: Db,
+  projectId: number,
+  scene: number,
+  versionId: number,
+): Promise<ActionResult> {
+  const project = await getProject(db, projectId);
   if (!project) return refuse(`There is no project ${projectId}.`);
   const busy = refuse(
     "Pause the project and let its unit in flight finish first: a running stage could overwrite the rollback.",
   );
   if (project.status === "running") return busy;
-  const version = sceneHistory(db, projectId, scene).find((v) => v.id === versionId);
+  const version = (await sceneHistory(db, projectId, scene)).find((v) => v.id === versionId);
   if (!version)
     return refuse(
       `Scene ${scene} has no version ${versionId}; list them with: folio versions ${projectId} ${scene}`,
     );
-  if (sceneText(db, projectId, scene) === version.text)
+  if ((await sceneText(db, projectId, scene)) === version.text)
     return refuse(`Scene ${scene} already has the text of version ${versionId}.`);
   // Checked again in the write itself: a resume or a claim between the look and the write refuses it.
-  const moved = transition(db, projectId, {
+  const moved = await transition(db, projectId, {
     from: STOPPED,
     unleased: true,
-    write: (tx) => {
-      writeSceneText(tx, projectId, scene, "rollback", version.text, {
+    write: async (tx) => {
+      await writeSceneText(tx, projectId, scene, "rollback", version.text, {
         note: `rolled back to version ${versionId}`,
       });
       // The digest and the ledger described the text replaced: the scene is digested again when next read.
-      clearSceneDigest(tx, projectId, scene);
+      await clearSceneDigest(tx, projectId, scene);
     },
   });
   if (!moved.ok) return busy;

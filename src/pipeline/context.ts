@@ -11,23 +11,28 @@ import { digestLedgerFor, standingFor } from "./ledger";
 export const PREVIOUS_TAIL_WORDS = 400;
 
 /** The story before scene `number`, as the digests tell it: earlier chapters, then this chapter's scenes. */
-export function storyBefore(db: Db, projectId: number, outline: Outline, number: number): StoryBefore {
+export async function storyBefore(
+  db: Db,
+  projectId: number,
+  outline: Outline,
+  number: number,
+): Promise<StoryBefore> {
   const chapter = outline.scenes.find((s) => s.number === number)?.chapter ?? 0;
   const digests = new Map(
-    db
-      .select({ number: scenes.number, summary: scenes.summary })
-      .from(scenes)
-      .where(and(eq(scenes.projectId, projectId), lt(scenes.number, number)))
-      .all()
-      .map((r) => [r.number, r.summary]),
+    (
+      await db
+        .select({ number: scenes.number, summary: scenes.summary })
+        .from(scenes)
+        .where(and(eq(scenes.projectId, projectId), lt(scenes.number, number)))
+    ).map((r) => [r.number, r.summary]),
   );
   const chapterDigests = new Map(
-    db
-      .select({ number: chapters.number, summary: chapters.summary })
-      .from(chapters)
-      .where(eq(chapters.projectId, projectId))
-      .all()
-      .map((r) => [r.number, r.summary]),
+    (
+      await db
+        .select({ number: chapters.number, summary: chapters.summary })
+        .from(chapters)
+        .where(eq(chapters.projectId, projectId))
+    ).map((r) => [r.number, r.summary]),
   );
   const earlier = outline.scenes
     .filter((s) => s.number < number)
@@ -62,26 +67,24 @@ export function storyBefore(db: Db, projectId: number, outline: Outline, number:
  * is also given whole, with the story as it stood before it: exactly what its digest was shown, so the
  * provider's prompt cache serves that part of the prompt to whichever of the two calls comes second.
  */
-export function buildSceneContext(
+export async function buildSceneContext(
   db: Db,
   projectId: number,
   outline: Outline,
   sceneNumber: number,
-): SceneContext {
+): Promise<SceneContext> {
   const scene = outline.scenes.find((s) => s.number === sceneNumber);
   if (!scene) throw new Error(`scene ${sceneNumber} is not in the outline`);
-  const own = db
+  const [own] = await db
     .select({ beats: scenes.beats })
     .from(scenes)
-    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)))
-    .get();
-  const previous = db
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber)));
+  const [previous] = await db
     .select({ text: scenes.text })
     .from(scenes)
-    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber - 1)))
-    .get();
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.number, sceneNumber - 1)));
   const previousScene = outline.scenes.find((s) => s.number === sceneNumber - 1);
-  const standing = standingFor(db, projectId, scene);
+  const standing = await standingFor(db, projectId, scene);
   return {
     scene,
     ...(standing ? { standing } : {}),
@@ -91,13 +94,13 @@ export function buildSceneContext(
     chapterCount: outline.chapters.length,
     chapterTitle:
       outline.chapters.find((c) => c.number === scene.chapter)?.title ?? `Chapter ${scene.chapter}`,
-    ...storyBefore(db, projectId, outline, sceneNumber),
+    ...(await storyBefore(db, projectId, outline, sceneNumber)),
     previousTail: previous?.text ? lastWords(previous.text, PREVIOUS_TAIL_WORDS) : null,
     ...(previousScene && previous?.text
       ? {
           previousWhole: {
             text: previous.text,
-            storyBefore: storyBefore(db, projectId, outline, previousScene.number),
+            storyBefore: await storyBefore(db, projectId, outline, previousScene.number),
           },
         }
       : {}),
@@ -106,10 +109,15 @@ export function buildSceneContext(
 }
 
 /** What a scene's digest is shown besides its text: its card, the story before it, the ledger's threads. */
-export function digestInput(db: Db, projectId: number, outline: Outline, number: number): DigestInput {
+export async function digestInput(
+  db: Db,
+  projectId: number,
+  outline: Outline,
+  number: number,
+): Promise<DigestInput> {
   const card = outline.scenes.find((s) => s.number === number);
   return {
-    ...digestLedgerFor(db, projectId, card),
-    ...(card ? { card, storyBefore: storyBefore(db, projectId, outline, number) } : {}),
+    ...(await digestLedgerFor(db, projectId, card)),
+    ...(card ? { card, storyBefore: await storyBefore(db, projectId, outline, number) } : {}),
   };
 }

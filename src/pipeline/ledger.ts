@@ -1,10 +1,9 @@
 import { and, asc, eq, lt } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import type { Db, Tx } from "../../db/client";
 import { storyState } from "../../db/schema";
 import type { CharacterStanding, Standing } from "../../stages/definition";
 import type { CharacterChange, DigestLedger, SceneDigest } from "../../stages/draft";
 import type { SceneCard } from "../../stages/outline";
-import type { Tx } from "./transition";
 
 /**
  * The story-state ledger: each digest's state changes stored as rows of its scene, and the state as of
@@ -14,23 +13,26 @@ import type { Tx } from "./transition";
  */
 
 /** Replaces the scene's rows with what its digest recorded. */
-export function writeLedger(tx: Tx, projectId: number, sceneNumber: number, digest: SceneDigest): void {
-  clearLedger(tx, projectId, sceneNumber);
+export async function writeLedger(
+  tx: Tx,
+  projectId: number,
+  sceneNumber: number,
+  digest: SceneDigest,
+): Promise<void> {
+  await clearLedger(tx, projectId, sceneNumber);
   const rows = [
     ...(digest.characters ?? []).map((c) => ({ kind: "character", entity: c.name.trim(), data: c })),
     ...(digest.threadsOpened ?? []).map((t) => ({ kind: "thread_opened", entity: t.trim(), data: null })),
     ...(digest.threadsClosed ?? []).map((t) => ({ kind: "thread_closed", entity: t.trim(), data: null })),
   ].filter((r) => r.entity !== "");
   if (rows.length === 0) return;
-  tx.insert(storyState)
-    .values(rows.map((r) => ({ projectId, sceneNumber, ...r })))
-    .run();
+  await tx.insert(storyState).values(rows.map((r) => ({ projectId, sceneNumber, ...r })));
 }
 
-export function clearLedger(tx: Tx, projectId: number, sceneNumber: number): void {
-  tx.delete(storyState)
-    .where(and(eq(storyState.projectId, projectId), eq(storyState.sceneNumber, sceneNumber)))
-    .run();
+export async function clearLedger(tx: Tx, projectId: number, sceneNumber: number): Promise<void> {
+  await tx
+    .delete(storyState)
+    .where(and(eq(storyState.projectId, projectId), eq(storyState.sceneNumber, sceneNumber)));
 }
 
 /** Open threads a drafting prompt shows at most: the latest that its card touches. */
@@ -40,17 +42,16 @@ const THREADS_SHOWN = 6;
 const KEPT = { knows: 6, told: 4, relationships: 4 };
 
 /** Every character and open thread as the scenes before `sceneNumber` left them. */
-export function stateBefore(
+export async function stateBefore(
   db: Db,
   projectId: number,
   sceneNumber: number,
-): { characters: Map<string, CharacterStanding>; openThreads: string[] } {
-  const rows = db
+): Promise<{ characters: Map<string, CharacterStanding>; openThreads: string[] }> {
+  const rows = await db
     .select()
     .from(storyState)
     .where(and(eq(storyState.projectId, projectId), lt(storyState.sceneNumber, sceneNumber)))
-    .orderBy(asc(storyState.sceneNumber), asc(storyState.id))
-    .all();
+    .orderBy(asc(storyState.sceneNumber), asc(storyState.id));
   const characters = new Map<string, CharacterStanding>();
   const open = new Map<string, string>();
   for (const row of rows) {
@@ -87,8 +88,8 @@ function apply(characters: Map<string, CharacterStanding>, change: CharacterChan
  * POV), anyone else last seen at its place, and the open threads that name one of them, its place, or
  * share a telling word with its card.
  */
-export function standingFor(db: Db, projectId: number, card: SceneCard): Standing | undefined {
-  const { characters, openThreads } = stateBefore(db, projectId, card.number);
+export async function standingFor(db: Db, projectId: number, card: SceneCard): Promise<Standing | undefined> {
+  const { characters, openThreads } = await stateBefore(db, projectId, card.number);
   if (characters.size === 0 && openThreads.length === 0) return undefined;
   const names = [card.pov, ...card.characters];
   const onCard = [...characters.values()].filter((c) => names.some((n) => sameCharacter(c.name, n)));
@@ -116,9 +117,13 @@ const RECENT_THREADS = 4;
  * What a digest is told: who the card puts in the scene, and the open threads it could pay off — those
  * its card touches and the newest few, in the order they were opened, not every thread of the book.
  */
-export function digestLedgerFor(db: Db, projectId: number, card: SceneCard | undefined): DigestLedger {
+export async function digestLedgerFor(
+  db: Db,
+  projectId: number,
+  card: SceneCard | undefined,
+): Promise<DigestLedger> {
   if (!card) return { onCard: [], openThreads: [] };
-  const open = stateBefore(db, projectId, card.number).openThreads;
+  const open = (await stateBefore(db, projectId, card.number)).openThreads;
   const shown = new Set([
     ...threadsTouching(card, open).slice(-THREADS_SHOWN),
     ...open.slice(-RECENT_THREADS),

@@ -8,20 +8,18 @@ import { buildReport } from "./report";
 import { loadPlan } from "./store";
 
 /** The book as it stands in the database, whole or partial, in the shape exporters take. */
-export function loadManuscript(db: Db, project: Project, author: string): Manuscript {
-  const plan = loadPlan(db, project.id);
-  const chapterRows = db
+export async function loadManuscript(db: Db, project: Project, author: string): Promise<Manuscript> {
+  const plan = await loadPlan(db, project.id);
+  const chapterRows = await db
     .select()
     .from(chapters)
     .where(eq(chapters.projectId, project.id))
-    .orderBy(asc(chapters.number))
-    .all();
-  const sceneRows = db
+    .orderBy(asc(chapters.number));
+  const sceneRows = await db
     .select({ number: scenes.number, chapter: scenes.chapter, title: scenes.title, text: scenes.text })
     .from(scenes)
     .where(eq(scenes.projectId, project.id))
-    .orderBy(asc(scenes.number))
-    .all();
+    .orderBy(asc(scenes.number));
   const book: Manuscript = {
     title: project.title ?? plan.concept?.title ?? "Untitled",
     author,
@@ -57,14 +55,14 @@ export async function renderExport(
   author: string,
   format: ExportFormat,
 ): Promise<ExportFiles> {
-  const book = loadManuscript(db, project, author);
+  const book = await loadManuscript(db, project, author);
   const name = fileNameFor(book.title, format);
   return {
     title: book.title,
     book: { name, data: await renderBook(format, book) },
     report: {
       name: `${name.replace(/\.[^.]+$/, "")}.report.md`,
-      data: Buffer.from(buildReport(db, project, author), "utf8"),
+      data: Buffer.from(await buildReport(db, project, author), "utf8"),
     },
     missing: missingScenes(book),
     chapters: book.chapters.length,

@@ -1,9 +1,8 @@
 /** A new project: the author's request checked, and the row stored, under the per-owner limit if any. */
-import { and, eq, sql } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../../db/client";
+import { type Db, inTransaction, type Tx } from "../../db/client";
 import { type Project, type ProjectHost, projects } from "../../db/schema";
-import type { Tx } from "./transition";
 import { FIRST_STAGE } from "./workflow";
 
 /** What an author may ask for when starting a novel; the same limits for slash commands and the CLI. */
@@ -53,22 +52,22 @@ export function createProject(
   db: Db,
   input: z.output<typeof NewProjectSchema>,
   owner: Owner,
-  attach: (tx: Tx, project: Project) => void = () => {},
-): Project {
-  return db.transaction((tx) => {
-    const project = insertProject(tx, input, owner);
-    attach(tx, project);
+  attach: (tx: Tx, project: Project) => Promise<void> = async () => {},
+): Promise<Project> {
+  return inTransaction(db, async (tx) => {
+    const project = await insertProject(tx, input, owner);
+    await attach(tx, project);
     return project;
   });
 }
 
-function insertProject(
+async function insertProject(
   tx: Tx,
   input: z.output<typeof NewProjectSchema>,
   owner: Owner,
   lease: { leaseOwner: string; leaseExpiresAt: number } | undefined = undefined,
-): Project {
-  return tx
+): Promise<Project> {
+  const [project] = await tx
     .insert(projects)
     .values({
       ownerId: owner.ownerId,
@@ -84,8 +83,8 @@ function insertProject(
       stage: FIRST_STAGE,
       ...lease,
     })
-    .returning()
-    .get();
+    .returning();
+  return project!;
 }
 
 /** How long a project being set up (its Discord thread opened) is kept from the scheduler at most. */
@@ -103,50 +102,48 @@ export function claimNewProject(
   owner: Owner,
   maxActive: number,
   claimant: string,
-): { ok: true; project: Project } | { ok: false; message: string } {
-  return db.transaction(
-    (tx) => {
-      if (activeProjectCount(tx, owner.ownerId) >= maxActive) {
-        return {
-          ok: false as const,
-          message: `You already have ${maxActive} unfinished projects, the most allowed. Finish or cancel one first (see /novel list).`,
-        };
-      }
-      const project = insertProject(tx, input, owner, {
-        leaseOwner: claimant,
-        leaseExpiresAt: Date.now() + SETUP_CLAIM_MS,
-      });
-      return { ok: true as const, project };
-    },
-    { behavior: "immediate" },
-  );
+): Promise<{ ok: true; project: Project } | { ok: false; message: string }> {
+  return inTransaction(db, async (tx) => {
+    if ((await activeProjectCount(tx, owner.ownerId)) >= maxActive) {
+      return {
+        ok: false as const,
+        message: `You already have ${maxActive} unfinished projects, the most allowed. Finish or cancel one first (see /novel list).`,
+      };
+    }
+    const project = await insertProject(tx, input, owner, {
+      leaseOwner: claimant,
+      leaseExpiresAt: Date.now() + SETUP_CLAIM_MS,
+    });
+    return { ok: true as const, project };
+  });
 }
 
 /** Writes the host's rows for a claimed new project and lets the scheduler have it. */
-export function finishSetup(db: Db, id: number, claimant: string, attach: (tx: Tx) => void): void {
-  db.transaction((tx) => {
-    attach(tx);
-    tx.update(projects)
+export function finishSetup(
+  db: Db,
+  id: number,
+  claimant: string,
+  attach: (tx: Tx) => Promise<void>,
+): Promise<void> {
+  return inTransaction(db, async (tx) => {
+    await attach(tx);
+    await tx
+      .update(projects)
       .set({ leaseOwner: null, leaseExpiresAt: null })
-      .where(and(eq(projects.id, id), eq(projects.leaseOwner, claimant)))
-      .run();
+      .where(and(eq(projects.id, id), eq(projects.leaseOwner, claimant)));
   });
 }
 
 /** Removes a claimed new project whose setup failed: nothing was written for it yet. */
-export function abandonSetup(db: Db, id: number, claimant: string): void {
-  db.delete(projects)
-    .where(and(eq(projects.id, id), eq(projects.leaseOwner, claimant)))
-    .run();
+export async function abandonSetup(db: Db, id: number, claimant: string): Promise<void> {
+  await db.delete(projects).where(and(eq(projects.id, id), eq(projects.leaseOwner, claimant)));
 }
 
 /** Unfinished projects an owner has, in every server (FOLIO_MAX_PROJECTS_PER_USER counts them all). */
-export function activeProjectCount(db: Pick<Db, "select">, ownerId: string): number {
-  return (
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(projects)
-      .where(and(eq(projects.ownerId, ownerId), sql`${projects.status} not in ('done', 'cancelled')`))
-      .get()?.n ?? 0
-  );
+export async function activeProjectCount(db: Pick<Db, "select">, ownerId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(projects)
+    .where(and(eq(projects.ownerId, ownerId), sql`${projects.status} not in ('done', 'cancelled')`));
+  return row?.n ?? 0;
 }

@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { chapters, llmCalls, type Project, revisionResults, scenes, stageOutputs } from "../../db/schema";
+import { chapters, llmCalls, type Project, revisionResults, scenes } from "../../db/schema";
 import { AUDIT_KEY, type ContinuityIssue, continuityAudit } from "../../stages/continuity";
 import type { SceneCard } from "../../stages/outline";
 import { RUBRIC, selfRefinement } from "../../stages/refine";
@@ -9,15 +9,15 @@ import { type ReportInput, renderReport } from "../export/report";
 import { lintProse } from "../text/lint";
 import { validateManuscript } from "../text/manuscript-checks";
 import { motifForCue, motifPresent } from "../text/motifs";
-import { loadPlan } from "./store";
+import { loadPlan, recallOutput } from "./store";
 
 /**
  * The manuscript report for the book as it stands: validation run on the current text, and what the
  * revision stages recorded (continuity, motifs, lint, guard rejections), with tokens and cost per stage.
  */
-export function buildReport(db: Db, project: Project, author: string): string {
-  const plan = loadPlan(db, project.id);
-  const rows = db
+export async function buildReport(db: Db, project: Project, author: string): Promise<string> {
+  const plan = await loadPlan(db, project.id);
+  const sceneRows = await db
     .select({
       number: scenes.number,
       chapter: scenes.chapter,
@@ -28,12 +28,11 @@ export function buildReport(db: Db, project: Project, author: string): string {
     })
     .from(scenes)
     .where(eq(scenes.projectId, project.id))
-    .orderBy(asc(scenes.number))
-    .all()
-    .map((r) => ({ ...r, card: r.card as SceneCard }));
+    .orderBy(asc(scenes.number));
+  const rows = sceneRows.map((r) => ({ ...r, card: r.card as SceneCard }));
   const cast = plan.characters?.characters.map((c) => c.name) ?? [];
   const motifs = plan.concept?.motifs.map((m) => m.name) ?? [];
-  const results = db.select().from(revisionResults).where(eq(revisionResults.projectId, project.id)).all();
+  const results = await db.select().from(revisionResults).where(eq(revisionResults.projectId, project.id));
   const missing = rows.filter((r) => !r.text?.trim()).map((r) => r.number);
   return renderReport({
     title: project.title ?? plan.concept?.title ?? "Untitled",
@@ -42,7 +41,7 @@ export function buildReport(db: Db, project: Project, author: string): string {
     partial: rows.length === 0 || missing.length > 0,
     missingScenes: missing,
     targetWords: project.targetWords,
-    chapters: chapterRows(db, project.id, rows),
+    chapters: await chapterRows(db, project.id, rows),
     validation: validateManuscript({
       scenes: rows.map((r) => ({
         number: r.number,
@@ -56,7 +55,7 @@ export function buildReport(db: Db, project: Project, author: string): string {
       cast,
       motifs,
     }),
-    continuity: continuity(db, project.id, results),
+    continuity: await continuity(db, project.id, results),
     rubric: rubricSummary(results),
     motifs: motifs.map((motif) => ({
       motif,
@@ -67,37 +66,35 @@ export function buildReport(db: Db, project: Project, author: string): string {
     })),
     lint: lintSummary(rows, results),
     rejections: rejections(results),
-    usage: usagePerStage(db, project.id),
+    usage: await usagePerStage(db, project.id),
   });
 }
 
-function chapterRows(db: Db, projectId: number, rows: { chapter: number; words: number; card: SceneCard }[]) {
-  return db
+async function chapterRows(
+  db: Db,
+  projectId: number,
+  rows: { chapter: number; words: number; card: SceneCard }[],
+) {
+  const chapterList = await db
     .select()
     .from(chapters)
     .where(eq(chapters.projectId, projectId))
-    .orderBy(asc(chapters.number))
-    .all()
-    .map((c) => {
-      const members = rows.filter((r) => r.chapter === c.number);
-      return {
-        number: c.number,
-        title: c.title,
-        words: members.reduce((n, r) => n + r.words, 0),
-        targetWords: members.reduce((n, r) => n + r.card.targetWords, 0),
-        scenes: members.length,
-      };
-    });
+    .orderBy(asc(chapters.number));
+  return chapterList.map((c) => {
+    const members = rows.filter((r) => r.chapter === c.number);
+    return {
+      number: c.number,
+      title: c.title,
+      words: members.reduce((n, r) => n + r.words, 0),
+      targetWords: members.reduce((n, r) => n + r.card.targetWords, 0),
+      scenes: members.length,
+    };
+  });
 }
 
-function continuity(db: Db, projectId: number, results: (typeof revisionResults.$inferSelect)[]) {
-  const audit = db
-    .select({ data: stageOutputs.data })
-    .from(stageOutputs)
-    .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, AUDIT_KEY)))
-    .orderBy(desc(stageOutputs.id))
-    .get();
-  const found = ((audit?.data as { issues?: ContinuityIssue[] } | undefined)?.issues ?? []).map((i) => ({
+async function continuity(db: Db, projectId: number, results: (typeof revisionResults.$inferSelect)[]) {
+  const audit = await recallOutput<{ issues?: ContinuityIssue[] }>(db, projectId, AUDIT_KEY);
+  const found = (audit?.issues ?? []).map((i) => ({
     scene: i.scene,
     problem: i.problem,
   }));
@@ -177,15 +174,14 @@ function usagePerStage(db: Db, projectId: number) {
   return db
     .select({
       stage: llmCalls.stage,
-      calls: sql<number>`count(*)`,
-      promptTokens: sql<number>`sum(${llmCalls.promptTokens})`,
-      cachedTokens: sql<number>`sum(${llmCalls.cachedTokens})`,
-      completionTokens: sql<number>`sum(${llmCalls.completionTokens})`,
-      costUsd: sql<number>`sum(${llmCalls.costUsd})`,
+      calls: sql<number>`count(*)`.mapWith(Number),
+      promptTokens: sql<number>`sum(${llmCalls.promptTokens})`.mapWith(Number),
+      cachedTokens: sql<number>`sum(${llmCalls.cachedTokens})`.mapWith(Number),
+      completionTokens: sql<number>`sum(${llmCalls.completionTokens})`.mapWith(Number),
+      costUsd: sql<number>`sum(${llmCalls.costUsd})`.mapWith(Number),
     })
     .from(llmCalls)
     .where(eq(llmCalls.projectId, projectId))
     .groupBy(llmCalls.stage)
-    .orderBy(sql`min(${llmCalls.id})`)
-    .all();
+    .orderBy(sql`min(${llmCalls.id})`);
 }

@@ -14,7 +14,7 @@ const KINDS: {
   [K in StageDefinition["kind"]]: (unit: Unit, stage: Extract<StageDefinition, { kind: K }>) => Promise<void>;
 } = {
   plan: runPlanStage,
-  gate: async (unit, stage) => arriveAtGate(unit, stage),
+  gate: arriveAtGate,
   scenes: runSceneUnit,
   revision: runRevisionStage,
   validation: runRevisionStage,
@@ -31,12 +31,12 @@ export async function runUnit(unit: Unit): Promise<void> {
   if (!stage)
     throw new Error(`project ${unit.project.id} is at "${unit.project.stage}", which is not a stage`);
   // A delivery costs nothing: the budget never holds back a finished book.
-  if (stage.kind !== "delivery") checkpoint(unit);
+  if (stage.kind !== "delivery") await checkpoint(unit);
   await (KINDS[stage.kind] as (unit: Unit, stage: StageDefinition) => Promise<void>)(unit, stage);
 }
 
 /** The unit a project is at, in the author's words, for retry notices and needs-attention messages. */
-export function describeUnit(db: Db, project: Project): string {
+export async function describeUnit(db: Db, project: Project): Promise<string> {
   const stage = stageOf(project.stage);
   if (!stage) return project.stage;
   return stage.kind === "scenes" ? describeSceneUnit(db, project, stage) : stage.label;

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { and, count, eq, gt, isNotNull, isNull, like, lt, notInArray, or, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { type Db, inTransaction } from "../../db/client";
 import { llmCalls, type Project, type ProjectHost, projects } from "../../db/schema";
 import { LlmError } from "../llm/errors";
 import type { ProgressSnapshot } from "./events";
@@ -40,7 +40,7 @@ export interface WorkControl {
   /** Looks for work now (a new project, an approval). */
   wake(): void;
   /** Where the project stands in the queue for the model, if it waits (see `Scheduler.queued`). */
-  queued(project: Project, ifAsked?: boolean): { ahead: number; etaMs: number | null } | undefined;
+  queued(project: Project, ifAsked?: boolean): Promise<{ ahead: number; etaMs: number | null } | undefined>;
   /** Aborts the unit in flight for a project, where it runs here. */
   abort(projectId: number): void;
 }
@@ -95,12 +95,14 @@ export class Scheduler implements WorkControl {
     this.options = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
   }
 
-  start(): void {
+  /** Starts looking for work; resolves once the first look is over (dead leases freed, work claimed). */
+  async start(): Promise<void> {
     this.stopping = false;
     this.timer = setInterval(() => this.tick(), this.options.pollMs);
     this.queueTimer = setInterval(() => this.reportQueue(), QUEUE_REPORT_MS);
     this.queueTimer.unref();
     this.tick();
+    await this.looking;
   }
 
   /** Looks for work now rather than at the next poll (after an approval, a resume, a new project). */
@@ -112,7 +114,10 @@ export class Scheduler implements WorkControl {
    * Where the project stands in the queue for the model: its call waiting now, or where a call would
    * wait if it asked now (`ifAsked`); undefined when it is not waiting (and would not).
    */
-  queued(project: Project, ifAsked = false): { ahead: number; etaMs: number | null } | undefined {
+  async queued(
+    project: Project,
+    ifAsked = false,
+  ): Promise<{ ahead: number; etaMs: number | null } | undefined> {
     const limit = this.deps.llm.limit;
     const ahead =
       limit.positions().get(project.id) ??
@@ -146,6 +151,8 @@ export class Scheduler implements WorkControl {
     this.stopping = true;
     clearInterval(this.timer);
     clearInterval(this.queueTimer);
+    // A look under way finishes first: what it claimed is worked or given back before leases are released.
+    await this.looking;
     const all = Promise.all([...this.workers.values()].map((w) => w.finished));
     const graceOver = sleep(this.options.shutdownGraceMs, "timeout", { ref: false });
     if ((await Promise.race([all.then(() => "done"), graceOver])) === "timeout") {
@@ -155,67 +162,84 @@ export class Scheduler implements WorkControl {
     }
   }
 
+  /** The look for work in progress: one at a time; a wake during a look asks for another after it. */
+  private looking: Promise<void> | undefined;
+  private lookAgain = false;
+
   private tick(): void {
-    try {
-      // Once per look for work, not per claim: a start that claims many projects reads the leases once.
-      if (!this.stopping) {
-        // A lease freed because its process died: its project is taken over, here or by a neighbour.
-        for (const _ of freeDeadLocalLeases(this.deps.db)) this.deps.metrics?.takeover();
-      }
-      while (!this.stopping && this.workers.size < this.options.maxActiveProjects) {
-        const project = this.claim();
-        if (!project) break;
-        this.spawn(project);
-      }
-      if (!this.stopping) this.announceHeld();
-    } catch (error) {
-      // A busy database or a vanished file must not take the process down; the next poll tries again.
-      this.deps.log.error({ err: error }, "could not claim work");
+    if (this.looking) {
+      this.lookAgain = true;
+      return;
     }
+    this.looking = this.look()
+      .catch((error: unknown) => {
+        // A busy database or a vanished file must not take the process down; the next poll tries again.
+        this.deps.log.error({ err: error }, "could not claim work");
+      })
+      .finally(() => {
+        this.looking = undefined;
+        if (this.lookAgain && !this.stopping) {
+          this.lookAgain = false;
+          this.tick();
+        }
+      });
+  }
+
+  private async look(): Promise<void> {
+    // Once per look for work, not per claim: a start that claims many projects reads the leases once.
+    if (!this.stopping) {
+      // A lease freed because its process died: its project is taken over, here or by a neighbour.
+      for (const _ of await freeDeadLocalLeases(this.deps.db)) this.deps.metrics?.takeover();
+    }
+    while (!this.stopping && this.workers.size < this.options.maxActiveProjects) {
+      const project = await this.claim();
+      if (!project || this.stopping) {
+        // Claimed as the process began to stop: given back at once rather than left to expire.
+        if (project) await this.release(project.id);
+        break;
+      }
+      this.spawn(project);
+    }
+    if (!this.stopping) await this.announceHeld();
   }
 
   /**
    * Atomically takes the longest-waiting runnable project whose lease is free or expired. IMMEDIATE:
    * the write lock is taken before the read, so two processes can never both upgrade the same snapshot.
    */
-  private claim(): Project | undefined {
+  private claim(): Promise<Project | undefined> {
     const now = nowMs();
     const free = or(isNull(projects.leaseOwner), lt(projects.leaseExpiresAt, now));
     const busy = [...this.workers.keys()];
     const only = this.options.onlyProjects;
     const host = this.options.host ? eq(projects.host, this.options.host) : undefined;
-    return this.deps.db.transaction(
-      (tx) => {
-        const candidate = tx
-          .select({ id: projects.id, heldBy: projects.leaseOwner })
-          .from(projects)
-          .where(
-            and(
-              eq(projects.status, "running"),
-              free,
-              host,
-              busy.length > 0 ? notInArray(projects.id, busy) : undefined,
-              only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
-            ),
-          )
-          // Oldest first: a project coming back from a gate is not sent behind newer ones.
-          .orderBy(projects.id)
-          .limit(1)
-          .get();
-        if (!candidate) return undefined;
-        const claimed = tx
-          .update(projects)
-          // A place in a queue another process wrote is not this one's.
-          .set({ leaseOwner: this.owner, leaseExpiresAt: now + this.options.leaseMs, queueAhead: null })
-          .where(and(eq(projects.id, candidate.id), free))
-          .returning()
-          .get();
-        // A lease still named but expired: another process stopped renewing it.
-        if (claimed && candidate.heldBy !== null) this.deps.metrics?.takeover();
-        return claimed;
-      },
-      { behavior: "immediate" },
-    );
+    return inTransaction(this.deps.db, async (tx) => {
+      const [candidate] = await tx
+        .select({ id: projects.id, heldBy: projects.leaseOwner })
+        .from(projects)
+        .where(
+          and(
+            eq(projects.status, "running"),
+            free,
+            host,
+            busy.length > 0 ? notInArray(projects.id, busy) : undefined,
+            only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
+          ),
+        )
+        // Oldest first: a project coming back from a gate is not sent behind newer ones.
+        .orderBy(projects.id)
+        .limit(1);
+      if (!candidate) return undefined;
+      const [claimed] = await tx
+        .update(projects)
+        // A place in a queue another process wrote is not this one's.
+        .set({ leaseOwner: this.owner, leaseExpiresAt: now + this.options.leaseMs, queueAhead: null })
+        .where(and(eq(projects.id, candidate.id), free))
+        .returning();
+      // A lease still named but expired: another process stopped renewing it.
+      if (claimed && candidate.heldBy !== null) this.deps.metrics?.takeover();
+      return claimed;
+    });
   }
 
   /**
@@ -223,68 +247,77 @@ export class Scheduler implements WorkControl {
    * changes, once it has waited a moment (a call that gets its slot at once is not "queued"); and says
    * so when it no longer waits.
    */
+  private reporting = false;
+
   private reportQueue(): void {
-    try {
-      const limit = this.deps.llm.limit;
-      const positions = limit.positions();
-      for (const [id, ahead] of positions) {
-        const seen = (this.waitingSeen.get(id) ?? 0) + 1;
-        this.waitingSeen.set(id, seen);
-        const said = this.reportedQueue.get(id);
-        if (said?.ahead === ahead || !this.workers.has(id)) continue;
-        // A project that has not made a call yet is queued from the first look; one between its calls
-        // only once it has waited a moment. A place already said is said again every few seconds at
-        // most, so a long queue moving costs few messages.
-        if (seen < 2 && this.hasStarted(id)) continue;
-        if (said && Date.now() - said.at < QUEUE_RESAY_MS) continue;
-        this.reportedQueue.set(id, { ahead, at: Date.now() });
-        this.emitQueue(id, { ahead, etaMs: limit.etaMs(ahead) });
-      }
-      for (const id of [...this.waitingSeen.keys()]) {
-        if (positions.has(id)) continue;
-        this.waitingSeen.delete(id);
-        if (this.reportedQueue.delete(id)) this.emitQueue(id, undefined);
-      }
-    } catch (error) {
-      this.deps.log.warn({ err: error }, "could not report the queue");
+    if (this.reporting) return;
+    this.reporting = true;
+    this.sayQueue()
+      .catch((error: unknown) => this.deps.log.warn({ err: error }, "could not report the queue"))
+      .finally(() => {
+        this.reporting = false;
+      });
+  }
+
+  private async sayQueue(): Promise<void> {
+    const limit = this.deps.llm.limit;
+    const positions = limit.positions();
+    for (const [id, ahead] of positions) {
+      const seen = (this.waitingSeen.get(id) ?? 0) + 1;
+      this.waitingSeen.set(id, seen);
+      const said = this.reportedQueue.get(id);
+      if (said?.ahead === ahead || !this.workers.has(id)) continue;
+      // A project that has not made a call yet is queued from the first look; one between its calls
+      // only once it has waited a moment. A place already said is said again every few seconds at
+      // most, so a long queue moving costs few messages.
+      if (seen < 2 && (await this.hasStarted(id))) continue;
+      if (said && Date.now() - said.at < QUEUE_RESAY_MS) continue;
+      this.reportedQueue.set(id, { ahead, at: Date.now() });
+      await this.emitQueue(id, { ahead, etaMs: limit.etaMs(ahead) });
+    }
+    for (const id of [...this.waitingSeen.keys()]) {
+      if (positions.has(id)) continue;
+      this.waitingSeen.delete(id);
+      if (this.reportedQueue.delete(id)) await this.emitQueue(id, undefined);
     }
   }
 
-  private hasStarted(projectId: number): boolean {
+  private async hasStarted(projectId: number): Promise<boolean> {
     if (this.started.has(projectId)) return true;
-    const made = !!this.deps.db
-      .select({ id: llmCalls.id })
-      .from(llmCalls)
-      .where(eq(llmCalls.projectId, projectId))
-      .limit(1)
-      .get();
+    const made =
+      (
+        await this.deps.db
+          .select({ id: llmCalls.id })
+          .from(llmCalls)
+          .where(eq(llmCalls.projectId, projectId))
+          .limit(1)
+      ).length > 0;
     if (made) this.started.add(projectId);
     return made;
   }
 
-  private emitQueue(projectId: number, queued: ProgressSnapshot["queued"]): void {
-    const project = getProject(this.deps.db, projectId);
+  private async emitQueue(projectId: number, queued: ProgressSnapshot["queued"]): Promise<void> {
+    const project = await getProject(this.deps.db, projectId);
     if (project?.status !== "running") return;
     // Written down too, for a command run from another process (`folio status`).
-    this.deps.db
+    await this.deps.db
       .update(projects)
       .set({ queueAhead: queued?.ahead ?? null })
-      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
-      .run();
+      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)));
     this.deps.emit({
       type: "queued",
       projectId,
       stage: project.stage,
       label: stageLabel(project.stage),
-      progress: { ...progressOf(this.deps.db, project), ...(queued ? { queued } : {}) },
+      progress: { ...(await progressOf(this.deps.db, project)), ...(queued ? { queued } : {}) },
     });
   }
 
   /** Projects this process would run but another live process holds: said once per holder, in the log. */
-  private announceHeld(): void {
+  private async announceHeld(): Promise<void> {
     const now = nowMs();
     const only = this.options.onlyProjects;
-    const held = this.deps.db
+    const rows = await this.deps.db
       .select({ id: projects.id, owner: projects.leaseOwner, until: projects.leaseExpiresAt })
       .from(projects)
       .where(
@@ -294,9 +327,8 @@ export class Scheduler implements WorkControl {
           this.options.host ? eq(projects.host, this.options.host) : undefined,
           only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
         ),
-      )
-      .all()
-      .filter((p) => p.owner !== this.owner);
+      );
+    const held = rows.filter((p) => p.owner !== this.owner);
     for (const { id, owner, until } of held) {
       if (this.announced.get(id) === owner) continue;
       this.announced.set(id, owner!);
@@ -324,7 +356,7 @@ export class Scheduler implements WorkControl {
     const memory: WorkerMemory = {};
     try {
       while (!this.stopping && !controller.signal.aborted) {
-        const project = this.stillOurs(projectId);
+        const project = await this.stillOurs(projectId);
         if (!project) break;
         if ((await this.runWithAttempts(project, controller.signal, memory)) === "stop") break;
       }
@@ -335,7 +367,7 @@ export class Scheduler implements WorkControl {
       this.workers.delete(projectId);
       this.started.delete(projectId);
       try {
-        this.release(projectId);
+        await this.release(projectId);
       } catch (error) {
         this.deps.log.error({ err: error, projectId }, "could not release the lease; it expires by itself");
       }
@@ -344,8 +376,8 @@ export class Scheduler implements WorkControl {
   }
 
   /** The project, if it is still running under this process's lease. */
-  private stillOurs(projectId: number): Project | undefined {
-    const project = getProject(this.deps.db, projectId);
+  private async stillOurs(projectId: number): Promise<Project | undefined> {
+    const project = await getProject(this.deps.db, projectId);
     return project?.status === "running" && project.leaseOwner === this.owner ? project : undefined;
   }
 
@@ -364,12 +396,12 @@ export class Scheduler implements WorkControl {
       } catch (error) {
         if (error instanceof LeaseLost || error instanceof UnitInterrupted || signal.aborted) return "stop";
         const message = error instanceof Error ? error.message : String(error);
-        const unit = describeUnit(this.deps.db, project);
+        const unit = await describeUnit(this.deps.db, project);
         const fatal = error instanceof LlmError && error.fatal;
         this.deps.metrics?.unit("failed");
         this.deps.log.warn({ projectId: project.id, unit, attempt, err: error }, "unit failed");
         if (fatal || attempt >= unitAttempts) {
-          this.markNeedsAttention(project.id, unit, message);
+          await this.markNeedsAttention(project.id, unit, message);
           return "stop";
         }
         this.deps.emit({ type: "unit_retry", projectId: project.id, unit, attempt, error: message });
@@ -379,16 +411,16 @@ export class Scheduler implements WorkControl {
           return "stop";
         }
         // Paused, cancelled or shutting down during the pause: no further attempt is paid for.
-        const fresh = this.stopping ? undefined : this.stillOurs(project.id);
+        const fresh = this.stopping ? undefined : await this.stillOurs(project.id);
         if (!fresh) return "stop";
         project = fresh;
       }
     }
   }
 
-  private markNeedsAttention(projectId: number, unit: string, error: string): void {
+  private async markNeedsAttention(projectId: number, unit: string, error: string): Promise<void> {
     const attention = `${unit} failed: ${error}`;
-    const marked = transition(this.deps.db, projectId, {
+    const marked = await transition(this.deps.db, projectId, {
       from: ["running"],
       lease: this.owner,
       to: { status: "needs_attention", attention },
@@ -398,34 +430,32 @@ export class Scheduler implements WorkControl {
 
   /** Extends the lease; a lost lease or a cancellation from another process aborts the unit in flight. */
   private renew(projectId: number, controller: AbortController): void {
-    try {
-      this.extendLease(projectId, controller);
-      this.renewalFailedAt.delete(projectId);
-    } catch (error) {
-      // The lease is only lost if renewals keep failing past its expiry; the commit checks that.
-      if (!this.renewalFailedAt.has(projectId)) this.renewalFailedAt.set(projectId, Date.now());
-      this.deps.log.warn({ err: error, projectId }, "could not renew the lease");
-    }
+    this.extendLease(projectId, controller).then(
+      () => this.renewalFailedAt.delete(projectId),
+      (error: unknown) => {
+        // The lease is only lost if renewals keep failing past its expiry; the commit checks that.
+        if (!this.renewalFailedAt.has(projectId)) this.renewalFailedAt.set(projectId, Date.now());
+        this.deps.log.warn({ err: error, projectId }, "could not renew the lease");
+      },
+    );
   }
 
-  private extendLease(projectId: number, controller: AbortController): void {
-    const renewed = this.deps.db
+  private async extendLease(projectId: number, controller: AbortController): Promise<void> {
+    const [renewed] = await this.deps.db
       .update(projects)
       .set({ leaseExpiresAt: nowMs() + this.options.leaseMs })
       .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
-      .returning({ status: projects.status })
-      .get();
+      .returning({ status: projects.status });
     if (!renewed || renewed.status === "cancelled") controller.abort();
   }
 
-  private release(projectId: number): void {
+  private async release(projectId: number): Promise<void> {
     this.reportedQueue.delete(projectId);
     this.waitingSeen.delete(projectId);
-    this.deps.db
+    await this.deps.db
       .update(projects)
       .set({ leaseOwner: null, leaseExpiresAt: null, queueAhead: null })
-      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)))
-      .run();
+      .where(and(eq(projects.id, projectId), eq(projects.leaseOwner, this.owner)));
   }
 }
 
@@ -443,17 +473,16 @@ export function workersElsewhere(db: Db): WorkControl {
   return {
     owner: leaseOwnerId(),
     wake() {},
-    queued(project, ifAsked = false) {
-      const ahead = getProject(db, project.id)?.queueAhead;
+    async queued(project, ifAsked = false) {
+      const ahead = (await getProject(db, project.id))?.queueAhead;
       if (ahead !== null && ahead !== undefined) return { ahead, etaMs: null };
       if (!ifAsked) return undefined;
       // A project asking now goes behind those the workers say are waiting.
-      const waiting =
-        db
-          .select({ n: count() })
-          .from(projects)
-          .where(and(eq(projects.status, "running"), isNotNull(projects.queueAhead)))
-          .get()?.n ?? 0;
+      const [row] = await db
+        .select({ n: count() })
+        .from(projects)
+        .where(and(eq(projects.status, "running"), isNotNull(projects.queueAhead)));
+      const waiting = row?.n ?? 0;
       return waiting > 0 ? { ahead: waiting, etaMs: null } : undefined;
     },
     abort() {},
@@ -464,24 +493,23 @@ export function workersElsewhere(db: Db): WorkControl {
  * A lease owner is `host:pid:nonce`. One held by a process of this host that no longer exists (killed,
  * crashed) is released at once rather than left to expire: a restart takes its work back straight away.
  */
-export function freeDeadLocalLeases(db: Db): number[] {
+export async function freeDeadLocalLeases(db: Db): Promise<number[]> {
   const now = nowMs();
-  const held = db
+  const held = await db
     .select({ id: projects.id, owner: projects.leaseOwner })
     .from(projects)
-    .where(and(like(projects.leaseOwner, `${hostname()}:%`), gt(projects.leaseExpiresAt, now)))
-    .all();
+    .where(and(like(projects.leaseOwner, `${hostname()}:%`), gt(projects.leaseExpiresAt, now)));
   const freed: number[] = [];
   for (const { id, owner } of held) {
     if (!owner?.startsWith(`${hostname()}:`)) continue;
     const pid = leaseOwnerPid(owner);
     if (pid === undefined || pid === process.pid || processExists(pid)) continue;
-    const released = db
+    const released = await db
       .update(projects)
       .set({ leaseOwner: null, leaseExpiresAt: null })
       .where(and(eq(projects.id, id), eq(projects.leaseOwner, owner)))
-      .run();
-    if (released.changes > 0) freed.push(id);
+      .returning({ id: projects.id });
+    if (released.length > 0) freed.push(id);
   }
   return freed;
 }

@@ -1,9 +1,9 @@
 import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { type Db, inTransaction, type Tx } from "../../db/client";
 import { type Project, type ProjectStatus, projects } from "../../db/schema";
 import type { StageId } from "./workflow";
 
-export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type { Tx };
 
 /** Thrown inside a unit's transaction when another process owns the project now; nothing is written. */
 export class LeaseLost extends Error {
@@ -39,7 +39,7 @@ export interface Move {
   unleased?: boolean;
   to?: ProjectChanges;
   /** The unit's output, written in the same transaction, only if the move happens. */
-  write?: (tx: Tx) => void;
+  write?: (tx: Tx) => Promise<void>;
 }
 
 export type MoveResult =
@@ -50,9 +50,9 @@ export type MoveResult =
  * The one way a project changes state: a conditional UPDATE on the state the caller expects, with the
  * unit's output, in one transaction. Two clicks or two processes racing give one move and one refusal.
  */
-export function transition(db: Db, projectId: number, move: Move): MoveResult {
-  return db.transaction((tx): MoveResult => {
-    const moved = tx
+export function transition(db: Db, projectId: number, move: Move): Promise<MoveResult> {
+  return inTransaction(db, async (tx): Promise<MoveResult> => {
+    const [moved] = await tx
       .update(projects)
       .set({
         ...move.to,
@@ -71,13 +71,12 @@ export function transition(db: Db, projectId: number, move: Move): MoveResult {
             : undefined,
         ),
       )
-      .returning()
-      .get();
+      .returning();
     if (moved) {
-      move.write?.(tx);
+      await move.write?.(tx);
       return { ok: true, project: moved };
     }
-    const project = tx.select().from(projects).where(eq(projects.id, projectId)).get();
+    const [project] = await tx.select().from(projects).where(eq(projects.id, projectId));
     if (!project) return { ok: false, why: "missing" };
     const leaseHeld = (project.leaseExpiresAt ?? 0) > Date.now();
     const why =
@@ -98,8 +97,12 @@ export const UNIT_MAY_COMMIT_IN: readonly ProjectStatus[] = [
 ];
 
 /** A unit's commit: the move happens, or the unit stops with `LeaseLost`/`UnitInterrupted`. */
-export function commitMove(db: Db, projectId: number, move: Move & { lease: string }): Project {
-  const result = transition(db, projectId, move);
+export async function commitMove(
+  db: Db,
+  projectId: number,
+  move: Move & { lease: string },
+): Promise<Project> {
+  const result = await transition(db, projectId, move);
   if (result.ok) return result.project;
   if (result.why === "lease" || result.why === "missing") throw new LeaseLost(projectId);
   throw new UnitInterrupted(projectId, result.project?.status ?? "gone");

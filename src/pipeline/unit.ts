@@ -61,7 +61,7 @@ export interface Unit {
  * is saved even if the author paused or cancelled meanwhile; a change of status only from `running`
  * (delivery, which finishes a project, says its own statuses).
  */
-export function commit(unit: Unit, move: Omit<Move, "from" | "lease"> = {}): Project {
+export function commit(unit: Unit, move: Omit<Move, "from" | "lease"> = {}): Promise<Project> {
   const changesStatus = move.to?.status !== undefined;
   return commitMove(unit.deps.db, unit.project.id, {
     ...move,
@@ -74,7 +74,7 @@ export function stageContext(unit: Unit, plan: Plan): StageContext {
   return { project: unit.project, plan, llm: unit.deps.llm, signal: unit.signal };
 }
 
-export function progress(unit: Unit, etaMs: number | null = null): ProgressSnapshot {
+export function progress(unit: Unit, etaMs: number | null = null): Promise<ProgressSnapshot> {
   return progressOf(unit.deps.db, unit.project, etaMs);
 }
 
@@ -82,12 +82,12 @@ export function progress(unit: Unit, etaMs: number | null = null): ProgressSnaps
  * The plan, and the drafting prefix built from it, kept for the worker's next units. There is one
  * prefix per book: the scene loops and the rewrites share it, so it is built once.
  */
-export function planFor(
+export async function planFor(
   unit: Unit,
   prefix: (plan: Plan, project: ProjectBrief) => string,
-): { plan: Plan; prefix: string } {
+): Promise<{ plan: Plan; prefix: string }> {
   const { memory } = unit;
-  memory.plan ??= loadPlan(unit.deps.db, unit.project.id);
+  memory.plan ??= await loadPlan(unit.deps.db, unit.project.id);
   memory.prefix ??= prefix(memory.plan, unit.project);
   return { plan: memory.plan, prefix: memory.prefix };
 }
@@ -96,16 +96,16 @@ export function planFor(
  * Called before anything is paid for: stops the unit when the project was paused or cancelled
  * meanwhile, and pauses it when `FOLIO_BUDGET_USD` (a per-project cap) has been spent.
  */
-export function checkpoint(unit: Unit): void {
+export async function checkpoint(unit: Unit): Promise<void> {
   const { deps, project } = unit;
-  const current = getProject(deps.db, project.id);
+  const current = await getProject(deps.db, project.id);
   if (current?.status !== "running") throw new UnitInterrupted(project.id, current?.status ?? "gone");
   const budget = deps.config.FOLIO_BUDGET_USD;
   if (budget <= 0) return;
-  const spent = totalCost(deps.db, project.id);
+  const spent = await totalCost(deps.db, project.id);
   if (spent < budget) return;
   const reason = `Budget reached: $${spent.toFixed(2)} of $${budget.toFixed(2)} spent. Raise FOLIO_BUDGET_USD (and restart), then resume.`;
-  const paused = transition(deps.db, project.id, {
+  const paused = await transition(deps.db, project.id, {
     from: ["running"],
     to: { status: "paused", attention: reason },
   });

@@ -291,7 +291,10 @@ export interface FakeDiscord {
   messages(channelId: string): StoredMessage[];
   threads(): StoredChannel[];
   commands(scope?: string): Json[];
-  waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs?: number): Promise<T>;
+  waitFor<T>(
+    predicate: () => T | undefined | false | null | Promise<T | undefined | false | null>,
+    timeoutMs?: number,
+  ): Promise<T>;
   inject429(rule: RateLimitRule): void;
   /**
    * The next `times` messages with a file whose name matches are stored, then answered with a 500, as
@@ -1110,10 +1113,13 @@ class FakeDiscordServer implements FakeDiscord {
     };
   }
 
-  async waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs = DEFAULT_WAIT_MS): Promise<T> {
+  async waitFor<T>(
+    predicate: () => T | undefined | false | null | Promise<T | undefined | false | null>,
+    timeoutMs = DEFAULT_WAIT_MS,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = predicate();
+      const value = await predicate();
       if (value !== undefined && value !== null && value !== false) return value;
       if (Date.now() > deadline) throw new Error(`fake discord: waitFor timed out after ${timeoutMs} ms`);
       await sleep(20);

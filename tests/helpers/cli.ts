@@ -99,13 +99,13 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv, cwd: string
 
 /** Polls until `check` returns a value (not undefined/false) or the time runs out. */
 export async function eventually<T>(
-  check: () => T | undefined | false,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 60_000,
   everyMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, everyMs));

@@ -19,7 +19,7 @@ export interface TestEngine extends Engine {
   delivered: Map<number, Buffer>;
   dir: string;
   /** A new project, the test author's unless `ownerId` says whose. */
-  create(input: NewProject, ownerId?: string): number;
+  create(input: NewProject, ownerId?: string): Promise<number>;
   /** How the project ended, once it has: its `done` or `needs_attention` event. */
   ended(id: number): Extract<ProgressEvent, { type: "done" | "needs_attention" }> | undefined;
 }
@@ -52,7 +52,10 @@ export function startTestEngine(
     sinks: [(e) => events.push(e), onEvent],
     deliver: async (project, signal) => {
       await onDeliver?.(project, signal);
-      delivered.set(project.id, await renderBook("docx", loadManuscript(engine.db, project, "Test Author")));
+      delivered.set(
+        project.id,
+        await renderBook("docx", await loadManuscript(engine.db, project, "Test Author")),
+      );
     },
     scheduler: { leaseMs: 2000, pollMs: 100, retryBaseMs: 20, ...scheduler },
   });
@@ -60,10 +63,10 @@ export function startTestEngine(
     events,
     delivered,
     dir,
-    create(input: NewProject, ownerId = "tester") {
+    async create(input: NewProject, ownerId = "tester"): Promise<number> {
       const parsed = parseNewProject(input);
       if (!parsed.ok) throw new Error(parsed.message);
-      const project = createProject(engine.db, parsed.value, { ownerId });
+      const project = await createProject(engine.db, parsed.value, { ownerId });
       engine.scheduler.wake();
       return project.id;
     },
@@ -97,10 +100,11 @@ export function perTest() {
 }
 
 /** When the project's first scene was drafted (its first version's time), once it has been. */
-export function firstSceneAt(engine: Engine, projectId: number): number | undefined {
-  return engine.db
+export async function firstSceneAt(engine: Engine, projectId: number): Promise<number | undefined> {
+  const [row] = await engine.db
     .select({ at: sceneVersions.createdAt })
     .from(sceneVersions)
     .where(and(eq(sceneVersions.projectId, projectId), eq(sceneVersions.sceneNumber, 1)))
-    .get()?.at;
+    .limit(1);
+  return row?.at;
 }

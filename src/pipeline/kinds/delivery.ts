@@ -9,8 +9,8 @@ import { FINISHED } from "../workflow";
  */
 export async function deliverBook(unit: Unit, _stage: DeliveryStage): Promise<void> {
   const { deps, project } = unit;
-  checkpoint(unit);
+  await checkpoint(unit);
   await deps.deliver(project, unit.signal);
-  commit(unit, { to: { stage: FINISHED, status: "done" } });
-  deps.emit({ type: "done", projectId: project.id, progress: progress(unit) });
+  await commit(unit, { to: { stage: FINISHED, status: "done" } });
+  deps.emit({ type: "done", projectId: project.id, progress: await progress(unit) });
 }

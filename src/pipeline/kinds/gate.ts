@@ -3,12 +3,12 @@ import { commit, progress, type Unit } from "../unit";
 import { idOf, nextStage } from "../workflow";
 
 /** Arriving at a gate: passed at once with `autoApprove`, otherwise the project waits for its author. */
-export function arriveAtGate(unit: Unit, gate: GateStage): void {
+export async function arriveAtGate(unit: Unit, gate: GateStage): Promise<void> {
   const id = idOf(gate);
   if (unit.project.autoApprove) {
-    commit(unit, { to: { stage: nextStage(id) } });
+    await commit(unit, { to: { stage: nextStage(id) } });
     return;
   }
-  commit(unit, { to: { stage: id, status: "waiting" } });
-  unit.deps.emit({ type: "gate", projectId: unit.project.id, stage: id, progress: progress(unit) });
+  await commit(unit, { to: { stage: id, status: "waiting" } });
+  unit.deps.emit({ type: "gate", projectId: unit.project.id, stage: id, progress: await progress(unit) });
 }

@@ -1,8 +1,8 @@
-import { and, count, desc, eq, like } from "drizzle-orm";
+import { and, count, eq, like } from "drizzle-orm";
 import { stageOutputs } from "../../../db/schema";
 import type { PlanParts, PlanStage } from "../../../stages/definition";
 import { need, type Plan } from "../../../stages/types";
-import { insertStageOutput, loadPlan, replaceOutlineRows } from "../store";
+import { insertStageOutput, loadPlan, recallOutput, replaceOutlineRows } from "../store";
 import type { Tx } from "../transition";
 import { commit, progress, stageContext, type Unit } from "../unit";
 import { idOf, nextStage } from "../workflow";
@@ -17,29 +17,30 @@ export async function runPlanStage(unit: Unit, stage: PlanStage): Promise<void> 
   unit.memory.prefix = undefined;
   const id = idOf(stage);
   deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: stage.label });
-  const plan = loadPlan(deps.db, project.id);
+  const plan = await loadPlan(deps.db, project.id);
   for (const key of stage.needs) need(plan, key);
-  const output = await stage.run(stageContext(unit, plan), planParts(unit, stage));
+  const output = await stage.run(stageContext(unit, plan), await planParts(unit, stage));
   const effects = stage.effects?.(output as never) ?? {};
-  commit(unit, {
+  await commit(unit, {
     to: {
       stage: nextStage(id),
       ...(effects.title !== undefined ? { title: effects.title } : {}),
       ...(effects.notesUsed ? { revisionNotes: null } : {}),
     },
-    write: (tx) => {
-      insertStageOutput(tx, project.id, stage.produces, output as Plan[typeof stage.produces]);
-      dropParts(tx, project.id, stage);
-      if (effects.outline) replaceOutlineRows(tx, project.id, effects.outline);
+    write: async (tx) => {
+      await insertStageOutput(tx, project.id, stage.produces, output as Plan[typeof stage.produces]);
+      await dropParts(tx, project.id, stage);
+      if (effects.outline) await replaceOutlineRows(tx, project.id, effects.outline);
     },
   });
+  const snapshot = await progress(unit);
   deps.emit({
     type: "stage_finished",
     projectId: project.id,
     stage: id,
     label: stage.label,
     ...stage.present(output as never),
-    progress: progress(unit),
+    progress: snapshot,
   });
 }
 
@@ -51,40 +52,37 @@ export async function runPlanStage(unit: Unit, stage: PlanStage): Promise<void> 
  */
 const partPrefix = (stage: PlanStage) => `${stage.produces}#`;
 
-function planParts(unit: Unit, stage: PlanStage): PlanParts {
+async function planParts(unit: Unit, stage: PlanStage): Promise<PlanParts> {
   const { db } = unit.deps;
   const projectId = unit.project.id;
-  const earlierRuns =
-    db
-      .select({ n: count() })
-      .from(stageOutputs)
-      .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, stage.produces)))
-      .get()?.n ?? 0;
-  const key = (name: string) => `${partPrefix(stage)}${earlierRuns}:${name}`;
+  const [runs] = await db
+    .select({ n: count() })
+    .from(stageOutputs)
+    .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, stage.produces)));
+  const key = (name: string) => `${partPrefix(stage)}${runs?.n ?? 0}:${name}`;
   return {
-    recall: <T>(name: string) =>
-      db
-        .select({ data: stageOutputs.data })
-        .from(stageOutputs)
-        .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, key(name))))
-        .orderBy(desc(stageOutputs.id))
-        .get()?.data as T | undefined,
-    remember: (name, data) => {
-      commit(unit, { write: (tx) => insertStageOutput(tx, projectId, key(name), data) });
+    recall: <T>(name: string) => recallOutput<T>(db, projectId, key(name)),
+    remember: async (name, data) => {
+      await commit(unit, { write: (tx) => insertStageOutput(tx, projectId, key(name), data) });
     },
-    step: (now, done, total) =>
-      unit.deps.emit({
-        type: "stage_step",
-        projectId,
-        stage: idOf(stage),
-        label: stage.label,
-        progress: { ...progress(unit), step: { done, total, now } },
-      }),
+    step: (now, done, total) => {
+      progress(unit).then(
+        (snapshot) =>
+          unit.deps.emit({
+            type: "stage_step",
+            projectId,
+            stage: idOf(stage),
+            label: stage.label,
+            progress: { ...snapshot, step: { done, total, now } },
+          }),
+        (error: unknown) => unit.deps.log.warn({ err: error, projectId }, "no stage progress"),
+      );
+    },
   };
 }
 
-function dropParts(tx: Tx, projectId: number, stage: PlanStage): void {
-  tx.delete(stageOutputs)
-    .where(and(eq(stageOutputs.projectId, projectId), like(stageOutputs.stage, `${partPrefix(stage)}%`)))
-    .run();
+async function dropParts(tx: Tx, projectId: number, stage: PlanStage): Promise<void> {
+  await tx
+    .delete(stageOutputs)
+    .where(and(eq(stageOutputs.projectId, projectId), like(stageOutputs.stage, `${partPrefix(stage)}%`)));
 }

@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, isNotNull } from "drizzle-orm";
+import { and, asc, eq, isNotNull } from "drizzle-orm";
 import pLimit from "p-limit";
-import { revisionResults, scenes, sceneVersions, stageOutputs } from "../../../db/schema";
+import { revisionResults, scenes, sceneVersions } from "../../../db/schema";
 import type { Proposal, RevisionRun, RevisionStage } from "../../../stages/definition";
 import type { SceneCard } from "../../../stages/outline";
 import type { RevisionScene } from "../../../stages/rewrite";
@@ -8,7 +8,7 @@ import { need } from "../../../stages/types";
 import { countWords, lastWords, truncateWords } from "../../text/words";
 import { digestInput } from "../context";
 import { checkRewrite } from "../guards";
-import { insertStageOutput, staleDigests, storeSceneDigest, writeSceneText } from "../store";
+import { insertStageOutput, recallOutput, staleDigests, storeSceneDigest, writeSceneText } from "../store";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
 import { draftingPrefix, idOf, nextStage } from "../workflow";
 
@@ -21,22 +21,22 @@ export async function runRevisionStage(unit: Unit, stage: RevisionStage): Promis
   const { deps, project } = unit;
   const id = idOf(stage);
   // Rewrites open with the drafting prefix, so the provider's prompt cache serves them too.
-  const { plan, prefix } = planFor(unit, draftingPrefix);
+  const { plan, prefix } = await planFor(unit, draftingPrefix);
   for (const key of stage.needs) need(plan, key);
   const run = revisionRun(unit, stage, prefix, stageContext(unit, plan));
-  if (stageRows(unit, id).length === 0) {
+  if ((await stageRows(unit, id)).length === 0) {
     deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: stage.label });
   }
   await stage.work(run);
-  commit(unit, { to: { stage: nextStage(id) } });
+  await commit(unit, { to: { stage: nextStage(id) } });
   deps.emit({
     type: "stage_finished",
     projectId: project.id,
     stage: id,
     label: stage.label,
-    summary: summarize(stageRows(unit, id)),
+    summary: summarize(await stageRows(unit, id)),
     artifacts: [],
-    progress: progress(unit, 0),
+    progress: await progress(unit, 0),
   });
 }
 
@@ -52,35 +52,31 @@ function revisionRun(unit: Unit, stage: RevisionStage, prefix: string, ctx: Revi
     ctx,
     prefix,
     scenes: () => loadRevisionScenes(unit),
-    digests: () =>
+    digests: async () =>
       new Map(
-        db
-          .select({ number: scenes.number, summary: scenes.summary, facts: scenes.facts })
-          .from(scenes)
-          .where(eq(scenes.projectId, projectId))
-          .all()
-          .map((r) => [r.number, r]),
+        (
+          await db
+            .select({ number: scenes.number, summary: scenes.summary, facts: scenes.facts })
+            .from(scenes)
+            .where(eq(scenes.projectId, projectId))
+        ).map((r) => [r.number, r]),
       ),
     refreshDigests: async (digest) => {
       const outline = need(ctx.plan, "outline");
-      await bounded(staleDigests(db, projectId), async (scene) => {
+      await bounded(await staleDigests(db, projectId), async (scene) => {
         unit.signal.throwIfAborted();
-        checkpoint(unit);
-        const made = await digest(scene, digestInput(db, projectId, outline, scene.number));
-        commit(unit, { write: (tx) => storeSceneDigest(tx, projectId, scene.number, scene.text, made) });
+        await checkpoint(unit);
+        const made = await digest(scene, await digestInput(db, projectId, outline, scene.number));
+        await commit(unit, {
+          write: (tx) => storeSceneDigest(tx, projectId, scene.number, scene.text, made),
+        });
       });
     },
     reviseEach: (step, include, propose) => reviseEach(unit, stage, run, step, include, propose),
-    hasResults: (step) => resultsFor(unit, step).length > 0,
-    recall: <T>(key: string) =>
-      db
-        .select({ data: stageOutputs.data })
-        .from(stageOutputs)
-        .where(and(eq(stageOutputs.projectId, projectId), eq(stageOutputs.stage, key)))
-        .orderBy(desc(stageOutputs.id))
-        .get()?.data as T | undefined,
-    remember: (key, data) => {
-      commit(unit, { write: (tx) => insertStageOutput(tx, projectId, key, data) });
+    hasResults: async (step) => (await resultsFor(unit, step)).length > 0,
+    recall: <T>(key: string) => recallOutput<T>(db, projectId, key),
+    remember: async (key, data) => {
+      await commit(unit, { write: (tx) => insertStageOutput(tx, projectId, key, data) });
     },
     bounded,
   };
@@ -100,17 +96,17 @@ async function reviseEach(
   include: (scene: RevisionScene) => boolean,
   propose: (scene: RevisionScene) => Promise<Proposal>,
 ): Promise<void> {
-  const chosen = run.scenes().filter(include);
-  const done = new Set(resultsFor(unit, step).map((r) => r.sceneNumber));
+  const chosen = (await run.scenes()).filter(include);
+  const done = new Set((await resultsFor(unit, step)).map((r) => r.sceneNumber));
   const todo = chosen.filter((s) => !done.has(s.number));
   let finished = chosen.length - todo.length;
   const started = Date.now();
   let doneHere = 0;
   await run.bounded(todo, async (scene) => {
     unit.signal.throwIfAborted();
-    checkpoint(unit);
+    await checkpoint(unit);
     const proposal = await propose(scene);
-    const outcome = commitProposal(unit, step, scene, proposal);
+    const outcome = await commitProposal(unit, step, scene, proposal);
     finished += 1;
     doneHere += 1;
     const eta = Math.round(((Date.now() - started) / doneHere) * (chosen.length - finished));
@@ -123,43 +119,40 @@ async function reviseEach(
       outcome,
       done: finished,
       total: chosen.length,
-      progress: progress(unit, eta),
+      progress: await progress(unit, eta),
     });
   });
 }
 
 /** Judges a proposal with the rewrite guard and stores the outcome with the scene's new text, if any. */
-function commitProposal(unit: Unit, step: string, scene: RevisionScene, proposal: Proposal) {
+async function commitProposal(unit: Unit, step: string, scene: RevisionScene, proposal: Proposal) {
   const projectId = unit.project.id;
   const verdict =
     "text" in proposal ? checkRewrite(scene.text, proposal.text, proposal.direction) : undefined;
   const outcome = !verdict ? "unchanged" : verdict.ok ? "revised" : "rejected";
-  commit(unit, {
-    write: (tx) => {
-      if ("text" in proposal && verdict?.ok) writeSceneText(tx, projectId, scene.number, step, proposal.text);
+  await commit(unit, {
+    write: async (tx) => {
+      if ("text" in proposal && verdict?.ok)
+        await writeSceneText(tx, projectId, scene.number, step, proposal.text);
       if ("text" in proposal && verdict && !verdict.ok) {
         // Kept for the record, never made current: nothing the model wrote is lost.
-        tx.insert(sceneVersions)
-          .values({
-            projectId,
-            sceneNumber: scene.number,
-            stage: step,
-            text: proposal.text,
-            words: countWords(proposal.text),
-            note: `rejected: ${verdict.reason} (${verdict.detail})`,
-          })
-          .run();
-      }
-      tx.insert(revisionResults)
-        .values({
+        await tx.insert(sceneVersions).values({
           projectId,
-          step,
           sceneNumber: scene.number,
-          outcome,
-          reason: verdict && !verdict.ok ? verdict.reason : null,
-          detail: proposal.detail ?? null,
-        })
-        .run();
+          stage: step,
+          text: proposal.text,
+          words: countWords(proposal.text),
+          note: `rejected: ${verdict.reason} (${verdict.detail})`,
+        });
+      }
+      await tx.insert(revisionResults).values({
+        projectId,
+        step,
+        sceneNumber: scene.number,
+        outcome,
+        reason: verdict && !verdict.ok ? verdict.reason : null,
+        detail: proposal.detail ?? null,
+      });
     },
   });
   return outcome;
@@ -173,8 +166,8 @@ async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
-function loadRevisionScenes(unit: Unit): RevisionScene[] {
-  return unit.deps.db
+async function loadRevisionScenes(unit: Unit): Promise<RevisionScene[]> {
+  const rows = await unit.deps.db
     .select({
       number: scenes.number,
       chapter: scenes.chapter,
@@ -184,16 +177,15 @@ function loadRevisionScenes(unit: Unit): RevisionScene[] {
     })
     .from(scenes)
     .where(and(eq(scenes.projectId, unit.project.id), isNotNull(scenes.text)))
-    .orderBy(asc(scenes.number))
-    .all()
-    .map((s, i, all) => ({
-      ...s,
-      text: s.text!,
-      card: s.card as SceneCard,
-      // The neighbours as they stand, so a rewrite keeps the joins.
-      ...(all[i - 1]?.number === s.number - 1 ? { before: lastWords(all[i - 1]!.text!, JOIN_WORDS) } : {}),
-      ...(all[i + 1]?.number === s.number + 1 ? { after: truncateWords(all[i + 1]!.text!, JOIN_WORDS) } : {}),
-    }));
+    .orderBy(asc(scenes.number));
+  return rows.map((s, i, all) => ({
+    ...s,
+    text: s.text!,
+    card: s.card as SceneCard,
+    // The neighbours as they stand, so a rewrite keeps the joins.
+    ...(all[i - 1]?.number === s.number - 1 ? { before: lastWords(all[i - 1]!.text!, JOIN_WORDS) } : {}),
+    ...(all[i + 1]?.number === s.number + 1 ? { after: truncateWords(all[i + 1]!.text!, JOIN_WORDS) } : {}),
+  }));
 }
 
 /** Words of each neighbouring scene a rewrite sees. */
@@ -203,18 +195,16 @@ function resultsFor(unit: Unit, step: string) {
   return unit.deps.db
     .select()
     .from(revisionResults)
-    .where(and(eq(revisionResults.projectId, unit.project.id), eq(revisionResults.step, step)))
-    .all();
+    .where(and(eq(revisionResults.projectId, unit.project.id), eq(revisionResults.step, step)));
 }
 
 /** This stage's result rows, its steps included (`passes.dialogue`, `validate.repair-1`). */
-function stageRows(unit: Unit, stage: string) {
-  return unit.deps.db
+async function stageRows(unit: Unit, stage: string) {
+  const rows = await unit.deps.db
     .select()
     .from(revisionResults)
-    .where(eq(revisionResults.projectId, unit.project.id))
-    .all()
-    .filter((r) => r.step === stage || r.step.startsWith(`${stage}.`));
+    .where(eq(revisionResults.projectId, unit.project.id));
+  return rows.filter((r) => r.step === stage || r.step.startsWith(`${stage}.`));
 }
 
 function summarize(rows: { outcome: string }[]): string {

@@ -27,9 +27,13 @@ export function runSceneUnit(unit: Unit, stage: SceneLoopStage): Promise<void> {
 }
 
 /** How a failing unit of this loop is named to the author. */
-export function describeSceneUnit(db: Unit["deps"]["db"], project: Project, stage: SceneLoopStage): string {
+export async function describeSceneUnit(
+  db: Unit["deps"]["db"],
+  project: Project,
+  stage: SceneLoopStage,
+): Promise<string> {
   if (stage.scenes === "every") {
-    const scene = firstUndraftedScene(db, project.id);
+    const scene = await firstUndraftedScene(db, project.id);
     if (scene !== undefined) return `${stage.label}, scene ${scene}`;
   } else if (project.redraftScene !== null) return `Redraft of scene ${project.redraftScene}`;
   return stage.label;
@@ -45,28 +49,34 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
   const { deps, project, memory } = unit;
   const id = idOf(stage);
   throwDigestError(unit);
-  const number = firstUndraftedScene(deps.db, project.id);
-  const { plan, prefix } = planFor(unit, stage.prefix);
+  const number = await firstUndraftedScene(deps.db, project.id);
+  const { plan, prefix } = await planFor(unit, stage.prefix);
   const outline = need(plan, "outline");
   const ctx = stageContext(unit, plan);
   if (number === undefined) return finishLoop(unit, stage, ctx);
   if (number === 1)
     deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: stage.label });
-  if (undigestedScenes(deps.db, project.id).some((s) => s.number < number - 1)) {
+  if ((await undigestedScenes(deps.db, project.id)).some((s) => s.number < number - 1)) {
     await awaitDigests(unit, stage, ctx);
   }
   memory.pace ??= { startedAt: Date.now(), scenes: 0 };
   memory.lengths ??= { shares: [] };
   await planBeats(unit, stage, ctx, prefix, outline, number);
-  const context = withConversation(buildSceneContext(deps.db, project.id, outline, number), memory);
+  const context = withConversation(await buildSceneContext(deps.db, project.id, outline, number), memory);
   const drafting = { ...ctx, writing: liveWriting(unit, stage), lengths: memory.lengths };
   const { text, sent } = await stage.draft(drafting, prefix, context);
-  commit(unit, { write: (tx) => writeSceneText(tx, project.id, number, id, text) });
+  await commit(unit, { write: (tx) => writeSceneText(tx, project.id, number, id, text) });
   rememberDraft(memory, number, text, sent);
   startDigestLane(unit, stage, ctx);
   memory.pace.scenes += 1;
   const perScene = (Date.now() - memory.pace.startedAt) / memory.pace.scenes;
-  announceScene(unit, stage, context.scene, text, Math.round(perScene * (outline.scenes.length - number)));
+  await announceScene(
+    unit,
+    stage,
+    context.scene,
+    text,
+    Math.round(perScene * (outline.scenes.length - number)),
+  );
 }
 
 /**
@@ -111,12 +121,12 @@ async function planBeats(
   number: number,
 ): Promise<void> {
   const { deps, project, memory } = unit;
-  const unplanned = () => firstUnplannedScene(deps.db, project.id, number) === number;
-  if (unplanned()) {
+  const unplanned = async () => (await firstUnplannedScene(deps.db, project.id, number)) === number;
+  if (await unplanned()) {
     await memory.plans;
-    if (unplanned()) await planScenesFrom(unit, stage, ctx, prefix, outline, number);
+    if (await unplanned()) await planScenesFrom(unit, stage, ctx, prefix, outline, number);
   }
-  const next = firstUnplannedScene(deps.db, project.id, number + 1);
+  const next = await firstUnplannedScene(deps.db, project.id, number + 1);
   if (next === undefined || next > number + SCENES_PER_PLAN || memory.plans) return;
   memory.plans = planScenesFrom(unit, stage, { ...ctx, ahead: true }, prefix, outline, next)
     .catch((error: unknown) => {
@@ -139,35 +149,43 @@ async function planScenesFrom(
   outline: Outline,
   first: number,
 ): Promise<void> {
-  checkpoint(unit);
+  await checkpoint(unit);
   const cards = outline.scenes.filter((s) => s.number >= first).slice(0, SCENES_PER_PLAN);
   const plans = await stage.planScenes(ctx, prefix, cards);
-  commit(unit, {
-    write: (tx) => {
-      for (const [i, card] of cards.entries()) setSceneBeats(tx, unit.project.id, card.number, plans[i]!);
+  await commit(unit, {
+    write: async (tx) => {
+      for (const [i, card] of cards.entries())
+        await setSceneBeats(tx, unit.project.id, card.number, plans[i]!);
     },
   });
 }
 
 /** Shows the words of the scene in flight on the progress surfaces while it streams in. */
 function liveWriting(unit: Unit, stage: SceneLoopStage) {
-  return (scene: number, words: number) =>
-    unit.deps.emit({
-      type: "scene_writing",
-      projectId: unit.project.id,
-      stage: idOf(stage),
-      label: stage.label,
-      progress: { ...progress(unit, null), writing: { scene, words } },
-    });
+  return (scene: number, words: number) => {
+    progress(unit, null).then(
+      (snapshot) =>
+        unit.deps.emit({
+          type: "scene_writing",
+          projectId: unit.project.id,
+          stage: idOf(stage),
+          label: stage.label,
+          progress: { ...snapshot, writing: { scene, words } },
+        }),
+      // Only a view of the scene in flight: a database too busy to count for it is passed over.
+      (error: unknown) => unit.deps.log.warn({ err: error, projectId: unit.project.id }, "no live progress"),
+    );
+  };
 }
 
-function announceScene(
+async function announceScene(
   unit: Unit,
   stage: SceneLoopStage,
   scene: { number: number; title: string },
   text: string,
   etaMs: number | null,
-): void {
+): Promise<void> {
+  const snapshot = await progress(unit, etaMs);
   unit.deps.emit({
     type: "scene_drafted",
     projectId: unit.project.id,
@@ -176,14 +194,15 @@ function announceScene(
     scene: scene.number,
     title: scene.title,
     sceneWords: countWords(text),
-    progress: progress(unit, etaMs),
+    progress: snapshot,
   });
 }
 
 async function finishLoop(unit: Unit, stage: SceneLoopStage, ctx: StageContext): Promise<void> {
   const id = idOf(stage);
   await awaitDigests(unit, stage, ctx);
-  commit(unit, { to: { stage: nextStage(id) } });
+  await commit(unit, { to: { stage: nextStage(id) } });
+  const snapshot = await progress(unit, 0);
   unit.deps.emit({
     type: "stage_finished",
     projectId: unit.project.id,
@@ -191,7 +210,7 @@ async function finishLoop(unit: Unit, stage: SceneLoopStage, ctx: StageContext):
     label: stage.label,
     summary: `${ctx.plan.outline?.scenes.length ?? 0} scenes drafted.`,
     artifacts: [],
-    progress: progress(unit, 0),
+    progress: snapshot,
   });
 }
 
@@ -227,31 +246,31 @@ async function runDigestLane(unit: Unit, stage: SceneLoopStage, ctx: StageContex
   const { deps, project } = unit;
   const outline = need(ctx.plan, "outline");
   // A digest does not move the project; it only needs the lease to still be this worker's.
-  const store = (write: (tx: Tx) => void) => commit(unit, { write });
+  const store = (write: (tx: Tx) => Promise<void>) => commit(unit, { write });
   for (;;) {
-    checkpoint(unit);
-    const [scene] = undigestedScenes(deps.db, project.id);
+    await checkpoint(unit);
+    const [scene] = await undigestedScenes(deps.db, project.id);
     if (scene) {
-      const input = digestInput(deps.db, project.id, outline, scene.number);
+      const input = await digestInput(deps.db, project.id, outline, scene.number);
       // The drafting conversation continued, when this worker drafted the scene as it stands.
       const drafted = unit.memory.drafts?.get(scene.number);
       if (drafted?.text === scene.text) input.drafted = drafted.sent;
       const digest = await stage.digest(ctx, scene, scene.text, input, unit.memory.prefix);
-      store((tx) => storeSceneDigest(tx, project.id, scene.number, scene.text, digest));
+      await store((tx) => storeSceneDigest(tx, project.id, scene.number, scene.text, digest));
       continue;
     }
-    const chapter = completeUndigestedChapter(unit, outline);
+    const chapter = await completeUndigestedChapter(unit, outline);
     if (!chapter) return;
     const summary = await stage.digestChapter(ctx, chapter.chapter, chapter.scenes);
-    store((tx) => setChapterSummary(tx, project.id, chapter.chapter.number, summary));
+    await store((tx) => setChapterSummary(tx, project.id, chapter.chapter.number, summary));
   }
 }
 
-function completeUndigestedChapter(unit: Unit, outline: Outline) {
+async function completeUndigestedChapter(unit: Unit, outline: Outline) {
   const { db } = unit.deps;
   const projectId = unit.project.id;
-  const summaries = new Map(sceneSummaries(db, projectId).map((s) => [s.number, s.summary]));
-  for (const number of undigestedChapters(db, projectId)) {
+  const summaries = new Map((await sceneSummaries(db, projectId)).map((s) => [s.number, s.summary]));
+  for (const number of await undigestedChapters(db, projectId)) {
     const chapter = outline.chapters.find((c) => c.number === number);
     const members = outline.scenes.filter((s) => s.chapter === number);
     if (!chapter || !members.every((s) => summaries.get(s.number))) continue;
@@ -269,31 +288,31 @@ async function redraftRequested(unit: Unit, stage: SceneLoopStage): Promise<void
   const id = idOf(stage);
   const back = { stage: nextStage(id), redraftScene: null, revisionNotes: null };
   const number = project.redraftScene;
-  const previousText = number === null ? null : sceneText(deps.db, project.id, number);
+  const previousText = number === null ? null : await sceneText(deps.db, project.id, number);
   if (number === null || previousText === null) {
-    commit(unit, { to: back });
+    await commit(unit, { to: back });
     return;
   }
-  const { plan, prefix } = planFor(unit, stage.prefix);
+  const { plan, prefix } = await planFor(unit, stage.prefix);
   const ctx = stageContext(unit, plan);
   // A scene before it rolled back since its digest has no ledger rows: digested again, the state this
   // scene starts from is rebuilt from the scenes that stand.
-  if (undigestedScenes(deps.db, project.id).some((s) => s.number < number))
+  if ((await undigestedScenes(deps.db, project.id)).some((s) => s.number < number))
     await awaitDigests(unit, stage, ctx);
   const context = {
-    ...buildSceneContext(deps.db, project.id, need(plan, "outline"), number),
+    ...(await buildSceneContext(deps.db, project.id, need(plan, "outline"), number)),
     redraft: { notes: project.revisionNotes ?? "Improve the scene.", previousText },
   };
   deps.emit({ type: "stage_started", projectId: project.id, stage: id, label: `Redrafting scene ${number}` });
   const { text } = await stage.draft({ ...ctx, writing: liveWriting(unit, stage) }, prefix, context);
-  const input = digestInput(deps.db, project.id, need(plan, "outline"), number);
+  const input = await digestInput(deps.db, project.id, need(plan, "outline"), number);
   const digest = await stage.digest(ctx, context.scene, text, input, prefix);
-  commit(unit, {
+  await commit(unit, {
     to: back,
-    write: (tx) => {
-      writeSceneText(tx, project.id, number, id, text, { note: project.revisionNotes ?? undefined });
-      storeSceneDigest(tx, project.id, number, text, digest);
+    write: async (tx) => {
+      await writeSceneText(tx, project.id, number, id, text, { note: project.revisionNotes ?? undefined });
+      await storeSceneDigest(tx, project.id, number, text, digest);
     },
   });
-  announceScene(unit, stage, context.scene, text, null);
+  await announceScene(unit, stage, context.scene, text, null);
 }
