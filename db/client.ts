@@ -3,13 +3,27 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { type SQL, sql } from "drizzle-orm";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { readMigrationFiles } from "drizzle-orm/migrator";
+import type pg from "pg";
+import { listen, openPostgres, WORK_CHANNEL } from "./postgres";
 import * as schema from "./schema";
 
+/**
+ * The store: SQLite (a file, the default) or Postgres (`DATABASE_URL`). Queries are written once, in
+ * drizzle's query builder, and awaited; what differs by dialect (transactions, claiming, waking
+ * workers, health) is here and in `db/postgres.ts`. The type is SQLite's builder, whose queries are
+ * the ones both dialects share; a query must be awaited, never run with SQLite's own `.get()`/`.all()`.
+ */
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 /** What a transaction's body queries through: the same surface as the database's. */
 export type Tx = Db;
+
+/** The Postgres databases opened here, with their pool and URL. */
+const postgres = new WeakMap<object, { pool: pg.Pool; url: string }>();
+
+export const isPostgresUrl = (target: string) => /^postgres(ql)?:\/\//i.test(target);
 
 const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), "migrations");
 
@@ -18,6 +32,11 @@ const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), "migra
  * pending migrations, so every process that touches the file sees the same schema.
  */
 export function openDatabase(path: string): Db {
+  if (isPostgresUrl(path)) {
+    const { db, pool } = openPostgres(path);
+    postgres.set(db, { pool, url: path });
+    return db as unknown as Db;
+  }
   if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
   const sqlite = new Database(path);
   // The busy timeout first: switching a new file to WAL waits for another process doing the same.
@@ -78,23 +97,71 @@ function reuseStatements(sqlite: Database.Database): void {
 }
 
 /** Null when the database answers a query, else why not (the health check's "db"). */
-export function databaseProblem(db: Db): string | null {
+export async function databaseProblem(db: Db): Promise<string | null> {
   try {
-    db.$client.prepare("select 1").get();
+    const pool = postgres.get(db)?.pool;
+    if (pool) await pool.query("select 1");
+    else db.$client.prepare("select 1").get();
     return null;
   } catch (error) {
     return `the database does not answer: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 
-export function closeDatabase(db: Db): void {
-  if (db.$client.open) db.$client.close();
+export async function closeDatabase(db: Db): Promise<void> {
+  const pool = postgres.get(db)?.pool;
+  if (pool) {
+    if (!pool.ended) await pool.end();
+  } else if (db.$client.open) db.$client.close();
+}
+
+/**
+ * The claim's read of a candidate: on Postgres, the row is locked for the claim's transaction, and a
+ * row another claim has locked is passed over (`FOR UPDATE SKIP LOCKED`), so claims run side by side
+ * without waiting on each other. SQLite's claims take the database's write lock instead.
+ */
+export function lockedForClaim<Q>(db: Db, query: Q): Q {
+  if (!postgres.has(db)) return query;
+  return (query as unknown as { for(strength: "update", config: { skipLocked: boolean }): Q }).for("update", {
+    skipLocked: true,
+  });
+}
+
+/**
+ * Serialises, until the transaction ends, every transaction that takes the same owner's lock (counting
+ * an author's projects before adding one). SQLite's transactions hold the write lock already; Postgres
+ * takes an advisory lock on the owner.
+ */
+export async function lockOwner(tx: Tx, ownerId: string): Promise<void> {
+  if (!postgres.has(tx) && !insidePostgres.getStore()) return;
+  await (tx as unknown as { execute(q: SQL): Promise<unknown> }).execute(
+    sql`select pg_advisory_xact_lock(hashtext(${ownerId}))`,
+  );
+}
+
+/** Tells every worker there is new work (`NOTIFY`); on SQLite, where workers share a host, they poll. */
+export async function notifyWork(db: Db): Promise<void> {
+  const pool = postgres.get(db)?.pool;
+  if (pool) await pool.query(`notify ${WORK_CHANNEL}`);
+}
+
+/** Calls `onWork` when another process says there is new work; returns how to stop listening. */
+export function listenForWork(
+  db: Db,
+  onWork: () => void,
+  onError: (error: unknown) => void,
+): () => Promise<void> {
+  const url = postgres.get(db)?.url;
+  return url ? listen(url, onWork, onError) : async () => {};
 }
 
 /** Each connection's transactions, one after another: the tail of the line. */
 const lines = new WeakMap<Database.Database, Promise<void>>();
 /** The connection whose transaction the current async context is inside. */
 const inside = new AsyncLocalStorage<Database.Database>();
+/** The Postgres transaction the current async context is inside. */
+const insidePostgres = new AsyncLocalStorage<Tx>();
+type PgDb = { transaction<T>(body: (tx: unknown) => Promise<T>): Promise<T> };
 
 /**
  * Runs `body` in one transaction: everything it writes is committed together, or nothing is. It
@@ -106,6 +173,13 @@ const inside = new AsyncLocalStorage<Database.Database>();
  * for an error).
  */
 export async function inTransaction<T>(db: Db, body: (tx: Tx) => Promise<T>): Promise<T> {
+  if (postgres.has(db)) {
+    const outer = insidePostgres.getStore();
+    if (outer) return body(outer);
+    return (db as unknown as PgDb).transaction((tx) =>
+      insidePostgres.run(tx as unknown as Tx, () => body(tx as unknown as Tx)),
+    );
+  }
   const sqlite = db.$client;
   if (inside.getStore() === sqlite) return body(db);
   const before = lines.get(sqlite) ?? Promise.resolve();

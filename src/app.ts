@@ -45,7 +45,7 @@ export function createEngine(
       "Configuration error: OPENAI_API_KEY is missing: set it, or set OPENAI_BASE_URL to a local OpenAI-compatible server.",
     );
   }
-  const db = openDatabase(config.FOLIO_DB_PATH);
+  const db = openDatabase(config.DATABASE_URL ?? config.FOLIO_DB_PATH);
   let scheduler: Scheduler | undefined;
   const llm = new LlmClient(config, db, log, (call) => metrics.call(call));
   const metrics = new Metrics({
@@ -67,7 +67,7 @@ export function createEngine(
     log,
     async close() {
       await scheduler.stop();
-      closeDatabase(db);
+      await closeDatabase(db);
     },
   };
 }

@@ -54,6 +54,11 @@ const envSchema = z.object({
   FOLIO_MODEL_DRAFT: optionalText,
   FOLIO_MODEL_EDIT: optionalText,
   FOLIO_DB_PATH: z.preprocess(blankAsUnset, z.string().trim().min(1).default("./data/folio.db")),
+  // Postgres instead of the SQLite file (postgres://user:password@host:5432/folio): for processes on
+  // several hosts. FOLIO_DB_PATH is then unused.
+  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//i.test(v), {
+    message: "a postgres:// URL (unset for the SQLite file FOLIO_DB_PATH)",
+  }),
   FOLIO_MAX_ACTIVE_PROJECTS: intFrom(1, 5000, 200),
   FOLIO_LLM_CONCURRENCY: intFrom(1, 64, 4),
   FOLIO_REFINE_CONCURRENCY: intFrom(1, 32, 4),

@@ -19,7 +19,7 @@ describe("drafting against a beat plan", () => {
       autoApprove: true,
     });
     await eventually(async () => (await getProject(engine.db, id))?.status === "done", 120_000);
-    const rows = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
+    const rows = await engine.db.select().from(scenes).where(eq(scenes.projectId, id));
     const words = rows.reduce((sum, r) => sum + r.words, 0);
     expect(Math.abs(words / 12_000 - 1)).toBeLessThanOrEqual(0.1);
     // Every scene was planned before it was written, its beats adding up to its target.

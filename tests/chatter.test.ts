@@ -45,22 +45,20 @@ describe("a model that chatters around every answer", () => {
       autoApprove: true,
     });
     await eventually(() => e.events.some((x) => x.type === "done" && x.projectId === id), 90_000);
-    const texts = e.db.select().from(sceneVersions).where(eq(sceneVersions.projectId, id)).all();
+    const texts = await e.db.select().from(sceneVersions).where(eq(sceneVersions.projectId, id));
     expect(texts.length).toBeGreaterThan(4);
     for (const v of texts) expect(findMetaText(v.text), `${v.stage} of scene ${v.sceneNumber}`).toEqual([]);
     const prose = fake.log.filter((entry) => entry.kind === "prose" && entry.outcome === "ok");
-    const cleaned = e.db
+    const cleaned = await e.db
       .select()
       .from(llmCalls)
-      .where(and(eq(llmCalls.projectId, id), isNotNull(llmCalls.cleaned)))
-      .all();
+      .where(and(eq(llmCalls.projectId, id), isNotNull(llmCalls.cleaned)));
     expect(cleaned.length).toBe(prose.length);
     expect(cleaned.every((c) => c.cleaned!.split("\n").length === 2)).toBe(true);
-    const rejectedForMeta = e.db
+    const rejectedForMeta = await e.db
       .select()
       .from(revisionResults)
-      .where(and(eq(revisionResults.projectId, id), eq(revisionResults.reason, "meta_text")))
-      .all();
+      .where(and(eq(revisionResults.projectId, id), eq(revisionResults.reason, "meta_text")));
     expect(rejectedForMeta).toEqual([]);
   });
 });

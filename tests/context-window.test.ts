@@ -48,11 +48,10 @@ describe("a model with an 8,192-token context window", () => {
     expect(project.attention).toBeNull();
     expect(project.status).toBe("done");
     expect(e.delivered.has(id)).toBe(true);
-    const written = e.db
+    const written = await e.db
       .select({ number: scenes.number })
       .from(scenes)
-      .where(and(eq(scenes.projectId, id), isNotNull(scenes.text)))
-      .all();
+      .where(and(eq(scenes.projectId, id), isNotNull(scenes.text)));
     expect(written).toHaveLength(50);
 
     // Nothing was cut by the server: every prompt is inside the window, as sent and as read.

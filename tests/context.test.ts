@@ -37,11 +37,10 @@ describe("a server whose context window is smaller than the prompts", () => {
     expect(project.attention).toContain("read only 1500 of the about");
     expect(project.attention).toContain("OLLAMA_CONTEXT_LENGTH");
     expect(project.attention).toContain("a smaller FOLIO_CONTEXT_TOKENS (the server kept 1500 tokens");
-    const recorded = e.db
+    const recorded = await e.db
       .select()
       .from(llmCalls)
-      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.outcome, "context_truncated")))
-      .all();
+      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.outcome, "context_truncated")));
     expect(recorded).toHaveLength(1);
     expect(recorded[0]!.sceneNumber).toBe(1);
   });

@@ -1,7 +1,9 @@
 // Over 300 lines: every author action in a thread (revise, redraft, refusals, limits, restarts), each
 // against one fake Discord and fake model started per test; splitting would only repeat that setup.
 import { afterEach, describe, expect, it } from "vitest";
+import { discordThreads } from "../db/schema";
 import { buttonIds, ephemeralText, startWorld, titleOf, type World, waitForMessage } from "./helpers/discord";
+import { rowsOf } from "./helpers/rows";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -25,7 +27,8 @@ async function startNovel(w: World, options: Record<string, string | number | bo
   return { start, threadId };
 }
 
-const db = (w: World) => w.bot.engine.db.$client;
+/** A query's rows in the bot's database (`?` for each parameter). */
+const rows = <T>(w: World, text: string, ...params: unknown[]) => rowsOf<T>(w.bot.engine.db, text, ...params);
 
 describe("Discord: revising and redrafting", () => {
   it("regenerates only the outline when the author revises it with notes", async () => {
@@ -56,10 +59,10 @@ describe("Discord: revising and redrafting", () => {
     );
     const counts = Object.fromEntries(
       (
-        db(w).prepare("select stage, count(*) n from stage_outputs group by stage").all() as {
-          stage: string;
-          n: number;
-        }[]
+        await rows<{ stage: string; n: number }>(
+          w,
+          "select stage, count(*) as n from stage_outputs group by stage",
+        )
       ).map((r) => [r.stage, r.n]),
     );
     expect(counts).toEqual({ concept: 1, world: 1, beats: 1, characters: 1, outline: 2 });
@@ -89,7 +92,7 @@ describe("Discord: revising and redrafting", () => {
       (m) => titleOf(m).startsWith("📝 Draft complete"),
       30_000,
     );
-    const before = (db(w).prepare("select text from scenes where number = 2").get() as { text: string }).text;
+    const before = (await rows<{ text: string }>(w, "select text from scenes where number = 2"))[0]!.text;
     const press = await w.discord.clickButton({
       user: w.author.id,
       channelId: threadId,
@@ -119,17 +122,14 @@ describe("Discord: revising and redrafting", () => {
         w.discord.messages(threadId).filter((m) => titleOf(m).startsWith("📝 Draft complete")).length === 2,
       20_000,
     );
-    const versions = db(w)
-      .prepare("select stage, text, note from scene_versions where scene_number = 2 order by id")
-      .all() as {
-      stage: string;
-      text: string;
-      note: string | null;
-    }[];
+    const versions = await rows<{ stage: string; text: string; note: string | null }>(
+      w,
+      "select stage, text, note from scene_versions where scene_number = 2 order by id",
+    );
     expect(versions.map((v) => v.stage)).toEqual(["drafting", "redraft"]);
     expect(versions[0]!.text).toBe(before);
     expect(versions[1]!.note).toBe("Make the kiln scene quieter.");
-    const now = (db(w).prepare("select text from scenes where number = 2").get() as { text: string }).text;
+    const now = (await rows<{ text: string }>(w, "select text from scenes where number = 2"))[0]!.text;
     expect(now).toBe(versions[1]!.text);
     expect(
       w.llm.log.some(
@@ -172,7 +172,7 @@ describe("Discord: bad input gets one clear private answer", () => {
     expect(await ask("approve")).toBe(
       "Which project? Use the project option, or run this in the project's thread.",
     );
-    expect(db(w).prepare("select count(*) n from projects").get()).toEqual({ n: 0 });
+    expect((await rows(w, "select count(*) as n from projects"))[0]).toEqual({ n: 0 });
     expect(w.discord.threads()).toHaveLength(0);
 
     const { threadId } = await startNovel(w);
@@ -222,16 +222,15 @@ describe("Discord: bad input gets one clear private answer", () => {
     expect(refused).toHaveLength(1);
     const started = both.find((s) => !refused.includes(s))!;
     await started.waitForResponse((r) => r.kind === "edit-original");
-    expect(db(w).prepare("select count(*) n from projects").get()).toEqual({ n: 1 });
+    expect((await rows(w, "select count(*) as n from projects"))[0]).toEqual({ n: 1 });
     expect(w.discord.threads()).toHaveLength(1);
     // The row got its thread, and the scheduler runs it.
-    const row = db(w)
-      .prepare(
-        "select t.thread_id, p.lease_owner from projects p join discord_threads t on t.project_id = p.id",
-      )
-      .get() as { thread_id: string };
-    expect(row.thread_id).toBe(w.discord.threads()[0]!.id);
-    await waitForMessage(w.discord, row.thread_id, (m) => titleOf(m).startsWith("📜 Outline ready"));
+    const [row] = await rows<{ thread_id: string }>(
+      w,
+      "select t.thread_id, p.lease_owner from projects p join discord_threads t on t.project_id = p.id",
+    );
+    expect(row!.thread_id).toBe(w.discord.threads()[0]!.id);
+    await waitForMessage(w.discord, row!.thread_id, (m) => titleOf(m).startsWith("📜 Outline ready"));
   });
 
   it("offers the caller's projects in autocomplete", async () => {
@@ -326,11 +325,10 @@ describe("Discord: resilience and safety", () => {
     expect(delivery).toBeDefined();
     expect(w.discord.stats().resumes).toBe(1);
     expect(w.discord.stats().rateLimited).toBeGreaterThanOrEqual(1);
-    const versions = db(w)
-      .prepare(
-        "select scene_number, count(*) n from scene_versions where stage = 'drafting' group by scene_number",
-      )
-      .all() as { n: number }[];
+    const versions = await rows<{ n: number }>(
+      w,
+      "select scene_number, count(*) as n from scene_versions where stage = 'drafting' group by scene_number",
+    );
     expect(versions).toHaveLength(8);
     expect(versions.every((v) => v.n === 1)).toBe(true);
     expect(w.discord.messages(threadId).filter((m) => titleOf(m).startsWith("Scene Drafting"))).toHaveLength(
@@ -354,16 +352,14 @@ describe("Discord: resilience and safety", () => {
     const w = world;
     const { threadId } = await startNovel(w);
     const gate = await waitForMessage(w.discord, threadId, (m) => titleOf(m).startsWith("📜 Outline ready"));
-    const noticeId = () =>
+    const noticeId = async () =>
       (
-        db(w).prepare("select notice_message_id from discord_threads").get() as {
-          notice_message_id: string | null;
-        }
-      ).notice_message_id;
-    await w.discord.waitFor(() => noticeId() === gate.id);
+        await rows<{ notice_message_id: string | null }>(w, "select notice_message_id from discord_threads")
+      )[0]!.notice_message_id;
+    await w.discord.waitFor(async () => (await noticeId()) === gate.id);
     // As if the process had died between committing the gate and posting it:
     gate.deleted = true;
-    db(w).prepare("update discord_threads set notice_message_id = null").run();
+    await w.bot.engine.db.update(discordThreads).set({ noticeMessageId: null });
     // The periodic look leaves a gate reached moments ago to the process posting it...
     const gates = () => w.discord.messages(threadId).filter((m) => titleOf(m).startsWith("📜 Outline ready"));
     await w.bot.sink.repostMissingNotices(60_000);
@@ -377,7 +373,7 @@ describe("Discord: resilience and safety", () => {
       (m) => titleOf(m).startsWith("📜 Outline ready") && m.id !== gate.id,
     );
     expect(buttonIds(again)).toEqual(["folio:approve:1", "folio:revise:1", "folio:cancel:1"]);
-    await w.discord.waitFor(() => noticeId() === again.id);
+    await w.discord.waitFor(async () => (await noticeId()) === again.id);
     await w.bot.sink.repostMissingNotices();
     await w.bot.sink.flush();
     expect(
@@ -407,7 +403,7 @@ describe("Discord: resilience and safety", () => {
         titleOf(w.discord.messages(threadId).find((m) => m.id === second.id)!) === "Scene Drafting — done",
       30_000,
     );
-    expect(db(w).prepare("select progress_message_id from discord_threads").get()).not.toEqual({
+    expect((await rows(w, "select progress_message_id from discord_threads"))[0]).not.toEqual({
       progress_message_id: first.id,
     });
   });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ProgressSnapshot } from "../src/pipeline/events";
 import { getProject, progressOf } from "../src/pipeline/store";
 import { startWorld, type World } from "./helpers/discord";
+import { rowsOf } from "./helpers/rows";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -44,13 +45,14 @@ describe("Discord: a busy server", () => {
       });
       await start.waitForAck();
     }
-    const done = () =>
+    const done = async () =>
       (
-        w.bot.engine.db.$client.prepare("select count(*) n from projects where status = 'done'").get() as {
-          n: number;
-        }
-      ).n;
-    await w.discord.waitFor(() => done() === NOVELS, 240_000);
+        await rowsOf<{ n: number }>(
+          w.bot.engine.db,
+          "select count(*) as n from projects where status = 'done'",
+        )
+      )[0]!.n;
+    await w.discord.waitFor(async () => (await done()) === NOVELS, 240_000);
     expect(w.discord.stats().globalLimited).toBe(0);
     // Progress edits, every project's together, stay within the bot's budget in every second.
     const edits = w.discord.calls.filter(
@@ -97,9 +99,10 @@ describe("Discord: a busy server", () => {
       return threads.length === 16 && threads.every((t) => w.discord.messages(t.id).length > 0);
     }, 30_000);
     await w.bot.sink.flush();
-    const novels = engine.db.$client.prepare("select id from projects where id > 1").all() as {
-      id: number;
-    }[];
+    const novels = await rowsOf<{ id: number }>(
+      engine.db,
+      "select id from projects where id > 1 order by id",
+    );
     const show = async () => {
       // Every snapshot read first, then the updates all asked for at once, as before.
       const snapshots: [number, ProgressSnapshot][] = [];

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { transition } from "../src/pipeline/transition";
 import type { StoredMessage } from "./fakes/discord-server";
 import { startWorld, type World, waitForMessage } from "./helpers/discord";
+import { rowsOf } from "./helpers/rows";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -28,11 +29,13 @@ const finished = (w: World, threadId: string) =>
   w.discord
     .messages(threadId)
     .filter((m) => m.content.includes("is finished") || m.content.includes("is ready"));
-const status = (w: World) =>
-  w.bot.engine.db.$client.prepare("select status, stage from projects where id = 1").get() as {
-    status: string;
-    stage: string;
-  };
+const status = async (w: World) =>
+  (
+    await rowsOf<{ status: string; stage: string }>(
+      w.bot.engine.db,
+      "select status, stage from projects where id = 1",
+    )
+  )[0]!;
 
 describe("Discord: the finished book is posted once", () => {
   it("when Discord stores the post but answers 500, the retry gets the same message back", async () => {
@@ -40,15 +43,16 @@ describe("Discord: the finished book is posted once", () => {
     const w = world;
     w.discord.failUploadsAfterStoring(1, /\.docx$/);
     const threadId = await startNovel(w);
-    await w.discord.waitFor(() => status(w).status === "done", 60_000);
+    await w.discord.waitFor(async () => (await status(w)).status === "done", 60_000);
     expect(w.discord.stats().rejected.filter((r) => r.status === 500)).toHaveLength(1);
     const posts = finished(w, threadId);
     expect(posts).toHaveLength(1);
     expect(posts[0]!.attachments.map((a) => a.filename.split(".").at(-1))).toEqual(["docx", "md"]);
-    const recorded = w.bot.engine.db.$client
-      .prepare("select delivery_message_id as id from discord_threads where project_id = 1")
-      .get() as { id: string };
-    expect(recorded.id).toBe(posts[0]!.id);
+    const [recorded] = await rowsOf<{ id: string }>(
+      w.bot.engine.db,
+      "select delivery_message_id as id from discord_threads where project_id = 1",
+    );
+    expect(recorded!.id).toBe(posts[0]!.id);
   }, 90_000);
 
   it("a stage's files are posted once too when their post is stored and answered 500", async () => {
@@ -56,7 +60,7 @@ describe("Discord: the finished book is posted once", () => {
     const w = world;
     w.discord.failUploadsAfterStoring(1, /^concept\.md$/);
     const threadId = await startNovel(w);
-    await w.discord.waitFor(() => status(w).status === "done", 60_000);
+    await w.discord.waitFor(async () => (await status(w)).status === "done", 60_000);
     expect(w.discord.stats().rejected.filter((r) => r.status === 500)).toHaveLength(1);
     const concept = w.discord
       .messages(threadId)
@@ -68,7 +72,7 @@ describe("Discord: the finished book is posted once", () => {
     world = await startWorld();
     const w = world;
     const threadId = await startNovel(w);
-    await w.discord.waitFor(() => status(w).status === "done", 60_000);
+    await w.discord.waitFor(async () => (await status(w)).status === "done", 60_000);
     // As a process that died after posting, before its commit: the project is still delivering.
     const back = await transition(w.bot.engine.db, 1, {
       from: ["done"],
@@ -76,7 +80,7 @@ describe("Discord: the finished book is posted once", () => {
     });
     expect(back.ok).toBe(true);
     w.bot.engine.scheduler.wake();
-    await w.discord.waitFor(() => status(w).status === "done", 30_000);
+    await w.discord.waitFor(async () => (await status(w)).status === "done", 30_000);
     expect(finished(w, threadId)).toHaveLength(1);
   }, 90_000);
 
@@ -95,7 +99,7 @@ describe("Discord: the finished book is posted once", () => {
     );
     expect(notice.attachments).toEqual([]);
     expect(notice.mentions.map((u) => u.id)).toEqual([w.author.id]);
-    await w.discord.waitFor(() => status(w).status === "done", 30_000);
+    await w.discord.waitFor(async () => (await status(w)).status === "done", 30_000);
     expect(finished(w, threadId)).toHaveLength(1);
   }, 90_000);
 });

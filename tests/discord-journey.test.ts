@@ -12,6 +12,7 @@ import {
   waitForMessage,
 } from "./helpers/discord";
 import { readDocxWithPandoc } from "./helpers/pandoc";
+import { rowsOf } from "./helpers/rows";
 
 /** The whole journey an author takes, through real discord.js against the fake Discord server. */
 describe("Discord: /novel start to the delivered .docx", () => {
@@ -102,7 +103,7 @@ describe("Discord: /novel start to the delivered .docx", () => {
     });
     await press.waitForAck();
     expect(ephemeralText(press)[0]).toContain("Only <@");
-    expect(world.bot.engine.db.$client.prepare("select status, stage from projects").get()).toEqual({
+    expect((await rowsOf(world.bot.engine.db, "select status, stage from projects"))[0]).toEqual({
       status: "waiting",
       stage: "outline_gate",
     });
@@ -178,15 +179,11 @@ describe("Discord: /novel start to the delivered .docx", () => {
     const path = join(world.dir, "delivered.docx");
     writeFileSync(path, delivery.attachments[0]!.data);
     const book = readDocxWithPandoc(path);
-    const chapters = world.bot.engine.db.$client.prepare("select count(*) n from chapters").get() as {
-      n: number;
-    };
-    const words = world.bot.engine.db.$client.prepare("select sum(words) w from scenes").get() as {
-      w: number;
-    };
-    expect(book.headings).toHaveLength(chapters.n);
-    expect(book.words).toBeGreaterThanOrEqual(words.w);
-    expect(book.words).toBeLessThan(words.w * 1.1);
+    const [chapters] = await rowsOf<{ n: number }>(world.bot.engine.db, "select count(*) as n from chapters");
+    const [words] = await rowsOf<{ w: number }>(world.bot.engine.db, "select sum(words) as w from scenes");
+    expect(book.headings).toHaveLength(chapters!.n);
+    expect(book.words).toBeGreaterThanOrEqual(words!.w);
+    expect(book.words).toBeLessThan(words!.w * 1.1);
   });
 
   it("acknowledged every interaction within 3 s and never pinged anyone else", () => {

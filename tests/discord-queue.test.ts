@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { StoredMessage } from "./fakes/discord-server";
 import { startWorld, type World } from "./helpers/discord";
 import { firstSceneAt } from "./helpers/engine";
+import { rowsOf } from "./helpers/rows";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -51,10 +52,10 @@ describe("Discord: twelve authors and an honest queue", () => {
       const all = w.discord.threads();
       return all.length === NOVELS ? all : undefined;
     }, 30_000);
-    const novels = engine.db.$client.prepare("select id, owner_id owner from projects order by id").all() as {
-      id: number;
-      owner: string;
-    }[];
+    const novels = await rowsOf<{ id: number; owner: string }>(
+      engine.db,
+      "select id, owner_id as owner from projects order by id",
+    );
     expect(novels).toHaveLength(NOVELS);
     const firsts = async () =>
       new Map(await Promise.all(novels.map(async ({ id }) => [id, await firstSceneAt(engine, id)] as const)));
@@ -70,12 +71,16 @@ describe("Discord: twelve authors and an honest queue", () => {
     // Each author's wait for their first drafted scene, whichever of their novels it is in, from the
     // moment their thread opened (the bot opens fourteen threads within its own request budget, about
     // two seconds for the last): the slowest within 1.5× the fastest.
-    const opened = (id: number) => {
-      const row = engine.db.$client
-        .prepare("select thread_id threadId from discord_threads where project_id = ?")
-        .get(id) as { threadId: string };
-      return SnowflakeUtil.timestampFrom(row.threadId);
-    };
+    const openedAt = new Map<number, number>();
+    for (const { id } of novels) {
+      const [row] = await rowsOf<{ threadId: string }>(
+        engine.db,
+        'select thread_id as "threadId" from discord_threads where project_id = ?',
+        id,
+      );
+      openedAt.set(id, SnowflakeUtil.timestampFrom(row!.threadId));
+    }
+    const opened = (id: number) => openedAt.get(id)!;
     const waits = [...members.values()].map((m) =>
       Math.min(...novels.filter((n) => n.owner === m.id).map(({ id }) => firstScene.get(id)! - opened(id))),
     );
@@ -99,10 +104,15 @@ describe("Discord: twelve authors and an honest queue", () => {
     });
     // Every author but the ones the slots took at once was told before their first stage was done.
     expect(queuedFirst.length).toBeGreaterThanOrEqual(NOVELS - SLOTS);
-    // The status of a waiting or running project says which.
+    // The status of a waiting or running project says which: the newest, last in the queue (the last
+    // thread opened need not be its thread: on Postgres the starts commit in any order).
+    const [newest] = await rowsOf<{ threadId: string }>(
+      engine.db,
+      'select thread_id as "threadId" from discord_threads order by project_id desc limit 1',
+    );
     const status = await w.discord.sendCommand({
       user: members.get("trilogist")!.id,
-      channelId: threads.at(-1)!.id,
+      channelId: newest!.threadId,
       command: "novel",
       subcommand: "status",
     });
@@ -114,7 +124,12 @@ describe("Discord: twelve authors and an honest queue", () => {
     // Every book is delivered in its thread.
     const delivered = (m: StoredMessage) => m.attachments.some((a) => a.filename.endsWith(".docx"));
     await w.discord.waitFor(() => threads.every((t) => w.discord.messages(t.id).some(delivered)), 240_000);
-    const done = engine.db.$client.prepare("select count(*) n from projects where status = 'done'").get();
-    expect(done).toEqual({ n: NOVELS });
+    // A book is posted before its project is recorded as done (the delivery commits after its post).
+    const done = async () =>
+      (
+        await rowsOf<{ n: number }>(engine.db, "select count(*) as n from projects where status = 'done'")
+      )[0]!;
+    await w.discord.waitFor(async () => (await done()).n === NOVELS, 10_000).catch(() => {});
+    expect(await done()).toEqual({ n: NOVELS });
   }, 360_000);
 });

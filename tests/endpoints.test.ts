@@ -26,12 +26,11 @@ describe("servers without json_schema (FOLIO_STRUCTURED=json_object)", () => {
       expect(entry.params.response_format).toEqual({ type: "json_object" });
       expect(entry.prompt).toContain("that matches this JSON Schema:");
     }
-    const outcomes = e.db
+    const outcomes = await e.db
       .select({ outcome: llmCalls.outcome, purpose: llmCalls.purpose })
       .from(llmCalls)
       .where(and(eq(llmCalls.projectId, id)))
-      .orderBy(asc(llmCalls.id))
-      .all();
+      .orderBy(asc(llmCalls.id));
     const mismatches = outcomes.filter((o) => o.outcome === "schema_mismatch");
     // Every first answer missed a field; every repair round was the one more request it took.
     expect(mismatches.length).toBe(structured.length / 2);

@@ -23,6 +23,7 @@ import { workersElsewhere } from "../src/pipeline/scheduler";
 import { getProject } from "../src/pipeline/store";
 import { distributeWords, groupIntoChapters } from "../stages/outline";
 import { tempDir } from "./helpers/cli";
+import { sharedTestDatabase } from "./helpers/postgres";
 
 describe("outline normalisation", () => {
   it("splits the book's words exactly, within half to double the average per scene", () => {
@@ -54,7 +55,7 @@ describe("configuration", () => {
 
 describe("project actions", () => {
   const setup = async () => {
-    const db = openDatabase(join(tempDir(), "folio.db"));
+    const db = openDatabase(sharedTestDatabase() ?? join(tempDir(), "folio.db"));
     const parsed = parseNewProject({
       premise: "A clockmaker hides a second inside every clock she repairs.",
     });
@@ -65,19 +66,19 @@ describe("project actions", () => {
 
   it("approves a waiting gate once; a second approval is refused and changes nothing", async () => {
     const { db, id } = await setup();
-    db.$client.prepare("update projects set status = 'waiting', stage = 'outline_gate' where id = ?").run(id);
+    await db.update(projects).set({ status: "waiting", stage: "outline_gate" }).where(eq(projects.id, id));
     const first = await approve(db, id);
     const second = await approve(db, id);
     expect(first.ok).toBe(true);
     expect(second).toEqual({ ok: false, message: "Nothing waits for approval: the project is running." });
     expect(await getProject(db, id)).toMatchObject({ status: "running", stage: "drafting" });
-    closeDatabase(db);
+    await closeDatabase(db);
   });
 
   it("revises only at the outline gate and keeps the notes for the outline stage", async () => {
     const { db, id } = await setup();
     expect((await reviseOutline(db, id, "More storms")).ok).toBe(false);
-    db.$client.prepare("update projects set status = 'waiting', stage = 'outline_gate' where id = ?").run(id);
+    await db.update(projects).set({ status: "waiting", stage: "outline_gate" }).where(eq(projects.id, id));
     expect((await reviseOutline(db, id, "   ")).ok).toBe(false);
     expect((await reviseOutline(db, id, "More storms")).ok).toBe(true);
     expect(await getProject(db, id)).toMatchObject({
@@ -85,7 +86,7 @@ describe("project actions", () => {
       stage: "outline",
       revisionNotes: "More storms",
     });
-    closeDatabase(db);
+    await closeDatabase(db);
   });
 
   it("pauses, resumes, retries and cancels only from the states where that makes sense", async () => {
@@ -98,13 +99,13 @@ describe("project actions", () => {
     expect((await cancel(db, id)).ok).toBe(true);
     expect(await cancel(db, id)).toEqual({ ok: false, message: "The project is already cancelled." });
     expect(await approve(db, 999)).toEqual({ ok: false, message: "There is no project 999." });
-    closeDatabase(db);
+    await closeDatabase(db);
   });
 });
 
 describe("a new Discord project's setup", () => {
   it("is held from the scheduler until its thread is attached, and dropped if its setup died", async () => {
-    const db = openDatabase(join(tempDir(), "folio.db"));
+    const db = openDatabase(sharedTestDatabase() ?? join(tempDir(), "folio.db"));
     const parsed = parseNewProject({ premise: "A lock-keeper hears the canal counting the boats." });
     if (!parsed.ok) throw new Error(parsed.message);
     const owner = { ownerId: "u1", host: "discord" as const };
@@ -124,14 +125,14 @@ describe("a new Discord project's setup", () => {
       await attachThread(tx, kept.project.id, { guildId: "g", channelId: "c", threadId: "t" });
     });
     expect(await getProject(db, kept.project.id)).toMatchObject({ leaseOwner: null, status: "running" });
-    expect(db.$client.prepare("select id from projects").all()).toEqual([{ id: kept.project.id }]);
-    closeDatabase(db);
+    expect(await db.select({ id: projects.id }).from(projects)).toEqual([{ id: kept.project.id }]);
+    await closeDatabase(db);
   });
 });
 
 describe("a gateway's view of the workers' queue", () => {
   it("says a waiting project's place from its row, and where an approved one would stand", async () => {
-    const db = openDatabase(join(tempDir(), "folio.db"));
+    const db = openDatabase(sharedTestDatabase() ?? join(tempDir(), "folio.db"));
     const parsed = parseNewProject({ premise: "A ferry pilot logs crossings that nobody booked." });
     if (!parsed.ok) throw new Error(parsed.message);
     const created = [];
@@ -144,13 +145,13 @@ describe("a gateway's view of the workers' queue", () => {
     expect(await work.queued(first!)).toBeUndefined();
     expect(await work.queued(first!, true)).toBeUndefined();
     // A worker wrote two projects' places.
-    db.update(projects).set({ queueAhead: 3 }).where(eq(projects.id, second!.id)).run();
-    db.update(projects).set({ queueAhead: 0 }).where(eq(projects.id, third!.id)).run();
+    await db.update(projects).set({ queueAhead: 3 }).where(eq(projects.id, second!.id));
+    await db.update(projects).set({ queueAhead: 0 }).where(eq(projects.id, third!.id));
     expect(await work.queued(second!)).toEqual({ ahead: 3, etaMs: null });
     expect(await work.queued(third!)).toEqual({ ahead: 0, etaMs: null });
     // One asking now goes behind the two the workers say are waiting.
     expect(await work.queued(first!)).toBeUndefined();
     expect(await work.queued(first!, true)).toEqual({ ahead: 2, etaMs: null });
-    closeDatabase(db);
+    await closeDatabase(db);
   });
 });

@@ -93,13 +93,17 @@ describe("many authors at once", () => {
     await eventually(async () => (await firstSceneAt(engine, first)) !== undefined, 60_000);
     const sceneAt = (await firstSceneAt(engine, first))!;
     // When each waiting novel's first planning stage was done (never, yet, for some).
-    const plannedAt = others.map(
-      (id) =>
-        engine.db
-          .select({ at: stageOutputs.createdAt })
-          .from(stageOutputs)
-          .where(and(eq(stageOutputs.projectId, id), eq(stageOutputs.stage, "concept")))
-          .get()?.at ?? Number.POSITIVE_INFINITY,
+    const plannedAt = await Promise.all(
+      others.map(
+        async (id) =>
+          (
+            await engine.db
+              .select({ at: stageOutputs.createdAt })
+              .from(stageOutputs)
+              .where(and(eq(stageOutputs.projectId, id), eq(stageOutputs.stage, "concept")))
+              .limit(1)
+          )[0]?.at ?? Number.POSITIVE_INFINITY,
+      ),
     );
     // Its first scene came before half of the novels already waiting had their first stage done: it
     // had waited longer than they had, so it was not put behind them.
@@ -131,7 +135,13 @@ describe("many authors at once", () => {
     );
     const status = await runCli(
       ["status"],
-      { ...process.env, FOLIO_DB_PATH: join(engine.dir, "folio.db") },
+      {
+        ...process.env,
+        // The engine's store: its Postgres database when the suite runs on Postgres, else its file.
+        ...(engine.config.DATABASE_URL
+          ? { DATABASE_URL: engine.config.DATABASE_URL }
+          : { FOLIO_DB_PATH: join(engine.dir, "folio.db") }),
+      },
       engine.dir,
     );
     expect(status.code, status.stderr).toBe(0);

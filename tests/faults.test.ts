@@ -36,17 +36,13 @@ describe("fault tolerance", () => {
     await engine.scheduler.start();
     const end = await eventually(() => engine.ended(id), 240_000, 50);
     expect(end.type).toBe("done");
-    const drafted = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
+    const drafted = await engine.db.select().from(scenes).where(eq(scenes.projectId, id));
     expect(drafted).toHaveLength(30);
     expect(drafted.every((s) => s.text && s.words > 0)).toBe(true);
     expect(engine.delivered.has(id)).toBe(true);
     // Every fault the endpoint injected shows up in llm_calls as the attempt it spoiled.
     const recorded = new Set(
-      engine.db
-        .select({ o: llmCalls.outcome })
-        .from(llmCalls)
-        .all()
-        .map((r) => r.o),
+      (await engine.db.select({ o: llmCalls.outcome }).from(llmCalls)).map((r) => r.o),
     );
     const injected = new Set(fake.log.map((e) => e.outcome));
     const recordedAs: Record<string, string> = {
@@ -115,21 +111,19 @@ describe("fault tolerance", () => {
     expect((await eventually(() => engine.ended(failing), 60_000)).type).toBe("needs_attention");
     expect((await eventually(() => engine.ended(other), 60_000)).type).toBe("done");
 
-    const failingScenes = engine.db.select().from(scenes).where(eq(scenes.projectId, failing)).all();
+    const failingScenes = await engine.db
+      .select()
+      .from(scenes)
+      .where(eq(scenes.projectId, failing))
+      .orderBy(scenes.number);
     expect(failingScenes.filter((s) => s.text).map((s) => s.number)).toEqual([1, 2]);
-    const otherOutcomes = engine.db
+    const otherOutcomes = await engine.db
       .select({ o: llmCalls.outcome })
       .from(llmCalls)
-      .where(eq(llmCalls.projectId, other))
-      .all();
+      .where(eq(llmCalls.projectId, other));
     expect(otherOutcomes.every((r) => r.o === "ok")).toBe(true);
     expect(
-      engine.db
-        .select()
-        .from(scenes)
-        .where(eq(scenes.projectId, other))
-        .all()
-        .every((s) => s.text),
+      (await engine.db.select().from(scenes).where(eq(scenes.projectId, other))).every((s) => s.text),
     ).toBe(true);
 
     // The other project's calls were in flight while the failing scene was being refused.
@@ -141,11 +135,7 @@ describe("fault tolerance", () => {
     expect(failures.length).toBeGreaterThanOrEqual(3);
     expect(overlapping.length).toBeGreaterThan(0);
     expect(
-      engine.db
-        .select()
-        .from(projects)
-        .all()
-        .every((p) => p.leaseOwner === null || p.status === "running"),
+      (await engine.db.select().from(projects)).every((p) => p.leaseOwner === null || p.status === "running"),
     ).toBe(true);
   }, 120_000);
 });

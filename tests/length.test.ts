@@ -40,18 +40,16 @@ describe("answers cut off at the output limit", () => {
       const same = prompts.filter((p) => p === `${entry.maxTokens}\n${entry.prompt}`);
       expect(same, `request ${entry.seq} was sent again after it was cut off`).toHaveLength(1);
     }
-    const recorded = e.db
+    const recorded = await e.db
       .select({ outcome: llmCalls.outcome })
       .from(llmCalls)
-      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.outcome, "length")))
-      .all();
+      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.outcome, "length")));
     expect(recorded.length).toBe(lengthFinished.length);
-    const texts = e.db
+    const texts = await e.db
       .select({ text: scenes.text, words: scenes.words, target: scenes.targetWords })
       .from(scenes)
       .where(eq(scenes.projectId, id))
-      .orderBy(asc(scenes.number))
-      .all();
+      .orderBy(asc(scenes.number));
     for (const scene of texts) {
       expect(endsWithTerminalPunctuation(scene.text!)).toBe(true);
       expect(scene.words).toBeGreaterThanOrEqual(scene.target * 0.6);
@@ -107,7 +105,7 @@ describe("answers cut off at the output limit", () => {
       );
       expect(fake.log.map((entry) => entry.maxTokens)).toEqual([1000]);
     } finally {
-      closeDatabase(db);
+      await closeDatabase(db);
     }
   });
 });

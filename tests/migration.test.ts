@@ -104,12 +104,12 @@ describe("upgrading a database in place", () => {
       ]).toEqual([2, 2, 1, 1, 1]);
       expect(db.$client.pragma("foreign_key_check")).toEqual([]);
     } finally {
-      closeDatabase(db);
+      await closeDatabase(db);
     }
     // Opening it again applies nothing twice.
     const again = openDatabase(path);
     expect(count(again, "discord_threads")).toBe(2);
-    closeDatabase(again);
+    await closeDatabase(again);
   });
 });
 
@@ -146,7 +146,7 @@ describe("the messages a Discord project is owed", () => {
       expect(await threadOf(db, id)).toMatchObject({ noticeMessageId: "m-second", noticeVersion: second });
       expect(await owedNotices(db)).toEqual([]);
     } finally {
-      closeDatabase(db);
+      await closeDatabase(db);
     }
   });
 

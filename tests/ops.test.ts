@@ -4,6 +4,7 @@ import { getProject } from "../src/pipeline/store";
 import { eventually } from "./helpers/cli";
 import { startWorld, type World } from "./helpers/discord";
 import { perTest } from "./helpers/engine";
+import { rowsOf } from "./helpers/rows";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -50,11 +51,12 @@ describe("operations: health and metrics", () => {
     await eventually(async () => (await getProject(db, 1))?.status === "done", 120_000);
     const text = await (await fetch(`${url}/metrics`)).text();
     // The same figures as the calls recorded in the database.
-    const recorded = db.$client
-      .prepare(
-        "select count(*) calls, sum(prompt_tokens) prompt, sum(completion_tokens) completion, sum(cost_usd) cost from llm_calls where outcome = 'ok'",
+    const recorded = (
+      await rowsOf<{ calls: number; prompt: number; completion: number; cost: number }>(
+        db,
+        "select count(*) as calls, sum(prompt_tokens) as prompt, sum(completion_tokens) as completion, sum(cost_usd) as cost from llm_calls where outcome = 'ok'",
       )
-      .get() as { calls: number; prompt: number; completion: number; cost: number };
+    )[0]!;
     expect(recorded.calls).toBeGreaterThan(10);
     expect(sample(text, 'folio_model_calls_total{outcome="ok"}')).toBe(recorded.calls);
     expect(sample(text, 'folio_model_tokens_total{kind="prompt"}')).toBe(recorded.prompt);
@@ -84,10 +86,9 @@ describe("operations: health and metrics", () => {
       autoApprove: true,
     });
     // Another host's process held it and stopped renewing.
-    engine.db
+    await engine.db
       .update(projects)
-      .set({ leaseOwner: "elsewhere:4242:0000abcd", leaseExpiresAt: Date.now() - 1_000 })
-      .run();
+      .set({ leaseOwner: "elsewhere:4242:0000abcd", leaseExpiresAt: Date.now() - 1_000 });
     engine.scheduler.wake();
     await eventually(async () => (await getProject(engine.db, id))?.status === "done", 120_000);
     const text = await engine.metrics.text();

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { stageOutputs } from "../db/schema";
 import { reviseOutline } from "../src/pipeline/actions";
 import { loadPlan } from "../src/pipeline/store";
 import { fitChapterSizes, type Outline, type PlannedChapter, partsOf } from "../stages/outline";
@@ -8,6 +9,7 @@ import { type FakeLlm, type FakeLlmLogEntry, startFakeLlm } from "./fakes/llm-se
 import { cliEnv, eventually, peekRows, runCli, startCli, tempDir, waitForExit } from "./helpers/cli";
 import { descriptionOf, startWorld, titleOf, waitForMessage } from "./helpers/discord";
 import { perTest } from "./helpers/engine";
+import { rowsOf } from "./helpers/rows";
 
 /** The scenes an `outline_scenes` request asked cards for, as "first-last". */
 const cardRange = (entry: FakeLlmLogEntry) =>
@@ -107,10 +109,11 @@ describe("a long outline against a small output cap", () => {
       Array.from({ length: chapters.at(-1)! }, (_, i) => i + 1),
     );
     // The parts were stored only until the outline was.
-    const parts = engine.db.$client.prepare(
-      "select count(*) n from stage_outputs where stage like 'outline#%'",
+    const [parts] = await rowsOf<{ n: number }>(
+      engine.db,
+      "select count(*) as n from stage_outputs where stage like 'outline#%'",
     );
-    expect(parts.get()).toEqual({ n: 0 });
+    expect(parts).toEqual({ n: 0 });
   }, 90_000);
 
   const notes = "Let the ice break in chapter two, not at the end.";
@@ -146,9 +149,7 @@ describe("a long outline against a small output cap", () => {
     const { id, revision } = await revisedOutline(started, async (id) => {
       first = (await loadPlan(engine.db, id)).outline!;
       // A chapter plan left behind under the first run's name must not be taken for the revision's.
-      engine.db.$client
-        .prepare("insert into stage_outputs (project_id, stage, data) values (?, 'outline#0:chapters', '[]')")
-        .run(id);
+      await engine.db.insert(stageOutputs).values({ projectId: id, stage: "outline#0:chapters", data: [] });
     });
 
     const chaptersAsked = revision.filter((e) => e.schemaName === "outline_chapters");
@@ -159,9 +160,10 @@ describe("a long outline against a small output cap", () => {
     const second = (await loadPlan(engine.db, id)).outline!;
     expect(second.scenes).toHaveLength(24);
     expect(second.scenes.map((s) => s.title)).not.toEqual(first!.scenes.map((s) => s.title));
-    const rows = engine.db.$client
-      .prepare("select stage, count(*) n from stage_outputs group by stage")
-      .all();
+    const rows = await rowsOf<{ stage: string; n: number }>(
+      engine.db,
+      "select stage, count(*) as n from stage_outputs group by stage",
+    );
     expect(rows).toEqual(expect.arrayContaining([{ stage: "outline", n: 2 }]));
     expect(rows.filter((r) => (r as { stage: string }).stage.includes("#"))).toEqual([]);
   }, 60_000);

@@ -162,7 +162,7 @@ describe("a key with a low rate limit", () => {
     expect(answered).toBeGreaterThan(60);
     expect(limited / answered).toBeLessThan(0.05);
     expect(engine.events.filter((e) => e.type === "unit_retry")).toEqual([]);
-    const recorded = engine.db.select().from(llmCalls).all();
+    const recorded = await engine.db.select().from(llmCalls);
     expect(recorded.filter((r) => r.outcome === "http_429")).toHaveLength(limited);
     expect(engine.llm.limit.limit).toBeLessThanOrEqual(8);
   }, 240_000);

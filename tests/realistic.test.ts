@@ -64,7 +64,7 @@ describe("folio write against a realistic model", () => {
     await fake.close();
   });
 
-  it("completes, with the book within 10% of its target length", () => {
+  it("completes, with the book within 10% of its target length", async () => {
     expect(runs.at(-2)!.code).toBe(0);
     expect(runs.at(-2)!.stdout).toMatch(/Project 1 is done\. 50\/50 scenes/);
     expect(runs.at(-1)!.code).toBe(0);
@@ -79,7 +79,7 @@ describe("folio write against a realistic model", () => {
       const { words: inDocx } = readDocxWithPandoc(join(dir, "final.docx"));
       expect(Math.abs(inDocx / TARGET - 1)).toBeLessThanOrEqual(0.12);
     } finally {
-      closeDatabase(db);
+      await closeDatabase(db);
     }
   });
 
@@ -107,7 +107,7 @@ describe("folio write against a realistic model", () => {
     }
   });
 
-  it("records every refusal, with its text, and every request inside the window", () => {
+  it("records every refusal, with its text, and every request inside the window", async () => {
     const refused = fake.log.filter((e) => e.outcome === "refusal");
     expect(refused.length).toBeGreaterThan(0);
     // The author was told which scene was refused, and why, and the first run stopped there.
@@ -125,7 +125,7 @@ describe("folio write against a realistic model", () => {
         .get()!.n;
       expect(cleaned).toBeGreaterThan(0);
     } finally {
-      closeDatabase(db);
+      await closeDatabase(db);
     }
     for (const entry of fake.log) expect(entry.promptTokens).toBeLessThan(REALISTIC.contextWindow!);
   });

@@ -22,11 +22,10 @@ async function runUntilAttention(kind: "refusal" | "content_filter", match: stri
   // The worker lets go of the project once it has said so.
   await eventually(async () => (await getProject(e.db, id))?.leaseOwner === null);
   const declined = fake.log.filter((entry) => entry.outcome === kind);
-  const recorded = e.db
+  const recorded = await e.db
     .select()
     .from(llmCalls)
-    .where(and(eq(llmCalls.projectId, id), eq(llmCalls.outcome, kind)))
-    .all();
+    .where(and(eq(llmCalls.projectId, id), eq(llmCalls.outcome, kind)));
   return { id, attention, declined, recorded, project: (await getProject(e.db, id))! };
 }
 

@@ -57,11 +57,7 @@ describe("partial manuscript", () => {
     expect((await pause(engine.db, id)).ok).toBe(true);
     await eventually(() => engine.scheduler.activeProjects.length === 0);
     const project = (await getProject(engine.db, id))!;
-    const drafted = engine.db
-      .select()
-      .from(scenes)
-      .where(eq(scenes.projectId, id))
-      .all()
+    const drafted = (await engine.db.select().from(scenes).where(eq(scenes.projectId, id)))
       .filter((s) => s.text)
       .map((s) => s.number);
     const missing = [1, 2, 3, 4, 5, 6].filter((n) => !drafted.includes(n));
@@ -107,14 +103,15 @@ describe("revision stages", () => {
         .select()
         .from(sceneVersions)
         .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, n)))
-        .orderBy(asc(sceneVersions.id))
-        .all();
-    const current = (n: number) =>
-      db
-        .select()
-        .from(scenes)
-        .where(and(eq(scenes.projectId, id), eq(scenes.number, n)))
-        .get()!.text;
+        .orderBy(asc(sceneVersions.id));
+    const current = async (n: number) =>
+      (
+        await db
+          .select()
+          .from(scenes)
+          .where(and(eq(scenes.projectId, id), eq(scenes.number, n)))
+          .limit(1)
+      )[0]!.text;
     for (const [scene, reason] of [
       [2, "too_short"],
       [3, "no_terminal_punctuation"],
@@ -122,35 +119,37 @@ describe("revision stages", () => {
     ] as const) {
       // No whole-scene rewrite of it was taken: its text is the draft, or what surgical edits
       // (continuity, voice, motifs) made of it.
-      const taken = history(scene).filter((v) => !v.note?.startsWith("rejected"));
+      const taken = (await history(scene)).filter((v) => !v.note?.startsWith("rejected"));
       expect(taken[0]!.stage).toBe("drafting");
       for (const v of taken.slice(1)) expect(["continuity", "voice", "motifs"]).toContain(v.stage);
-      expect(current(scene), `scene ${scene}`).toBe(taken.at(-1)!.text);
-      const refine = db
-        .select()
-        .from(revisionResults)
-        .where(
-          and(
-            eq(revisionResults.projectId, id),
-            eq(revisionResults.step, "refine"),
-            eq(revisionResults.sceneNumber, scene),
-          ),
-        )
-        .get()!;
+      expect(await current(scene), `scene ${scene}`).toBe(taken.at(-1)!.text);
+      const refine = (
+        await db
+          .select()
+          .from(revisionResults)
+          .where(
+            and(
+              eq(revisionResults.projectId, id),
+              eq(revisionResults.step, "refine"),
+              eq(revisionResults.sceneNumber, scene),
+            ),
+          )
+          .limit(1)
+      )[0]!;
       expect(refine).toMatchObject({ outcome: "rejected", reason });
       // Self-refinement and the three editor passes each tried, and each was turned away.
       expect(
-        history(scene).filter((v) => v.note?.startsWith(`rejected: ${reason}`)).length,
+        (await history(scene)).filter((v) => v.note?.startsWith(`rejected: ${reason}`)).length,
       ).toBeGreaterThanOrEqual(4);
     }
     for (const scene of [1, 5]) {
-      const stages = history(scene).map((v) => v.stage);
+      const stages = (await history(scene)).map((v) => v.stage);
       expect(stages).toEqual(
         expect.arrayContaining(["drafting", "refine", "passes.dialogue", "passes.pacing", "passes.sensory"]),
       );
-      expect(current(scene)).toBe(history(scene).at(-1)!.text);
+      expect(await current(scene)).toBe((await history(scene)).at(-1)!.text);
     }
-    const rejections = db.select().from(revisionResults).where(eq(revisionResults.outcome, "rejected")).all();
+    const rejections = await db.select().from(revisionResults).where(eq(revisionResults.outcome, "rejected"));
     expect(new Set(rejections.map((r) => r.sceneNumber))).toEqual(new Set([2, 3, 4]));
   }, 120_000);
 

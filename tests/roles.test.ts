@@ -1,30 +1,41 @@
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeDiscord, startFakeDiscord } from "./fakes/discord-server";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { eventually, peekRows, tempDir } from "./helpers/cli";
 import { botProcess } from "./helpers/discord";
+import { type Cluster, startCluster } from "./helpers/postgres";
 
 const NOVELS = 12;
 const LEASE_MS = 4_000;
 
 /**
- * One gateway process and two worker processes sharing one database: the gateway answers Discord and
- * makes no model calls; the workers write and post. A worker killed mid-scene hands its novels on.
+ * One gateway process and two worker processes sharing one database (the SQLite file, or PostgreSQL
+ * as processes on several hosts would): the gateway answers Discord and makes no model calls; the
+ * workers write and post. A worker killed mid-scene hands its novels on.
  */
-describe("process roles: a gateway and two workers", () => {
+describe.each(["SQLite", "Postgres"] as const)("process roles: a gateway and two workers on %s", (store) => {
   let discord: FakeDiscord;
   let llm: FakeLlm;
   const children: ChildProcess[] = [];
   const warnings: string[] = [];
   const dir = tempDir("folio-roles-");
   const dbPath = join(dir, "folio.db");
+  let cluster: Cluster | undefined;
+  let database: Record<string, string> = { FOLIO_DB_PATH: dbPath };
+
+  beforeAll(() => {
+    if (store !== "Postgres") return;
+    cluster = startCluster();
+    database = { DATABASE_URL: cluster.createDatabase("roles") };
+  });
 
   afterAll(async () => {
     for (const child of children) child.kill("SIGKILL");
     await discord?.close();
     await llm?.close();
+    cluster?.stop();
   });
 
   const startProcess = (role: "gateway" | "worker") => {
@@ -36,7 +47,7 @@ describe("process roles: a gateway and two workers", () => {
         DISCORD_GUILD_ID: discord.guildId,
         // The gateway is given no model endpoint at all: it must not need one.
         ...(role === "worker" ? { OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: "test-key" } : {}),
-        FOLIO_DB_PATH: dbPath,
+        ...database,
         FOLIO_LEASE_MS: String(LEASE_MS),
         FOLIO_POLL_MS: "200",
         // Each worker takes half the novels: with the default (200) the first to look would take all.
@@ -54,7 +65,7 @@ describe("process roles: a gateway and two workers", () => {
     return child;
   };
 
-  const rows = <T>(query: string) => peekRows<T>(dbPath, query);
+  const rows = <T>(query: string) => (cluster ? cluster.rows<T>("roles", query) : peekRows<T>(dbPath, query));
 
   it("delivers twelve novels, each scene written once but the one in flight when a worker dies", async () => {
     discord = await startFakeDiscord();
@@ -79,7 +90,7 @@ describe("process roles: a gateway and two workers", () => {
     }
     // Both workers at work, and some scenes written.
     const owners = () =>
-      rows<{ id: number; owner: string | null }>("select id, lease_owner owner from projects order by id");
+      rows<{ id: number; owner: string | null }>("select id, lease_owner as owner from projects order by id");
     const workerOf = (owner: string | null) => owner?.split(":")[1];
     await eventually(
       () => {
@@ -88,7 +99,8 @@ describe("process roles: a gateway and two workers", () => {
             .map((p) => workerOf(p.owner))
             .filter(Boolean),
         );
-        const scenes = rows<{ n: number }>("select count(*) n from scenes where text is not null")[0]?.n ?? 0;
+        const scenes =
+          rows<{ n: number }>("select count(*) as n from scenes where text is not null")[0]?.n ?? 0;
         return pids.size === 2 && scenes >= 6;
       },
       120_000,
@@ -125,7 +137,7 @@ describe("process roles: a gateway and two workers", () => {
     // messages (a notice due in the moment a worker dies is not sent again).
     const threadOf = new Map(
       rows<{ projectId: number; threadId: string }>(
-        "select project_id projectId, thread_id threadId from discord_threads",
+        'select project_id as "projectId", thread_id as "threadId" from discord_threads',
       ).map((r) => [r.threadId, r.projectId]),
     );
     for (const thread of discord.threads()) {

@@ -30,22 +30,20 @@ async function finishedBook(
 }
 
 /** What one revision step did to each scene. */
-function resultsOf(engine: Started["engine"], id: number, steps: string[]) {
-  return engine.db
+async function resultsOf(engine: Started["engine"], id: number, steps: string[]) {
+  return await engine.db
     .select()
     .from(revisionResults)
-    .where(and(eq(revisionResults.projectId, id), inArray(revisionResults.step, steps)))
-    .all();
+    .where(and(eq(revisionResults.projectId, id), inArray(revisionResults.step, steps)));
 }
 
 /** The scene's paragraphs just before and just after the version a revision step wrote. */
-function paragraphsAround(engine: Started["engine"], id: number, scene: number, step: string) {
-  const versions = engine.db
+async function paragraphsAround(engine: Started["engine"], id: number, scene: number, step: string) {
+  const versions = await engine.db
     .select()
     .from(sceneVersions)
     .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, scene)))
-    .orderBy(asc(sceneVersions.id))
-    .all();
+    .orderBy(asc(sceneVersions.id));
   const at = versions.findIndex((v) => v.stage === step);
   return { before: versions[at - 1]!.text.split("\n\n"), after: versions[at]!.text.split("\n\n") };
 }
@@ -107,18 +105,21 @@ describe("the drafting conversation", () => {
       { seed: 68 },
       "A tide-clock keeper finds the sea running an hour behind the town.",
     );
-    const text = (n: number) =>
-      engine.db
-        .select({ text: sceneVersions.text })
-        .from(sceneVersions)
-        .where(
-          and(
-            eq(sceneVersions.projectId, id),
-            eq(sceneVersions.sceneNumber, n),
-            eq(sceneVersions.stage, "drafting"),
-          ),
-        )
-        .get()!.text;
+    const text = async (n: number) =>
+      (
+        await engine.db
+          .select({ text: sceneVersions.text })
+          .from(sceneVersions)
+          .where(
+            and(
+              eq(sceneVersions.projectId, id),
+              eq(sceneVersions.sceneNumber, n),
+              eq(sceneVersions.stage, "drafting"),
+            ),
+          )
+          .orderBy(asc(sceneVersions.id))
+          .limit(1)
+      )[0]!.text;
     const draft = (n: number) => fake.log.find((e) => e.firstLine.startsWith(`Draft scene ${n} of`))!;
     // The cache serves a prefix in steps of 128 tokens.
     const at128 = (tokens: number) => Math.floor(tokens / 128) * 128;
@@ -130,7 +131,7 @@ describe("the drafting conversation", () => {
       // The previous scene's request and the scene it wrote, then this scene's request.
       const prompt = draft(n).prompt;
       expect(prompt.startsWith(draft(n - 1).prompt)).toBe(true);
-      expect(prompt).toContain(text(n - 1));
+      expect(prompt).toContain(await text(n - 1));
       // Served from the cache: the previous request always (that call put it there), and the previous
       // scene too for whichever of this draft and the previous scene's digest (the same conversation
       // so far) comes second.
@@ -141,17 +142,12 @@ describe("the drafting conversation", () => {
     for (const n of [3, 5]) {
       // A new conversation: only the last words of the scene before, and no earlier request.
       expect(draft(n).prompt).not.toContain(`Draft scene ${n - 1} of`);
-      expect(draft(n).prompt).not.toContain(text(n - 1));
-      expect(draft(n).prompt).toContain(
-        text(n - 1)
-          .split(/\s+/)
-          .slice(-40)
-          .join(" "),
-      );
+      expect(draft(n).prompt).not.toContain(await text(n - 1));
+      expect(draft(n).prompt).toContain((await text(n - 1)).split(/\s+/).slice(-40).join(" "));
     }
     for (let n = 1; n <= 6; n++) {
       // Each digest continues its scene's conversation: the request, the scene, then the questions.
-      expect(digest(n).prompt.startsWith(`${draft(n).prompt}\n${text(n)}\n`)).toBe(true);
+      expect(digest(n).prompt.startsWith(`${draft(n).prompt}\n${await text(n)}\n`)).toBe(true);
       expect(digest(n).cachedTokens).toBeGreaterThanOrEqual(at128(draft(n).promptTokens));
     }
   }, 200_000);
@@ -336,7 +332,7 @@ describe("surgical edits", () => {
     // No whole-scene rewrite for a local problem: the surgical stages sent no "Revise scene".
     const rewrites = fake.log.filter((e) => e.firstLine.startsWith("Revise scene"));
     for (const r of rewrites) expect(r.firstLine).not.toMatch(/continuity errors|machine-prose|motifs/);
-    const results = resultsOf(engine, id, ["continuity", "voice", "motifs"]);
+    const results = await resultsOf(engine, id, ["continuity", "voice", "motifs"]);
     const edited = results.filter((r) => r.detail && "editsRejected" in r.detail);
     expect(edited.length).toBeGreaterThan(0);
     for (const r of edited) {
@@ -346,7 +342,7 @@ describe("surgical edits", () => {
     const revised = edited.filter((r) => r.outcome === "revised");
     expect(revised.length).toBeGreaterThan(0);
     for (const r of revised) {
-      const { before, after } = paragraphsAround(engine, id, r.sceneNumber, r.step);
+      const { before, after } = await paragraphsAround(engine, id, r.sceneNumber, r.step);
       expect(after).toHaveLength(before.length);
       const changed = before.filter((p, i) => p !== after[i]).length;
       expect(changed).toBeGreaterThan(0);
@@ -362,23 +358,22 @@ describe("book-level repetition, repaired where it is", () => {
       { seed: 66, faults: { sceneEnding: ending } },
       "A ferry pilot's daughter hears her drowned father's bell at every crossing.",
     );
-    const repaired = resultsOf(engine, id, ["validate.repair-1"]).filter(
+    const repaired = (await resultsOf(engine, id, ["validate.repair-1"])).filter(
       (r) => JSON.stringify(r.detail?.failed) === JSON.stringify(["closings"]),
     );
     // Scene 1 keeps its ending; the others close like it and fail only for that.
     expect(repaired.map((r) => r.sceneNumber).sort()).toEqual([2, 3, 4, 5, 6]);
-    const validateCalls = engine.db
+    const validateCalls = await engine.db
       .select({ purpose: llmCalls.purpose, scene: llmCalls.sceneNumber })
       .from(llmCalls)
-      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.stage, "validate")))
-      .all();
+      .where(and(eq(llmCalls.projectId, id), eq(llmCalls.stage, "validate")));
     for (const r of repaired) {
       // One edit call for the scene, no whole-scene rewrite.
       const calls = validateCalls.filter((c) => c.scene === r.sceneNumber).map((c) => c.purpose);
       expect(calls).toContain("edits");
       expect(calls).not.toContain("rewrite");
       expect(r.outcome).toBe("revised");
-      const { before, after } = paragraphsAround(engine, id, r.sceneNumber, r.step);
+      const { before, after } = await paragraphsAround(engine, id, r.sceneNumber, r.step);
       expect(before.at(-1)!.endsWith(ending)).toBe(true);
       // Only the last paragraph changed, and in it only its last sentence.
       expect(after.slice(0, -1)).toEqual(before.slice(0, -1));
@@ -412,7 +407,7 @@ describe("critique against a rubric", () => {
     // The low scores are the brief.
     expect(refineRewrites(2)[0]!.prompt).toContain("Raise conflict on the page");
     expect(refineRewrites(2)[0]!.prompt).toContain("(scored 2/5)");
-    const refine = resultsOf(engine, id, ["refine"]);
+    const refine = await resultsOf(engine, id, ["refine"]);
     expect(refine.find((r) => r.sceneNumber === 1)).toMatchObject({ outcome: "unchanged" });
     expect(refine.find((r) => r.sceneNumber === 2)!.detail).toHaveProperty("rubricAfter");
     const report = await buildReport(engine.db, (await getProject(engine.db, id))!, "Test Author");
@@ -427,18 +422,18 @@ describe("the audit reads what stands", () => {
       { seed: 67 },
       "A clockmaker's apprentice discovers every clock in the village is a minute slow but one.",
     );
-    const refined = resultsOf(engine, id, ["refine"])
+    const refined = (await resultsOf(engine, id, ["refine"]))
       .filter((r) => r.outcome === "revised")
       .map((r) => r.sceneNumber);
     expect(refined.length).toBeGreaterThan(0);
-    const again = engine.db
-      .select()
-      .from(llmCalls)
-      .where(
-        and(eq(llmCalls.projectId, id), eq(llmCalls.stage, "continuity"), eq(llmCalls.purpose, "digest")),
-      )
-      .all()
-      .map((c) => c.sceneNumber);
+    const again = (
+      await engine.db
+        .select()
+        .from(llmCalls)
+        .where(
+          and(eq(llmCalls.projectId, id), eq(llmCalls.stage, "continuity"), eq(llmCalls.purpose, "digest")),
+        )
+    ).map((c) => c.sceneNumber);
     expect(new Set(again)).toEqual(new Set(refined));
     // The audit saw the digests of the texts as they stood after refinement.
     const audits = fake.log.filter((e) => e.schemaName === "continuity_audit");
@@ -446,7 +441,7 @@ describe("the audit reads what stands", () => {
     expect(fake.log.filter((e) => e.firstLine.startsWith("Summarise scene") && e.seq > firstAudit)).toEqual(
       [],
     );
-    const rows = engine.db.select().from(scenes).where(eq(scenes.projectId, id)).all();
+    const rows = await engine.db.select().from(scenes).where(eq(scenes.projectId, id));
     for (const n of refined) {
       const summary = rows.find((r) => r.number === n)!.summary!;
       expect(

@@ -48,7 +48,7 @@ describe("streamed answers from a slow model", () => {
     expect(live.length).toBeGreaterThan(3);
     expect(live).toEqual([...live].sort((a, b) => a - b));
     expect(live[0]!).toBeLessThan(1500);
-    const [row] = engine.db.select().from(llmCalls).all();
+    const [row] = await engine.db.select().from(llmCalls);
     expect(row).toMatchObject({ outcome: "ok", completionTokens: fake.log[0]!.completionTokens });
   }, 60_000);
 
@@ -63,13 +63,7 @@ describe("streamed answers from a slow model", () => {
     expect((error as LlmError).fatal).toBe(false);
     expect(fake.log.map((e) => e.outcome)).toEqual(["stall"]);
     await eventually(() => fake.inFlight() === 0);
-    expect(
-      engine.db
-        .select()
-        .from(llmCalls)
-        .all()
-        .map((r) => r.outcome),
-    ).toEqual(["timeout"]);
+    expect((await engine.db.select().from(llmCalls)).map((r) => r.outcome)).toEqual(["timeout"]);
   });
 
   it("show the scene in flight on the progress events while it is written", async () => {
@@ -126,7 +120,7 @@ describe("a hanging endpoint", () => {
     expect(fake.log.map((e) => e.outcome)).toEqual(["hang", "hang", "hang"]);
     expect(attention).toMatchObject({ unit: "High Concept" });
     expect((await getProject(engine.db, id))!.attention).toContain("sent nothing for 0.5 s");
-    const rows = engine.db.select().from(llmCalls).where(eq(llmCalls.projectId, id)).all();
+    const rows = await engine.db.select().from(llmCalls).where(eq(llmCalls.projectId, id));
     expect(rows.map((r) => r.outcome)).toEqual(["timeout", "timeout", "timeout"]);
   });
 });

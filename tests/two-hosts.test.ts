@@ -25,7 +25,7 @@ describe("one database, several hosts", () => {
       if (!parsed.ok) throw new Error(parsed.message);
       await createProject(db, parsed.value, { ownerId: "cli" });
     }
-    closeDatabase(db);
+    await closeDatabase(db);
     const world = await startWorld({ env: { FOLIO_DB_PATH: dbPath }, llm: { seed: 51, latencyMs: 15 } });
     try {
       const start = await world.discord.sendCommand({

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Metrics } from "./metrics";
 
 /** A health check: null when healthy, else what is wrong. */
-export type Check = () => string | null;
+export type Check = () => string | null | Promise<string | null>;
 
 export interface OpsServer {
   /** Where it listens, e.g. `http://127.0.0.1:9464`. */
@@ -29,19 +29,12 @@ export async function serveOps(
       return;
     }
     if (path === "/healthz") {
-      const results = Object.fromEntries(
-        Object.entries(checks).map(([name, check]) => {
-          try {
-            return [name, check() ?? "ok"];
-          } catch (error) {
-            return [name, error instanceof Error ? error.message : String(error)];
-          }
-        }),
-      );
-      const healthy = Object.values(results).every((r) => r === "ok");
-      res
-        .writeHead(healthy ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: healthy ? "ok" : "unhealthy", checks: results }));
+      void health(checks).then((results) => {
+        const healthy = Object.values(results).every((r) => r === "ok");
+        res
+          .writeHead(healthy ? 200 : 503, { "content-type": "application/json" })
+          .end(JSON.stringify({ status: healthy ? "ok" : "unhealthy", checks: results }));
+      });
       return;
     }
     if (path === "/metrics") {
@@ -71,4 +64,18 @@ export async function serveOps(
         server.closeAllConnections();
       }),
   };
+}
+
+/** Each check's answer: "ok", or what is wrong (a check that throws says why). */
+async function health(checks: Record<string, Check>): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        return [name, (await check()) ?? "ok"] as const;
+      } catch (error) {
+        return [name, error instanceof Error ? error.message : String(error)] as const;
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
 }

@@ -1,7 +1,7 @@
 /** A new project: the author's request checked, and the row stored, under the per-owner limit if any. */
 import { and, count, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type Db, inTransaction, type Tx } from "../../db/client";
+import { type Db, inTransaction, lockOwner, type Tx } from "../../db/client";
 import { type Project, type ProjectHost, projects } from "../../db/schema";
 import { FIRST_STAGE } from "./workflow";
 
@@ -104,6 +104,8 @@ export function claimNewProject(
   claimant: string,
 ): Promise<{ ok: true; project: Project } | { ok: false; message: string }> {
   return inTransaction(db, async (tx) => {
+    // Two starts by one author at once are counted one after the other.
+    await lockOwner(tx, owner.ownerId);
     if ((await activeProjectCount(tx, owner.ownerId)) >= maxActive) {
       return {
         ok: false as const,

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { and, count, eq, gt, isNotNull, isNull, like, lt, notInArray, or, sql } from "drizzle-orm";
-import { type Db, inTransaction } from "../../db/client";
+import { type Db, inTransaction, listenForWork, lockedForClaim, notifyWork } from "../../db/client";
 import { llmCalls, type Project, type ProjectHost, projects } from "../../db/schema";
 import { LlmError } from "../llm/errors";
 import type { ProgressSnapshot } from "./events";
@@ -87,6 +87,7 @@ export class Scheduler implements WorkControl {
   private readonly started = new Set<number>();
   /** Since when each project's lease renewals have been failing (none while they succeed). */
   private readonly renewalFailedAt = new Map<number, number>();
+  private unlisten: () => Promise<void> = async () => {};
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -98,6 +99,12 @@ export class Scheduler implements WorkControl {
   /** Starts looking for work; resolves once the first look is over (dead leases freed, work claimed). */
   async start(): Promise<void> {
     this.stopping = false;
+    // Work another process makes (a new project, an approval) is looked for at once, not at the next poll.
+    this.unlisten = listenForWork(
+      this.deps.db,
+      () => this.wake(),
+      (error) => this.deps.log.warn({ err: error }, "not listening for new work; polling for it"),
+    );
     this.timer = setInterval(() => this.tick(), this.options.pollMs);
     this.queueTimer = setInterval(() => this.reportQueue(), QUEUE_REPORT_MS);
     this.queueTimer.unref();
@@ -153,6 +160,7 @@ export class Scheduler implements WorkControl {
     clearInterval(this.queueTimer);
     // A look under way finishes first: what it claimed is worked or given back before leases are released.
     await this.looking;
+    const released = this.workers.size > 0;
     const all = Promise.all([...this.workers.values()].map((w) => w.finished));
     const graceOver = sleep(this.options.shutdownGraceMs, "timeout", { ref: false });
     if ((await Promise.race([all.then(() => "done"), graceOver])) === "timeout") {
@@ -160,6 +168,9 @@ export class Scheduler implements WorkControl {
       // Work that ignores the abort (an upload in flight) is not waited for long: its lease simply expires.
       await Promise.race([all, sleep(ABORT_WAIT_MS, undefined, { ref: false })]);
     }
+    await this.unlisten();
+    // The projects let go are another worker's to take now, not at its next poll.
+    if (released) await notifyWork(this.deps.db).catch(() => {});
   }
 
   /** The look for work in progress: one at a time; a wake during a look asks for another after it. */
@@ -214,21 +225,24 @@ export class Scheduler implements WorkControl {
     const only = this.options.onlyProjects;
     const host = this.options.host ? eq(projects.host, this.options.host) : undefined;
     return inTransaction(this.deps.db, async (tx) => {
-      const [candidate] = await tx
-        .select({ id: projects.id, heldBy: projects.leaseOwner })
-        .from(projects)
-        .where(
-          and(
-            eq(projects.status, "running"),
-            free,
-            host,
-            busy.length > 0 ? notInArray(projects.id, busy) : undefined,
-            only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
-          ),
-        )
-        // Oldest first: a project coming back from a gate is not sent behind newer ones.
-        .orderBy(projects.id)
-        .limit(1);
+      const [candidate] = await lockedForClaim(
+        this.deps.db,
+        tx
+          .select({ id: projects.id, heldBy: projects.leaseOwner })
+          .from(projects)
+          .where(
+            and(
+              eq(projects.status, "running"),
+              free,
+              host,
+              busy.length > 0 ? notInArray(projects.id, busy) : undefined,
+              only ? sql`${projects.id} in ${only.length > 0 ? only : [-1]}` : undefined,
+            ),
+          )
+          // Oldest first: a project coming back from a gate is not sent behind newer ones.
+          .orderBy(projects.id)
+          .limit(1),
+      );
       if (!candidate) return undefined;
       const [claimed] = await tx
         .update(projects)
@@ -262,24 +276,35 @@ export class Scheduler implements WorkControl {
   private async sayQueue(): Promise<void> {
     const limit = this.deps.llm.limit;
     const positions = limit.positions();
+    // Each project's word is said side by side with the others': a long queue is told in one look.
+    const saying: Promise<void>[] = [];
+    const say = async (
+      id: number,
+      ahead: number,
+      said: { ahead: number; at: number } | undefined,
+      seen: number,
+    ) => {
+      // A project that has not made a call yet is queued from the first look; one between its calls
+      // only once it has waited a moment. A place already said is said again every few seconds at
+      // most, so a long queue moving costs few messages.
+      if (seen < 2 && (await this.hasStarted(id))) return;
+      if (said && Date.now() - said.at < QUEUE_RESAY_MS) return;
+      this.reportedQueue.set(id, { ahead, at: Date.now() });
+      await this.emitQueue(id, { ahead, etaMs: limit.etaMs(ahead) });
+    };
     for (const [id, ahead] of positions) {
       const seen = (this.waitingSeen.get(id) ?? 0) + 1;
       this.waitingSeen.set(id, seen);
       const said = this.reportedQueue.get(id);
       if (said?.ahead === ahead || !this.workers.has(id)) continue;
-      // A project that has not made a call yet is queued from the first look; one between its calls
-      // only once it has waited a moment. A place already said is said again every few seconds at
-      // most, so a long queue moving costs few messages.
-      if (seen < 2 && (await this.hasStarted(id))) continue;
-      if (said && Date.now() - said.at < QUEUE_RESAY_MS) continue;
-      this.reportedQueue.set(id, { ahead, at: Date.now() });
-      await this.emitQueue(id, { ahead, etaMs: limit.etaMs(ahead) });
+      saying.push(say(id, ahead, said, seen));
     }
     for (const id of [...this.waitingSeen.keys()]) {
       if (positions.has(id)) continue;
       this.waitingSeen.delete(id);
-      if (this.reportedQueue.delete(id)) await this.emitQueue(id, undefined);
+      if (this.reportedQueue.delete(id)) saying.push(this.emitQueue(id, undefined));
     }
+    await Promise.all(saying);
   }
 
   private async hasStarted(projectId: number): Promise<boolean> {
@@ -472,7 +497,11 @@ export function leaseOwnerId(): string {
 export function workersElsewhere(db: Db): WorkControl {
   return {
     owner: leaseOwnerId(),
-    wake() {},
+    wake() {
+      notifyWork(db).catch(() => {
+        // The workers poll as well: a lost notice only costs them a moment.
+      });
+    },
     async queued(project, ifAsked = false) {
       const ahead = (await getProject(db, project.id))?.queueAhead;
       if (ahead !== null && ahead !== undefined) return { ahead, etaMs: null };

@@ -12,6 +12,7 @@ import {
 } from "../fakes/discord-server";
 import { type FakeLlm, type FakeLlmOptions, startFakeLlm } from "../fakes/llm-server";
 import { ROOT, tempDir } from "./cli";
+import { storeFor } from "./postgres";
 
 export interface World {
   discord: FakeDiscord;
@@ -51,6 +52,7 @@ export async function startWorld(
     FOLIO_LEASE_MS: "1500",
     FOLIO_RETRY_BASE_MS: "20",
     FOLIO_POLL_MS: "100",
+    ...storeFor(options.env ?? {}),
     ...options.env,
   };
   const bot = await startBot(loadConfig(env, { dotenv: false }), pino({ level: "silent" }), {

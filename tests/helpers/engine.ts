@@ -13,6 +13,7 @@ import type { SchedulerOptions } from "../../src/pipeline/scheduler";
 import type { Deliverer } from "../../src/pipeline/unit";
 import { type FakeLlm, type FakeLlmOptions, startFakeLlm } from "../fakes/llm-server";
 import { tempDir } from "./cli";
+import { storeFor } from "./postgres";
 
 export interface TestEngine extends Engine {
   events: ProgressEvent[];
@@ -42,6 +43,7 @@ export function startTestEngine(
       FOLIO_LLM_TIMEOUT_MS: "60000",
       FOLIO_LLM_IDLE_TIMEOUT_MS: "5000",
       FOLIO_RETRY_BASE_MS: "200",
+      ...storeFor(env),
       ...env,
     },
     { dotenv: false },

@@ -11,7 +11,7 @@ else {
   while (Date.now() < Number(at)) {}
 }
 try {
-  closeDatabase(openDatabase(path!));
+  await closeDatabase(openDatabase(path!));
   process.stdout.write("opened\n");
 } catch (error) {
   process.stdout.write(`failed: ${error instanceof Error ? error.message : String(error)}\n`);

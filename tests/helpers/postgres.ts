@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,34 @@ export interface Cluster {
   psql(sql: string): string;
   /** Runs a file of SQL through psql, stopping at the first error. */
   psqlFile(path: string): void;
+  /** Creates an empty database and returns its URL (over TCP on 127.0.0.1, as an application connects). */
+  createDatabase(name: string): string;
+  /** A query's rows in `database`, as objects; none while the database or table is not there yet. */
+  rows<T>(database: string, query: string): T[];
   stop(): void;
+  place: Place;
+}
+
+/** The variable that hands the suite's cluster to the test processes (`npm run test:postgres`). */
+const SHARED = "FOLIO_TEST_POSTGRES";
+
+/** Starts the cluster the whole suite runs on, for vitest's global setup; returns how to stop it. */
+export function startSharedCluster(): () => void {
+  const cluster = startCluster();
+  process.env[SHARED] = JSON.stringify(cluster.place);
+  return () => cluster.stop();
+}
+
+/**
+ * With the suite on Postgres (`npm run test:postgres`), a new empty database on its cluster, as a
+ * `DATABASE_URL`; undefined when the suite runs on SQLite.
+ */
+export function sharedTestDatabase(): string | undefined {
+  const shared = process.env[SHARED];
+  if (!shared) return undefined;
+  return attach(JSON.parse(shared) as Place).createDatabase(
+    `t${process.pid}_${randomBytes(4).toString("hex")}`,
+  );
 }
 
 function binDir(): string {
@@ -29,28 +57,50 @@ function run(command: string, args: string[]): string {
   return result.stdout;
 }
 
-/** Starts a cluster in a new temporary directory, listening only on a Unix socket there. */
+/** Starts a cluster in a new temporary directory, listening on a Unix socket there and on 127.0.0.1. */
 export function startCluster(): Cluster {
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), "folio-pg-"));
   if (process.getuid?.() === 0) chownSync(dir, Number(spawnSync("id", ["-u", "postgres"]).stdout), 0);
   const data = join(dir, "data");
   run(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "folio", "--no-sync"]);
-  const port = String(40_000 + Math.floor(Math.random() * 20_000));
-  run(join(bin, "pg_ctl"), [
-    "-D",
-    data,
-    "-w",
-    "-l",
-    join(dir, "log"),
-    "-o",
-    `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=off`,
-    "start",
-  ]);
-  const psql = (args: string[]) => {
+  // Above Linux's range for ephemeral ports (32768-60999), where every port-0 server in the tests
+  // lands; another cluster on the same port is tried again elsewhere.
+  let port = "";
+  for (let attempt = 1; ; attempt++) {
+    port = String(61_000 + Math.floor(Math.random() * 4_000));
+    try {
+      run(join(bin, "pg_ctl"), [
+        "-D",
+        data,
+        "-w",
+        "-l",
+        join(dir, "log"),
+        "-o",
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+        "start",
+      ]);
+      break;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
+  return attach({ bin, dir, data, port });
+}
+
+/** Where a running cluster is: enough for another process to use it (see `sharedTestDatabase`). */
+interface Place {
+  bin: string;
+  dir: string;
+  data: string;
+  port: string;
+}
+
+function attach({ bin, dir, data, port }: Place): Cluster {
+  const psql = (args: string[], database = "postgres") => {
     const result = spawnSync(
       join(bin, "psql"),
-      ["-h", dir, "-p", port, "-U", "folio", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", ...args],
+      ["-h", dir, "-p", port, "-U", "folio", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", ...args],
       { encoding: "utf8" },
     );
     if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
@@ -59,6 +109,29 @@ export function startCluster(): Cluster {
   return {
     psql: (sql) => psql(["-c", sql]),
     psqlFile: (path) => void psql(["-f", path]),
+    rows: <T>(database: string, query: string) => {
+      try {
+        const json = psql(["-c", `select coalesce(json_agg(q), '[]') from (${query}) q`], database);
+        return JSON.parse(json) as T[];
+      } catch {
+        return [];
+      }
+    },
+    createDatabase: (name) => {
+      psql(["-c", `create database "${name}"`]);
+      return `postgres://folio@127.0.0.1:${port}/${name}`;
+    },
     stop: () => void run(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "stop"]),
+    place: { bin, dir, data, port },
   };
+}
+
+/**
+ * The store a test engine gets: its own Postgres database when the suite runs on Postgres, unless the
+ * test names its store itself (a file several processes share); else nothing, for SQLite's file.
+ */
+export function storeFor(env: Record<string, string>): Record<string, string> {
+  if (env.FOLIO_DB_PATH !== undefined || env.DATABASE_URL !== undefined) return {};
+  const url = sharedTestDatabase();
+  return url ? { DATABASE_URL: url } : {};
 }

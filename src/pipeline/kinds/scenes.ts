@@ -1,3 +1,5 @@
+// Over 300 lines: the drafting loop, its beat plans ahead and its digest lane share one unit's memory and
+// lease, and are kept together.
 import type { Project } from "../../../db/schema";
 import type { SceneContext, SceneLoopStage } from "../../../stages/definition";
 import type { Outline } from "../../../stages/outline";
@@ -5,6 +7,7 @@ import { need, type StageContext } from "../../../stages/types";
 import type { Messages } from "../../llm/types";
 import { countWords } from "../../text/words";
 import { buildSceneContext, digestInput } from "../context";
+import type { ProgressSnapshot } from "../events";
 import {
   firstUndraftedScene,
   firstUnplannedScene,
@@ -162,8 +165,12 @@ async function planScenesFrom(
 
 /** Shows the words of the scene in flight on the progress surfaces while it streams in. */
 function liveWriting(unit: Unit, stage: SceneLoopStage) {
+  // The book's counts do not move while a scene streams in: read once a second, not per word.
+  let counted: { at: number; snapshot: Promise<ProgressSnapshot> } | undefined;
   return (scene: number, words: number) => {
-    progress(unit, null).then(
+    if (!counted || Date.now() - counted.at >= LIVE_COUNTS_MS)
+      counted = { at: Date.now(), snapshot: progress(unit, null) };
+    counted.snapshot.then(
       (snapshot) =>
         unit.deps.emit({
           type: "scene_writing",
@@ -177,6 +184,9 @@ function liveWriting(unit: Unit, stage: SceneLoopStage) {
     );
   };
 }
+
+/** How long the counts shown beside a scene in flight are reused. */
+const LIVE_COUNTS_MS = 1_000;
 
 async function announceScene(
   unit: Unit,
