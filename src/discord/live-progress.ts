@@ -116,8 +116,6 @@ export class LiveProgress {
       state.pending = undefined;
       state.blockedSince = undefined;
       if (next) {
-        // Editing from now: an update arriving before the edit starts waits for it to finish.
-        state.editing = true;
         // Counted once its request goes (not while it waits behind the project's posts).
         void this.enqueue(projectId, () => this.withinBudget(() => this.render(projectId, state, next)));
       }
