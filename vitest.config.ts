@@ -38,22 +38,10 @@ const SAME_ON_BOTH = [
   "two-hosts",
 ].map((name) => `tests/${name}.test.ts`);
 
-/**
- * Not yet part of the Postgres pass: its bound on how many queued authors are told their place before
- * their first stage is done (10 of 14) holds on SQLite with no margin, and misses by one or two on
- * Postgres, where each word of the queue takes a few more round trips.
- */
-const NOT_YET_ON_POSTGRES = [
-  "tests/discord-queue.test.ts",
-  // A progress edit can be queued twice in the moment before the first one reads its thread, which
-  // takes long enough on Postgres to break "at most one edit per interval" now and then.
-  "tests/discord-journey.test.ts",
-];
-
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
-    exclude: onPostgres ? [...SAME_ON_BOTH, ...NOT_YET_ON_POSTGRES] : [],
+    exclude: onPostgres ? SAME_ON_BOTH : [],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: "forks",

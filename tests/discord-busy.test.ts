@@ -38,7 +38,8 @@ describe("Discord: a busy server", () => {
         subcommand: "start",
         options: {
           premise: `Writer ${k}: a bell-ringer counts the strokes the tower rings when nobody pulls the rope.`,
-          scenes: 3,
+          // Drafting long enough to be shown in progress edits, not only in each stage's first post.
+          scenes: 10,
           words: 2400,
           auto_approve: true,
         },

@@ -2,7 +2,7 @@ import { SnowflakeUtil } from "discord.js";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StoredMessage } from "./fakes/discord-server";
 import { startWorld, type World } from "./helpers/discord";
-import { firstSceneAt } from "./helpers/engine";
+import { firstScenesAt } from "./helpers/engine";
 import { rowsOf } from "./helpers/rows";
 
 let world: World | undefined;
@@ -57,12 +57,12 @@ describe("Discord: twelve authors and an honest queue", () => {
       "select id, owner_id as owner from projects order by id",
     );
     expect(novels).toHaveLength(NOVELS);
-    const firsts = async () =>
-      new Map(await Promise.all(novels.map(async ({ id }) => [id, await firstSceneAt(engine, id)] as const)));
-    await w.discord.waitFor(
-      async () => [...(await firsts()).values()].every((at) => at !== undefined),
-      120_000,
-    );
+    const firsts = () =>
+      firstScenesAt(
+        engine,
+        novels.map(({ id }) => id),
+      );
+    await w.discord.waitFor(async () => (await firsts()).size === NOVELS, 120_000);
     const firstScene = await firsts();
     const lastFirstScene = Math.max(...novels.map(({ id }) => firstScene.get(id)!));
     // The four slots were in use nearly all the time until every novel had its first scene.

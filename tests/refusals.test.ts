@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { llmCalls } from "../db/schema";
+import { llmCalls, revisionResults, sceneVersions } from "../db/schema";
+import { renderExport } from "../src/pipeline/manuscript";
 import { getProject } from "../src/pipeline/store";
 import { FAKE_REFUSAL } from "./fakes/llm-server";
 import { eventually } from "./helpers/cli";
@@ -53,4 +54,38 @@ describe("a model that declines", () => {
       /^World Modeling failed: The provider's content filter stopped the answer\. Change what/,
     );
   });
+
+  it("keeps a scene as it was when the model declines to revise it, and finishes the book", async () => {
+    // Every rewrite of scene 2 is refused, in every revision stage.
+    const { fake, engine: e } = await world.start(
+      { seed: 5, faults: { decline: [{ match: "Revise scene 2: ", kind: "refusal" }] } },
+      { FOLIO_UNIT_ATTEMPTS: "3" },
+    );
+    const id = await e.create({ premise: PREMISE, scenes: 4, words: 4000, autoApprove: true });
+    await eventually(() => e.events.some((x) => x.type === "done" && x.projectId === id), 90_000);
+    expect(e.events.some((x) => x.type === "needs_attention")).toBe(false);
+    const refused = fake.log.filter((entry) => entry.outcome === "refusal");
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((entry) => entry.firstLine.startsWith("Revise scene 2: "))).toBe(true);
+    // Each refusal is recorded as a declined rewrite of scene 2, and nothing it was asked for replaced it.
+    const results = await e.db.select().from(revisionResults).where(eq(revisionResults.projectId, id));
+    const declined = results.filter((r) => r.outcome === "declined");
+    expect(declined.length).toBe(refused.length);
+    expect(declined.every((r) => r.sceneNumber === 2 && r.reason === "the model declined (refusal)")).toBe(
+      true,
+    );
+    const versions = await e.db
+      .select({ stage: sceneVersions.stage })
+      .from(sceneVersions)
+      .where(and(eq(sceneVersions.projectId, id), eq(sceneVersions.sceneNumber, 2)));
+    const stepsDeclined = new Set(declined.map((r) => r.step));
+    expect(versions.filter((v) => stepsDeclined.has(v.stage))).toEqual([]);
+    // The stage says so, and the report lists it among the rewrites not kept.
+    const finished = e.events.find(
+      (x) => x.type === "stage_finished" && x.projectId === id && x.stage === declined[0]!.step.split(".")[0],
+    );
+    expect(finished?.type === "stage_finished" && finished.summary).toMatch(/\d+ declined by the model/);
+    const files = await renderExport(e.db, (await getProject(e.db, id))!, "Test Author", "docx");
+    expect(files.report.data.toString()).toContain("the model declined (refusal)");
+  }, 120_000);
 });

@@ -17,7 +17,11 @@ interface State {
   lastEdit: number;
   /** Since when the pending edit has been giving way to other requests. */
   blockedSince?: number;
-  editing?: boolean;
+  /**
+   * Interval renders queued or under way. While one is, the timer waits for it: the render schedules
+   * whatever is pending when it ends, so two edits never go back to back.
+   */
+  rendering: number;
   timer?: NodeJS.Timeout;
   pending?: Pending;
   /** The project's progress message and the stage it shows, as last read or posted (unknown at first). */
@@ -75,7 +79,7 @@ export class LiveProgress {
   update(projectId: number, label: string, snapshot: ProgressSnapshot, finished = false): void {
     let state = this.states.get(projectId);
     if (!state) {
-      const fresh: State = { lastEdit: 0 };
+      const fresh: State = { lastEdit: 0, rendering: 0 };
       state = fresh;
       this.states.set(projectId, fresh);
       // Whether the next update edits a message or posts one, known before it is due.
@@ -104,21 +108,16 @@ export class LiveProgress {
     const wait = Math.max(0, state.lastEdit + interval - Date.now(), this.budgetWait(projectId, state));
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      if (
-        state.editing ||
-        Date.now() < state.lastEdit + this.interval() ||
-        this.budgetWait(projectId, state, true) > 0
-      ) {
+      // The render under way schedules what is pending once it has ended.
+      if (state.rendering > 0) return;
+      if (Date.now() < state.lastEdit + this.interval() || this.budgetWait(projectId, state, true) > 0) {
         this.schedule(projectId, state);
         return;
       }
       const next = state.pending;
       state.pending = undefined;
       state.blockedSince = undefined;
-      if (next) {
-        // Counted once its request goes (not while it waits behind the project's posts).
-        void this.enqueue(projectId, () => this.withinBudget(() => this.render(projectId, state, next)));
-      }
+      if (next) void this.queueRender(projectId, state, next);
     }, wait);
   }
 
@@ -193,9 +192,22 @@ export class LiveProgress {
     const next = state.pending;
     state.pending = undefined;
     state.blockedSince = undefined;
-    return next
-      ? this.enqueue(projectId, () => this.withinBudget(() => this.render(projectId, state, next)))
-      : Promise.resolve();
+    return next ? this.queueRender(projectId, state, next) : Promise.resolve();
+  }
+
+  /** Queues an interval's render behind the project's posts; it counts against the budget once it goes. */
+  private queueRender(projectId: number, state: State, next: Pending): Promise<void> {
+    state.rendering++;
+    return this.enqueue(projectId, async () => {
+      try {
+        await this.withinBudget(() => this.render(projectId, state, next));
+      } finally {
+        state.rendering--;
+        const current = this.states.get(projectId) === state; // not stopped or let go meanwhile
+        if (current && state.rendering === 0 && state.pending && !state.timer)
+          this.schedule(projectId, state);
+      }
+    });
   }
 
   stop(): void {
@@ -206,12 +218,10 @@ export class LiveProgress {
   private async render(projectId: number, state: State, next: Pending): Promise<void> {
     const thread = await threadOf(this.db, projectId);
     if (!thread) return;
-    state.editing = true;
     state.shown = shownIn(thread);
     try {
       await this.show(thread, next, state);
     } finally {
-      state.editing = false;
       state.lastEdit = Date.now();
       // Nothing more to show for a finished message: the project's state goes until its next update.
       if (next.finished && !state.pending && !state.timer) this.states.delete(projectId);

@@ -18,6 +18,21 @@ export class LlmError extends Error {
 }
 
 /**
+ * The model declined to answer (a refusal or a content filter's stop). Fatal for a unit that must have
+ * an answer; a revision pass, whose scene is written already, keeps the scene as it was instead.
+ */
+export class ModelDeclined extends LlmError {
+  constructor(
+    message: string,
+    /** `refusal` or `content_filter`. */
+    readonly kind: string,
+  ) {
+    super(message, true);
+    this.name = "ModelDeclined";
+  }
+}
+
+/**
  * A refusal (`message.refusal`) or a content filter's stop. Asking the same thing again rarely changes
  * the answer and costs each time, so it stops the unit at once and the author decides what to change.
  */
@@ -28,14 +43,18 @@ export function declineOf(
   const advice = "Change what the card or the premise asks for, or choose another model, then retry.";
   if (choice.message.refusal) {
     const text = choice.message.refusal.trim();
-    return { outcome: "refusal", text, error: new LlmError(`The model refused: "${text}" ${advice}`, true) };
+    return {
+      outcome: "refusal",
+      text,
+      error: new ModelDeclined(`The model refused: "${text}" ${advice}`, "refusal"),
+    };
   }
   if (choice.finish_reason !== "content_filter") return undefined;
   const partial = (choice.message.content ?? "").trim();
   return {
     outcome: "content_filter",
     text: `stopped by the content filter${partial ? ` after: ${partial.slice(0, 300)}` : ""}`,
-    error: new LlmError(`The provider's content filter stopped the answer. ${advice}`, true),
+    error: new ModelDeclined(`The provider's content filter stopped the answer. ${advice}`, "content_filter"),
   };
 }
 

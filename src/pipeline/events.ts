@@ -70,7 +70,7 @@ export type ProgressEvent =
       stage: StageId;
       label: string;
       scene: number;
-      outcome: "revised" | "rejected" | "unchanged";
+      outcome: "revised" | "rejected" | "unchanged" | "declined";
       /** Scenes this stage has handled so far, of those it handles. */
       done: number;
       total: number;

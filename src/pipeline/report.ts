@@ -157,7 +157,8 @@ function lintSummary(
 
 function rejections(results: (typeof revisionResults.$inferSelect)[]) {
   const byStage = new Map<string, Record<string, number>>();
-  for (const r of results.filter((x) => x.outcome === "rejected")) {
+  // A pass the model declined is a rewrite not kept too, with that as its reason.
+  for (const r of results.filter((x) => x.outcome === "rejected" || x.outcome === "declined")) {
     const stage = r.step.split(".")[0]!;
     const reasons = byStage.get(stage) ?? {};
     reasons[r.reason ?? "unknown"] = (reasons[r.reason ?? "unknown"] ?? 0) + 1;

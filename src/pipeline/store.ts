@@ -256,33 +256,34 @@ export async function progressOf(
   project: Project,
   etaMs: number | null = null,
 ): Promise<ProgressSnapshot> {
-  const total = (of: SQL) => sql<number>`coalesce(sum(${of}), 0)`.mapWith(Number);
-  const [sceneTotals] = await db
+  // One round trip: the scene totals and the model usage, as scalar subqueries of one select.
+  const ofScenes = (column: SQL) =>
+    sql<number>`(select ${column} from ${scenes} where ${scenes.projectId} = ${project.id})`.mapWith(Number);
+  const spent = (column: SQL) =>
+    sql<number>`(select coalesce(sum(${column}), 0) from ${llmCalls} where ${llmCalls.projectId} = ${project.id})`.mapWith(
+      Number,
+    );
+  const [totals] = await db
     .select({
-      count: sql<number>`count(*)`.mapWith(Number),
-      done: sql<number>`count(${scenes.text})`.mapWith(Number),
-      words: total(sql`${scenes.words}`),
+      count: ofScenes(sql`count(*)`),
+      done: ofScenes(sql`count(${scenes.text})`),
+      words: ofScenes(sql`coalesce(sum(${scenes.words}), 0)`),
+      prompt: spent(sql`${llmCalls.promptTokens}`),
+      cached: spent(sql`${llmCalls.cachedTokens}`),
+      completion: spent(sql`${llmCalls.completionTokens}`),
+      cost: spent(sql`${llmCalls.costUsd}`),
     })
-    .from(scenes)
-    .where(eq(scenes.projectId, project.id));
-  const [usage] = await db
-    .select({
-      prompt: total(sql`${llmCalls.promptTokens}`),
-      cached: total(sql`${llmCalls.cachedTokens}`),
-      completion: total(sql`${llmCalls.completionTokens}`),
-      cost: total(sql`${llmCalls.costUsd}`),
-    })
-    .from(llmCalls)
-    .where(eq(llmCalls.projectId, project.id));
+    .from(projects)
+    .where(eq(projects.id, project.id));
   return {
-    scenesDone: sceneTotals?.done ?? 0,
-    sceneCount: sceneTotals?.count || project.sceneCount,
-    words: sceneTotals?.words ?? 0,
+    scenesDone: totals?.done ?? 0,
+    sceneCount: totals?.count || project.sceneCount,
+    words: totals?.words ?? 0,
     targetWords: project.targetWords,
-    promptTokens: usage?.prompt ?? 0,
-    cachedTokens: usage?.cached ?? 0,
-    completionTokens: usage?.completion ?? 0,
-    costUsd: usage?.cost ?? 0,
+    promptTokens: totals?.prompt ?? 0,
+    cachedTokens: totals?.cached ?? 0,
+    completionTokens: totals?.completion ?? 0,
+    costUsd: totals?.cost ?? 0,
     elapsedMs: nowMs() - project.createdAt,
     etaMs,
   };

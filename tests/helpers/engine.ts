@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, min } from "drizzle-orm";
 import pino from "pino";
 import { afterEach } from "vitest";
 import { sceneVersions } from "../../db/schema";
@@ -103,10 +103,18 @@ export function perTest() {
 
 /** When the project's first scene was drafted (its first version's time), once it has been. */
 export async function firstSceneAt(engine: Engine, projectId: number): Promise<number | undefined> {
-  const [row] = await engine.db
-    .select({ at: sceneVersions.createdAt })
+  return (await firstScenesAt(engine, [projectId])).get(projectId);
+}
+
+/**
+ * When each of these projects' first scene was drafted, for those whose has been: one query for them
+ * all, so a test polling many projects does not crowd the engine's own connections.
+ */
+export async function firstScenesAt(engine: Engine, projectIds: number[]): Promise<Map<number, number>> {
+  const rows = await engine.db
+    .select({ id: sceneVersions.projectId, at: min(sceneVersions.createdAt) })
     .from(sceneVersions)
-    .where(and(eq(sceneVersions.projectId, projectId), eq(sceneVersions.sceneNumber, 1)))
-    .limit(1);
-  return row?.at;
+    .where(and(inArray(sceneVersions.projectId, projectIds), eq(sceneVersions.sceneNumber, 1)))
+    .groupBy(sceneVersions.projectId);
+  return new Map(rows.flatMap(({ id, at }) => (at === null ? [] : [[id, Number(at)] as const])));
 }

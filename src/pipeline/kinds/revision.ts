@@ -5,6 +5,7 @@ import type { Proposal, RevisionRun, RevisionStage } from "../../../stages/defin
 import type { SceneCard } from "../../../stages/outline";
 import type { RevisionScene } from "../../../stages/rewrite";
 import { need } from "../../../stages/types";
+import { ModelDeclined } from "../../llm/errors";
 import { countWords, lastWords, truncateWords } from "../../text/words";
 import { digestInput } from "../context";
 import { checkRewrite } from "../guards";
@@ -105,8 +106,7 @@ async function reviseEach(
   await run.bounded(todo, async (scene) => {
     unit.signal.throwIfAborted();
     await checkpoint(unit);
-    const proposal = await propose(scene);
-    const outcome = await commitProposal(unit, step, scene, proposal);
+    const outcome = await commitProposal(unit, step, scene, await declinedAsKept(propose(scene)));
     finished += 1;
     doneHere += 1;
     const eta = Math.round(((Date.now() - started) / doneHere) * (chosen.length - finished));
@@ -124,12 +124,28 @@ async function reviseEach(
   });
 }
 
+/** A pass the model declines keeps its scene as it was (written already), with the reason recorded. */
+type Outcome = Proposal | { declined: string; detail: Record<string, unknown> };
+
+async function declinedAsKept(proposal: Promise<Proposal>): Promise<Outcome> {
+  try {
+    return await proposal;
+  } catch (error) {
+    if (!(error instanceof ModelDeclined)) throw error;
+    return {
+      declined: `the model declined (${error.kind.replace("_", " ")})`,
+      detail: { error: error.message },
+    };
+  }
+}
+
 /** Judges a proposal with the rewrite guard and stores the outcome with the scene's new text, if any. */
-async function commitProposal(unit: Unit, step: string, scene: RevisionScene, proposal: Proposal) {
+async function commitProposal(unit: Unit, step: string, scene: RevisionScene, proposal: Outcome) {
   const projectId = unit.project.id;
   const verdict =
     "text" in proposal ? checkRewrite(scene.text, proposal.text, proposal.direction) : undefined;
-  const outcome = !verdict ? "unchanged" : verdict.ok ? "revised" : "rejected";
+  const outcome =
+    "declined" in proposal ? "declined" : !verdict ? "unchanged" : verdict.ok ? "revised" : "rejected";
   await commit(unit, {
     write: async (tx) => {
       if ("text" in proposal && verdict?.ok)
@@ -150,7 +166,7 @@ async function commitProposal(unit: Unit, step: string, scene: RevisionScene, pr
         step,
         sceneNumber: scene.number,
         outcome,
-        reason: verdict && !verdict.ok ? verdict.reason : null,
+        reason: "declined" in proposal ? proposal.declined : verdict && !verdict.ok ? verdict.reason : null,
         detail: proposal.detail ?? null,
       });
     },
@@ -210,5 +226,6 @@ async function stageRows(unit: Unit, stage: string) {
 function summarize(rows: { outcome: string }[]): string {
   const count = (o: string) => rows.filter((r) => r.outcome === o).length;
   if (rows.length === 0) return "Nothing to change.";
-  return `${count("revised")} rewrites kept, ${count("rejected")} rejected by the guards, ${count("unchanged")} left as they were.`;
+  const declined = count("declined") > 0 ? `, ${count("declined")} declined by the model` : "";
+  return `${count("revised")} rewrites kept, ${count("rejected")} rejected by the guards${declined}, ${count("unchanged")} left as they were.`;
 }
