@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../db/client";
 import { createProject, parseNewProject } from "../src/pipeline/actions";
-import { cliEnv, peekRows, startCli, tempDir, waitForExit } from "./helpers/cli";
+import { cliEnv, peekRows, startCli, storeEnv, storeOf, tempDir, waitForExit } from "./helpers/cli";
 import { startWorld } from "./helpers/discord";
 
 const PREMISES = [
@@ -19,14 +19,14 @@ describe("one database, several hosts", () => {
   it("finishes every project once while a bot and two command lines share the file", async () => {
     const dir = tempDir("folio-hosts-");
     const dbPath = join(dir, "folio.db");
-    const db = openDatabase(dbPath);
+    const db = openDatabase(storeOf(dbPath));
     for (const premise of PREMISES) {
       const parsed = parseNewProject({ premise, scenes: 4, words: 3200, autoApprove: true });
       if (!parsed.ok) throw new Error(parsed.message);
       await createProject(db, parsed.value, { ownerId: "cli" });
     }
     await closeDatabase(db);
-    const world = await startWorld({ env: { FOLIO_DB_PATH: dbPath }, llm: { seed: 51, latencyMs: 15 } });
+    const world = await startWorld({ env: storeEnv(dbPath), llm: { seed: 51, latencyMs: 15 } });
     try {
       const start = await world.discord.sendCommand({
         user: world.author.id,

@@ -48,8 +48,10 @@ export class DiscordSink {
     const { projectId } = event;
     const next = (this.showing.get(projectId) ?? Promise.resolve())
       .then(async () => {
-        const thread = await threadOf(this.db, projectId);
-        if (thread) await this.render(thread.threadId, event);
+        const threadId = await this.threadIdOf(projectId);
+        if (threadId) await this.render(threadId, event);
+        // A finished project's thread is not looked for again (a new event reads it afresh).
+        if (event.type === "done") this.threadIds.delete(projectId);
       })
       .catch((error: unknown) => {
         this.log.warn({ err: error, projectId }, "could not show an event in the project's thread");
@@ -59,6 +61,17 @@ export class DiscordSink {
       if (this.showing.get(projectId) === next) this.showing.delete(projectId);
     });
   };
+
+  /** Each project's thread, once read: a project's thread never changes, so events do not read it again. */
+  private readonly threadIds = new Map<number, string>();
+
+  private async threadIdOf(projectId: number): Promise<string | undefined> {
+    const known = this.threadIds.get(projectId);
+    if (known) return known;
+    const thread = await threadOf(this.db, projectId);
+    if (thread) this.threadIds.set(projectId, thread.threadId);
+    return thread?.threadId;
+  }
 
   /** Waits for every queued post and pending progress edit (shutdown, tests). */
   async flush(): Promise<void> {

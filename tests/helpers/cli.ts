@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { sharedDatabaseFor } from "./postgres";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const FOLIO_BIN = join(ROOT, "bin/folio.js");
@@ -29,7 +30,7 @@ export function cliEnv(
     ...inherited,
     OPENAI_BASE_URL: llmUrl,
     OPENAI_API_KEY: "test-key",
-    FOLIO_DB_PATH: dbPath,
+    ...storeEnv(dbPath),
     FOLIO_LEASE_MS: "1500",
     FOLIO_RETRY_BASE_MS: "50",
     FOLIO_POLL_MS: "200",
@@ -113,10 +114,27 @@ export async function eventually<T>(
 }
 
 /**
+ * The store of the SQLite file at `dbPath`, as a process's environment names it: the file, or, with
+ * the suite on Postgres (`npm run test:postgres`), the database standing for it on the suite's cluster.
+ */
+export function storeEnv(dbPath: string): { FOLIO_DB_PATH: string } | { DATABASE_URL: string } {
+  const postgres = sharedDatabaseFor(dbPath);
+  return postgres ? { DATABASE_URL: postgres.url } : { FOLIO_DB_PATH: dbPath };
+}
+
+/** What `openDatabase` opens for the store of `dbPath` (see `storeEnv`). */
+export function storeOf(dbPath: string): string {
+  return sharedDatabaseFor(dbPath)?.url ?? dbPath;
+}
+
+/**
  * Rows of a query on the database of a process that is running (or was killed), read-only; none while
- * the file or the table is not there yet.
+ * the file or the table is not there yet. With the suite on Postgres, on the database standing for
+ * the file (write the query in SQL both understand).
  */
 export function peekRows<T>(dbPath: string, query: string): T[] {
+  const postgres = sharedDatabaseFor(dbPath);
+  if (postgres) return postgres.rows<T>(query);
   try {
     const db = new Database(dbPath, { readonly: true, fileMustExist: true });
     try {

@@ -40,6 +40,30 @@ export function sharedTestDatabase(): string | undefined {
   );
 }
 
+/**
+ * With the suite on Postgres, the database that stands for the SQLite file at `path` in this test
+ * process, made on the suite's cluster the first time it is asked for: every process a test starts on
+ * that "file" shares it, and the test reads it with `rows`. Undefined when the suite runs on SQLite.
+ */
+export function sharedDatabaseFor(path: string): { url: string; rows<T>(query: string): T[] } | undefined {
+  const shared = process.env[SHARED];
+  if (!shared) return undefined;
+  const cluster = attach(JSON.parse(shared) as Place);
+  let name = standIns.get(path);
+  if (name === undefined) {
+    name = `f${process.pid}_${randomBytes(4).toString("hex")}`;
+    cluster.createDatabase(name);
+    standIns.set(path, name);
+  }
+  const database = name;
+  return {
+    url: `postgres://folio@127.0.0.1:${cluster.place.port}/${database}`,
+    rows: <T>(query: string) => cluster.rows<T>(database, query),
+  };
+}
+
+const standIns = new Map<string, string>();
+
 function binDir(): string {
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
