@@ -35,6 +35,7 @@ export const projects = pgTable(
     sceneCount: integer("scene_count").notNull(),
     targetWords: integer("target_words").notNull(),
     autoApprove: boolean("auto_approve").notNull().default(false),
+    showChapters: boolean("show_chapters").notNull().default(true),
     status: text("status", { enum: PROJECT_STATUSES }).notNull().default("running"),
     stage: text("stage").$type<StageId>().notNull().default("concept"),
     attention: text("attention"),
@@ -72,6 +73,18 @@ export const discordThreads = pgTable(
     deliveryMessageId: text("delivery_message_id"),
   },
   (t) => [uniqueIndex("discord_threads_thread").on(t.threadId), index("discord_threads_guild").on(t.guildId)],
+);
+
+export const discordChapters = pgTable(
+  "discord_chapters",
+  {
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    chapter: integer("chapter").notNull(),
+    messageId: text("message_id").notNull(),
+  },
+  (t) => [uniqueIndex("discord_chapters_pk").on(t.projectId, t.chapter)],
 );
 
 export const stageOutputs = pgTable(

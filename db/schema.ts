@@ -33,6 +33,8 @@ export const projects = sqliteTable(
     sceneCount: integer("scene_count").notNull(),
     targetWords: integer("target_words").notNull(),
     autoApprove: integer("auto_approve", { mode: "boolean" }).notNull().default(false),
+    /** Each chapter is shown to the author as soon as its last scene is drafted (Discord: a message). */
+    showChapters: integer("show_chapters", { mode: "boolean" }).notNull().default(true),
     status: text("status", { enum: PROJECT_STATUSES }).notNull().default("running"),
     /** Position in the pipeline: the next unit to run (see src/pipeline/workflow.ts). */
     stage: text("stage").$type<StageId>().notNull().default("concept"),
@@ -88,6 +90,19 @@ export const discordThreads = sqliteTable(
 );
 
 export type DiscordThread = typeof discordThreads.$inferSelect;
+
+/** The message that showed each drafted chapter in a project's thread, so it is posted once. */
+export const discordChapters = sqliteTable(
+  "discord_chapters",
+  {
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    chapter: integer("chapter").notNull(),
+    messageId: text("message_id").notNull(),
+  },
+  (t) => [uniqueIndex("discord_chapters_pk").on(t.projectId, t.chapter)],
+);
 
 /** Every planning artifact ever produced; the newest row per (project, stage) is the current one. */
 export const stageOutputs = sqliteTable(

@@ -42,6 +42,28 @@ describe("folio write: a full novel", () => {
     expect(result.stdout).toMatch(/Project 1 is done\. 50\/50 scenes/);
   });
 
+  it("prints each chapter's title and words as its last scene is drafted, in order", () => {
+    const printed = [...result.stdout.matchAll(/^\[project 1\] Chapter (\d+): (.+) — ([\d,]+) words$/gm)].map(
+      (m) => ({ number: Number(m[1]), title: m[2], words: Number(m[3]!.replace(/,/g, "")) }),
+    );
+    const db = new Database(join(dir, "folio.db"), { readonly: true });
+    const chapters = db
+      .prepare(
+        `select c.number, c.title, sum(v.words) as words from chapters c
+           join scenes s on s.project_id = c.project_id and s.chapter = c.number
+           join scene_versions v on v.project_id = s.project_id and v.scene_number = s.number and v.stage = 'drafting'
+         where c.project_id = 1 group by c.number, c.title order by c.number`,
+      )
+      .all() as { number: number; title: string; words: number }[];
+    db.close();
+    expect(chapters.length).toBeGreaterThan(1);
+    expect(printed).toEqual(chapters);
+    // Each line comes after its chapter's last scene and before the next chapter's first.
+    const at = (pattern: RegExp) => result.stdout.search(pattern);
+    expect(at(/Chapter 1: /)).toBeLessThan(at(/Chapter 2: /));
+    expect(at(/Chapter 1: /)).toBeLessThan(at(/Scene Drafting done/));
+  });
+
   it("stores every scene, in order, with its text, summary and a kept version", () => {
     const db = new Database(join(dir, "folio.db"), { readonly: true });
     const scenes = db

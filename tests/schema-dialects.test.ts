@@ -65,6 +65,7 @@ describe("the Postgres schema", () => {
       .sort((a, b) => a.name.localeCompare(b.name));
     expect(sqliteShapes.map((s) => s.name)).toEqual([
       "chapters",
+      "discord_chapters",
       "discord_threads",
       "llm_calls",
       "projects",

@@ -45,7 +45,12 @@ export default {
           .setMinValue(2000)
           .setMaxValue(200_000),
       )
-      .addBooleanOption((o) => o.setName("auto_approve").setDescription("Skip both approval gates")),
+      .addBooleanOption((o) => o.setName("auto_approve").setDescription("Skip both approval gates"))
+      .addBooleanOption((o) =>
+        o
+          .setName("chapters")
+          .setDescription("Post each chapter in the thread as it is written (default: yes)"),
+      ),
 
   async execute(i, deps) {
     const request = parseNewProject({
@@ -56,6 +61,7 @@ export default {
       scenes: i.options.getInteger("scenes") ?? undefined,
       words: i.options.getInteger("words") ?? undefined,
       autoApprove: i.options.getBoolean("auto_approve") ?? false,
+      chapters: i.options.getBoolean("chapters") ?? true,
     });
     if (!request.ok) throw new Refusal(request.message);
     const channel = i.channel;

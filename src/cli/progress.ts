@@ -33,6 +33,8 @@ function plainLine(e: ProgressEvent): string | null {
       return `${tag} ${e.label} done. ${e.summary.split("\n")[0]}`;
     case "scene_drafted":
       return `${tag} scene ${e.scene} "${e.title}" ${fmt(e.sceneWords)} words · ${describeProgress(e.progress)}`;
+    case "chapter_drafted":
+      return `${tag} Chapter ${e.chapter}: ${e.title} — ${fmt(e.words)} words`;
     case "scene_writing":
       return null;
     case "stage_step": {

@@ -3,13 +3,14 @@ import type { Logger } from "pino";
 import type { Db } from "../../db/client";
 import type { Project } from "../../db/schema";
 import type { GateStage } from "../../stages/definition";
+import { renderChapterMarkdown } from "../export/markdown";
 import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
 import { getProject, loadPlan, progressOf } from "../pipeline/store";
 import { gateAt, presentedByNextGate, stageOf } from "../pipeline/workflow";
 import { LiveProgress } from "./live-progress";
 import type { ThreadPoster } from "./poster";
-import { owedNotices, setNotice, threadOf } from "./threads";
-import { COLORS, embed, gateButtons, markdownFile, retryButton } from "./views";
+import { chapterPosted, owedNotices, setChapterPosted, setNotice, threadOf } from "./threads";
+import { COLORS, chapterMessage, embed, gateButtons, markdownFile, retryButton } from "./views";
 
 /**
  * Renders pipeline events in each project's thread. Posting never blocks the pipeline: each project
@@ -145,6 +146,20 @@ export class DiscordSink {
     }
   }
 
+  /** A drafted chapter, once, unless its author turned chapter messages off. */
+  private async postChapter(
+    threadId: string,
+    e: Extract<ProgressEvent, { type: "chapter_drafted" }>,
+  ): Promise<void> {
+    const project = await getProject(this.db, e.projectId);
+    if (!project?.showChapters || (await chapterPosted(this.db, e.projectId, e.chapter))) return;
+    const markdown = renderChapterMarkdown({ number: e.chapter, title: e.title, scenes: e.scenes });
+    void this.enqueue(e.projectId, async () => {
+      const message = await this.poster.send(threadId, chapterMessage(e, markdown));
+      await setChapterPosted(this.db, e.projectId, e.chapter, message.id);
+    });
+  }
+
   private post(projectId: number, threadId: string, payload: MessageCreateOptions): void {
     void this.enqueue(projectId, async () => {
       await this.poster.send(threadId, payload);
@@ -194,6 +209,9 @@ export class DiscordSink {
         return;
       case "scene_writing":
         this.progress.update(e.projectId, e.label, e.progress);
+        return;
+      case "chapter_drafted":
+        await this.postChapter(threadId, e);
         return;
       case "queued":
         // The stage's progress message says where the project stands in the queue, until it runs.

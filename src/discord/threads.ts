@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, like, lt, lte, ne, notExists, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { type DiscordThread, discordThreads, type Project, projects } from "../../db/schema";
+import { type DiscordThread, discordChapters, discordThreads, type Project, projects } from "../../db/schema";
 import { freeDeadLocalLeases } from "../pipeline/scheduler";
 
 /** Where a project lives in Discord, written in the same transaction as the project itself. */
@@ -160,4 +160,23 @@ export async function owedNotices(db: Db): Promise<Project[]> {
       ),
     );
   return rows.map((r) => r.project);
+}
+
+/** Whether the chapter's message was posted in the project's thread already. */
+export async function chapterPosted(db: Db, projectId: number, chapter: number): Promise<boolean> {
+  const rows = await db
+    .select({ chapter: discordChapters.chapter })
+    .from(discordChapters)
+    .where(and(eq(discordChapters.projectId, projectId), eq(discordChapters.chapter, chapter)));
+  return rows.length > 0;
+}
+
+/** Records the chapter's message the moment Discord answers (a second record of it is ignored). */
+export async function setChapterPosted(
+  db: Db,
+  projectId: number,
+  chapter: number,
+  messageId: string,
+): Promise<void> {
+  await db.insert(discordChapters).values({ projectId, chapter, messageId }).onConflictDoNothing();
 }

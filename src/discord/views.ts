@@ -12,11 +12,12 @@ import {
 import { z } from "zod";
 import type { Project } from "../../db/schema";
 import type { GateStage } from "../../stages/definition";
+import { cleanParagraphs } from "../export/paragraphs";
 import { describeStatus } from "../pipeline/actions";
-import type { Artifact, ProgressSnapshot } from "../pipeline/events";
+import type { Artifact, ProgressEvent, ProgressSnapshot } from "../pipeline/events";
 import type { ExportFiles } from "../pipeline/manuscript";
 import { stageLabel } from "../pipeline/workflow";
-import { truncate } from "../text/discord";
+import { cutAtSentence, truncate } from "../text/discord";
 import { formatDuration, queueLine, thousands } from "../text/format";
 
 /** Discord's limits (SPEC §5). */
@@ -141,6 +142,34 @@ export function embed(title: string, description: string, color: number = COLORS
     .setTitle(truncate(title, LIMITS.embedTitle))
     .setDescription(truncate(description || "—", LIMITS.embedDescription))
     .setColor(color);
+}
+
+/** How much of a chapter's opening paragraph its message quotes, at most. */
+const OPENING_QUOTED = 900;
+
+/**
+ * A chapter as soon as it is drafted: "Chapter 3: The Salt Lantern — 2,412 words", its opening
+ * paragraph quoted (cut at a sentence), and the whole chapter attached as Markdown.
+ */
+export function chapterMessage(
+  e: Extract<ProgressEvent, { type: "chapter_drafted" }>,
+  markdown: string,
+): { embeds: EmbedBuilder[]; files: AttachmentBuilder[] } {
+  const heading = e.title ? `Chapter ${e.chapter}: ${e.title}` : `Chapter ${e.chapter}`;
+  const opening = cleanParagraphs(e.scenes[0]?.text ?? "")[0] ?? "";
+  return {
+    embeds: [
+      embed(
+        `${heading} — ${fmt(e.words)} words`,
+        opening ? `> ${cutAtSentence(opening, OPENING_QUOTED)}` : "",
+      ),
+    ],
+    files: [
+      new AttachmentBuilder(Buffer.from(markdown, "utf8"), {
+        name: `chapter-${String(e.chapter).padStart(2, "0")}.md`,
+      }),
+    ],
+  };
 }
 
 export function markdownFile(artifact: Artifact): AttachmentBuilder {

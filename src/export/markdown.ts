@@ -1,5 +1,5 @@
 /** Plain Markdown export: chapter headings, scene breaks and paragraphs, nothing a reader must render. */
-import type { Manuscript } from "./manuscript.js";
+import type { Manuscript, ManuscriptChapter } from "./manuscript.js";
 import { type ChapterLayout, cleanText, layoutChapters, partialNotice, SCENE_BREAK } from "./paragraphs.js";
 
 // Line starts that Markdown would read as a heading, quote, bullet or rule instead of prose.
@@ -22,9 +22,15 @@ function proseLine(text: string): string {
   return BLOCK_START.test(escaped) ? `\\${escaped}` : escaped;
 }
 
-function chapterBlocks(chapter: ChapterLayout): string[] {
+function chapterBlocks(chapter: ChapterLayout, heading = "##"): string[] {
   const scenes = chapter.scenes.map((scene) => scene.map(proseLine).join("\n\n"));
-  return [`## ${inline(chapter.heading)}`, scenes.join(`\n\n${SCENE_BREAK}\n\n`)];
+  return [`${heading} ${inline(chapter.heading)}`, scenes.join(`\n\n${SCENE_BREAK}\n\n`)];
+}
+
+/** One chapter on its own, as the thread attaches it while the book is written: heading, then scenes. */
+export function renderChapterMarkdown(chapter: ManuscriptChapter): string {
+  const [layout] = layoutChapters({ chapters: [chapter] });
+  return layout ? `${chapterBlocks(layout, "#").join("\n\n")}\n` : "";
 }
 
 export function renderMarkdown(m: Manuscript): string {
@@ -33,7 +39,7 @@ export function renderMarkdown(m: Manuscript): string {
     `# ${inline(cleanText(m.title))}`,
     `by ${inline(cleanText(m.author))}`,
     ...(notice ? [`*${notice}*`] : []),
-    ...layoutChapters(m).flatMap(chapterBlocks),
+    ...layoutChapters(m).flatMap((chapter) => chapterBlocks(chapter)),
   ];
   return `${blocks.join("\n\n")}\n`;
 }

@@ -63,7 +63,7 @@ export function chapterHeading(chapter: ManuscriptChapter): string {
  * Chapters with their written scenes. A chapter none of whose scenes is written yet is left out, so a
  * partial export has no empty chapter pages; the title-page notice names the missing scenes instead.
  */
-export function layoutChapters(m: Manuscript): ChapterLayout[] {
+export function layoutChapters(m: Pick<Manuscript, "chapters">): ChapterLayout[] {
   return m.chapters
     .map((chapter) => ({
       number: chapter.number,

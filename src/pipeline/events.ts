@@ -49,6 +49,16 @@ export type ProgressEvent =
       progress: ProgressSnapshot;
     }
   | {
+      /** A chapter's last scene is drafted: the chapter as written, scene by scene. */
+      type: "chapter_drafted";
+      projectId: number;
+      stage: StageId;
+      chapter: number;
+      title: string;
+      words: number;
+      scenes: { number: number; title: string; text: string }[];
+    }
+  | {
       /** Words of the scene in flight, while it streams in (at most twice a second). */
       type: "scene_writing";
       projectId: number;

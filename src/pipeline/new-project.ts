@@ -28,6 +28,8 @@ export const NewProjectSchema = z.object({
     .max(200_000, "words must be a whole number from 2,000 to 200,000.")
     .default(60_000),
   autoApprove: z.boolean().default(false),
+  /** Show each chapter to the author as soon as it is drafted (in Discord, a message in the thread). */
+  chapters: z.boolean().default(true),
 });
 export type NewProject = z.input<typeof NewProjectSchema>;
 
@@ -80,6 +82,7 @@ async function insertProject(
       sceneCount: input.scenes,
       targetWords: input.words,
       autoApprove: input.autoApprove,
+      showChapters: input.chapters,
       stage: FIRST_STAGE,
       ...lease,
     })

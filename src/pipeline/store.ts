@@ -1,3 +1,5 @@
+// Over 300 lines: the pipeline's reads and writes of a project's rows (scenes, chapters, digests, plan,
+// progress) are kept in one module, so every query a unit makes is found in one place.
 import { createHash } from "node:crypto";
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db, Tx } from "../../db/client";
@@ -233,6 +235,20 @@ export async function firstUndraftedScene(db: Db, projectId: number): Promise<nu
     .orderBy(asc(scenes.number))
     .limit(1);
   return row?.number;
+}
+
+/** The written scenes of one chapter, in order. */
+export async function chapterScenes(
+  db: Db,
+  projectId: number,
+  chapter: number,
+): Promise<{ number: number; title: string; text: string }[]> {
+  const rows = await db
+    .select({ number: scenes.number, title: scenes.title, text: scenes.text })
+    .from(scenes)
+    .where(and(eq(scenes.projectId, projectId), eq(scenes.chapter, chapter), isNotNull(scenes.text)))
+    .orderBy(asc(scenes.number));
+  return rows.map((r) => ({ ...r, text: r.text! }));
 }
 
 export async function sceneText(db: Db, projectId: number, sceneNumber: number): Promise<string | null> {

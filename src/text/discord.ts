@@ -23,3 +23,21 @@ function hardCut(text: string, budget: number): number {
   const splitsPair = code >= 0xd800 && code <= 0xdbff;
   return splitsPair && budget > 1 ? budget - 1 : budget;
 }
+
+/** Where sentences end: their closing punctuation and any quote or bracket after it, before a space. */
+const SENTENCE_END = /[.!?…]["'”’)\]]*(?=\s)/g;
+
+/**
+ * Shortens prose to at most `max` UTF-16 units at the end of a sentence, so a quoted opening reads
+ * whole; `truncate`'s cut at a word when no sentence ends far enough in.
+ */
+export function cutAtSentence(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = 0;
+  for (const match of `${text} `.matchAll(SENTENCE_END)) {
+    const end = match.index + match[0].length;
+    if (end > max) break;
+    cut = end;
+  }
+  return cut >= max * 0.3 ? text.slice(0, cut) : truncate(text, max);
+}

@@ -9,6 +9,7 @@ import { countWords } from "../../text/words";
 import { buildSceneContext, digestInput } from "../context";
 import type { ProgressSnapshot } from "../events";
 import {
+  chapterScenes,
   firstUndraftedScene,
   firstUnplannedScene,
   sceneSummaries,
@@ -80,6 +81,29 @@ async function draftNextScene(unit: Unit, stage: SceneLoopStage): Promise<void> 
     text,
     Math.round(perScene * (outline.scenes.length - number)),
   );
+  await announceChapter(unit, stage, outline, number);
+}
+
+/** When scene `number` is the last of its chapter, the chapter as written goes to the hosts. */
+async function announceChapter(
+  unit: Unit,
+  stage: SceneLoopStage,
+  outline: Outline,
+  number: number,
+): Promise<void> {
+  const chapter = outline.scenes.find((s) => s.number === number)?.chapter;
+  const last = outline.scenes.filter((s) => s.chapter === chapter).at(-1);
+  if (chapter === undefined || last?.number !== number) return;
+  const written = await chapterScenes(unit.deps.db, unit.project.id, chapter);
+  unit.deps.emit({
+    type: "chapter_drafted",
+    projectId: unit.project.id,
+    stage: idOf(stage),
+    chapter,
+    title: outline.chapters.find((c) => c.number === chapter)?.title ?? "",
+    words: written.reduce((sum, s) => sum + countWords(s.text), 0),
+    scenes: written,
+  });
 }
 
 /**

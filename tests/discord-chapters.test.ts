@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StoredMessage } from "./fakes/discord-server";
+import { startWorld, titleOf, type World, waitForMessage } from "./helpers/discord";
+import { rowsOf } from "./helpers/rows";
+
+const CHAPTER_TITLE = /^Chapter (\d+): (.+) — ([\d,]+) words$/;
+
+/** The thread as a reading room: each chapter is posted the moment its last scene is drafted. */
+describe("Discord: chapters as they are written", () => {
+  let world: World;
+
+  beforeAll(async () => {
+    world = await startWorld({ llm: { seed: 31, latencyMs: 20 } });
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  /** Starts a novel that runs through to delivery; returns its thread once the book is posted. */
+  async function novel(options: Record<string, string | number | boolean>): Promise<StoredMessage[]> {
+    const before = new Set(world.discord.threads().map((t) => t.id));
+    const start = await world.discord.sendCommand({
+      user: world.author.id,
+      command: "novel",
+      subcommand: "start",
+      options: {
+        premise: "A ferrywoman keeps a ledger of every crossing the river has refused.",
+        scenes: 7,
+        words: 7000,
+        auto_approve: true,
+        ...options,
+      },
+    });
+    await start.waitForAck();
+    const thread = await world.discord.waitFor(() => world.discord.threads().find((t) => !before.has(t.id)));
+    await waitForMessage(
+      world.discord,
+      thread!.id,
+      (m) => m.attachments.some((a) => a.filename.endsWith(".docx")),
+      90_000,
+    );
+    return world.discord.messages(thread!.id);
+  }
+
+  it("posts every chapter once, in order, with its words, its opening quoted and the chapter attached", async () => {
+    const messages = await novel({});
+    const projectId = (
+      await rowsOf<{ id: number }>(world.bot.engine.db, "select max(id) as id from projects")
+    )[0]!.id;
+    const chapters = await rowsOf<{ number: number; title: string }>(
+      world.bot.engine.db,
+      `select number, title from chapters where project_id = ${projectId} order by number`,
+    );
+    const drafted = await rowsOf<{ chapter: number; scene: number; text: string; words: number }>(
+      world.bot.engine.db,
+      `select s.chapter, s.number as scene, v.text, v.words from scenes s
+         join scene_versions v on v.project_id = s.project_id and v.scene_number = s.number and v.stage = 'drafting'
+       where s.project_id = ${projectId} order by s.number`,
+    );
+    expect(chapters.length).toBeGreaterThan(1);
+
+    const posted = messages.filter((m) => CHAPTER_TITLE.test(titleOf(m)));
+    expect(posted.map((m) => Number(CHAPTER_TITLE.exec(titleOf(m))![1]))).toEqual(
+      chapters.map((c) => c.number),
+    );
+    for (const [k, message] of posted.entries()) {
+      const chapter = chapters[k]!;
+      const scenes = drafted.filter((d) => d.chapter === chapter.number);
+      const [, , title, words] = CHAPTER_TITLE.exec(titleOf(message))!;
+      expect(title).toBe(chapter.title);
+      expect(Number(words!.replace(/,/g, ""))).toBe(scenes.reduce((sum, s) => sum + s.words, 0));
+      // The opening paragraph, quoted: the start of the chapter's first scene.
+      const description = String(message.embeds[0]?.description ?? "");
+      expect(description.startsWith("> ")).toBe(true);
+      const opening = scenes[0]!.text
+        .split(/\n\s*\n/)[0]!
+        .trim()
+        .replace(/\s+/g, " ");
+      expect(opening.startsWith(description.slice(2, 40))).toBe(true);
+      expect(description.length).toBeLessThanOrEqual(902);
+      // The whole chapter, as Markdown: its heading, then every scene's words.
+      expect(message.attachments.map((a) => a.filename)).toEqual([
+        `chapter-${String(chapter.number).padStart(2, "0")}.md`,
+      ]);
+      const markdown = message.attachments[0]!.data.toString();
+      expect(markdown.startsWith(`# Chapter ${chapter.number}: ${chapter.title}\n`)).toBe(true);
+      for (const scene of scenes) {
+        const lastParagraph = scene.text
+          .trim()
+          .split(/\n\s*\n/)
+          .at(-1)!
+          .trim()
+          .replace(/\s+/g, " ");
+        expect(markdown).toContain(lastParagraph.slice(-60));
+      }
+    }
+    // Every chapter is posted while the book is drafted: before the first word of revision.
+    const index = (m: StoredMessage) => messages.indexOf(m);
+    const revising = messages.findIndex((m) => titleOf(m).includes("Self-Refinement"));
+    expect(revising).toBeGreaterThan(-1);
+    expect(posted.every((m) => index(m) < revising)).toBe(true);
+    // Recorded once each, so a restarted bot does not post them again.
+    const recorded = await rowsOf<{ n: number }>(
+      world.bot.engine.db,
+      `select count(*) as n from discord_chapters where project_id = ${projectId}`,
+    );
+    expect(recorded[0]!.n).toBe(chapters.length);
+  }, 120_000);
+
+  it("posts no chapter with chapters:false", async () => {
+    const messages = await novel({ chapters: false });
+    expect(messages.filter((m) => CHAPTER_TITLE.test(titleOf(m)))).toEqual([]);
+    expect(messages.filter((m) => m.attachments.some((a) => /^chapter-\d+\.md$/.test(a.filename)))).toEqual(
+      [],
+    );
+  }, 120_000);
+});
