@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { stageOutputs } from "../db/schema";
 import { reviseOutline } from "../src/pipeline/actions";
@@ -252,19 +251,18 @@ describe("crash during the outline", () => {
       Array.from({ length: 120 }, (_, i) => i + 1),
     );
 
-    const db = new Database(dbPath, { readonly: true });
-    try {
-      const row = db
-        .prepare("select data from stage_outputs where stage = 'outline' order by id desc limit 1")
-        .get() as { data: string };
-      const outline = JSON.parse(row.data) as { scenes: { number: number }[] };
-      expect(outline.scenes.map((s) => s.number)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
-      expect(db.prepare("select count(*) n from stage_outputs where stage like 'outline#%'").get()).toEqual({
-        n: 0,
-      });
-    } finally {
-      db.close();
-    }
+    const [row] = peekRows<{ data: unknown }>(
+      dbPath,
+      "select data from stage_outputs where stage = 'outline' order by id desc limit 1",
+    );
+    // JSON text from SQLite, a JSON value from Postgres.
+    const outline = (typeof row?.data === "string" ? JSON.parse(row.data) : row?.data) as {
+      scenes: { number: number }[];
+    };
+    expect(outline.scenes.map((s) => s.number)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect(peekRows(dbPath, "select count(*) as n from stage_outputs where stage like 'outline#%'")).toEqual([
+      { n: 0 },
+    ]);
   }, 240_000);
 });
 
