@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StoredMessage } from "./fakes/discord-server";
-import { startWorld, titleOf, type World, waitForMessage } from "./helpers/discord";
+import { ephemeralText, startWorld, titleOf, type World, waitForMessage } from "./helpers/discord";
 import { rowsOf } from "./helpers/rows";
 
 const CHAPTER_TITLE = /^Chapter (\d+): (.+) — ([\d,]+) words$/;
@@ -113,5 +113,60 @@ describe("Discord: chapters as they are written", () => {
     expect(messages.filter((m) => m.attachments.some((a) => /^chapter-\d+\.md$/.test(a.filename)))).toEqual(
       [],
     );
+  }, 120_000);
+
+  it("turns chapter messages off with /novel settings, for the owner only", async () => {
+    const before = new Set(world.discord.threads().map((t) => t.id));
+    const start = await world.discord.sendCommand({
+      user: world.author.id,
+      command: "novel",
+      subcommand: "start",
+      options: {
+        premise: "A lock-keeper counts the boats that never come back upstream.",
+        scenes: 5,
+        words: 5000,
+      },
+    });
+    await start.waitForAck();
+    const thread = await world.discord.waitFor(() => world.discord.threads().find((t) => !before.has(t.id)));
+    const threadId = thread!.id;
+    await waitForMessage(world.discord, threadId, (m) => titleOf(m).startsWith("📜 Outline ready"), 60_000);
+    const settings = (user: string) =>
+      world.discord.sendCommand({
+        user,
+        channelId: threadId,
+        command: "novel",
+        subcommand: "settings",
+        options: { chapters: false },
+      });
+    // Someone else is refused, privately, and nothing changes.
+    const stranger = await settings(world.other.id);
+    await stranger.waitForAck();
+    expect(ephemeralText(stranger)[0]).toContain("Only <@");
+    const shown = async () =>
+      (
+        await rowsOf<{ shown: unknown }>(
+          world.bot.engine.db,
+          "select show_chapters as shown from projects order by id desc limit 1",
+        )
+      )[0]!.shown;
+    expect([true, 1]).toContain(await shown());
+    const owner = await settings(world.author.id);
+    await owner.waitForAck();
+    const reply = await owner.waitForResponse(() => true);
+    expect(String(reply.body.content ?? (reply.body.data as { content?: string })?.content)).toMatch(
+      /^Project #\d+: chapter messages are off/,
+    );
+    expect([false, 0]).toContain(await shown());
+    // Drafted from then on, no chapter is posted.
+    const approve = await world.discord.sendCommand({
+      user: world.author.id,
+      channelId: threadId,
+      command: "novel",
+      subcommand: "approve",
+    });
+    await approve.waitForAck();
+    await waitForMessage(world.discord, threadId, (m) => titleOf(m).startsWith("📝 Draft complete"), 60_000);
+    expect(world.discord.messages(threadId).filter((m) => CHAPTER_TITLE.test(titleOf(m)))).toEqual([]);
   }, 120_000);
 });

@@ -44,6 +44,7 @@ describe("Discord: /novel start to the delivered .docx", () => {
         "resume",
         "retry",
         "revise",
+        "settings",
         "start",
         "status",
       ].sort(),

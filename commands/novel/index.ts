@@ -14,6 +14,7 @@ import redraft from "./redraft";
 import resume from "./resume";
 import retry from "./retry";
 import revise from "./revise";
+import settings from "./settings";
 import start from "./start";
 import status from "./status";
 import type { Subcommand } from "./types";
@@ -31,6 +32,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
   cancel,
   exportManuscript,
   retry,
+  settings,
 ];
 
 /** Each subcommand by its name, the name its own definition gives it. */

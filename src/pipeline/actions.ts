@@ -1,6 +1,12 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, notInArray } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { type Project, type ProjectStatus, type SceneVersion, sceneVersions } from "../../db/schema";
+import {
+  type Project,
+  type ProjectStatus,
+  projects,
+  type SceneVersion,
+  sceneVersions,
+} from "../../db/schema";
 import { clearSceneDigest, getProject, hasDraftedScenes, sceneText, writeSceneText } from "./store";
 import { type ProjectChanges, transition } from "./transition";
 import { gateAt, gateOffering, idOf, nextStage, type StageId } from "./workflow";
@@ -40,6 +46,32 @@ const nothingWaits = (p: Project) =>
   p.status === "waiting"
     ? "That action does not apply to the gate this project waits at."
     : `Nothing waits for approval: the project is ${describeStatus(p)}.`;
+
+/**
+ * Turns the project's chapter messages on or off: with them, each chapter is shown as soon as its last
+ * scene is drafted. Any time before the book is finished; from the next chapter on.
+ */
+export async function setChapters(db: Db, id: number, chapters: boolean): Promise<ActionResult> {
+  const [project] = await db
+    .update(projects)
+    .set({ showChapters: chapters })
+    .where(and(eq(projects.id, id), notInArray(projects.status, ["done", "cancelled"])))
+    .returning();
+  if (project)
+    return {
+      ok: true,
+      message: chapters
+        ? "chapter messages are on: each chapter is posted here as soon as its last scene is drafted."
+        : "chapter messages are off: chapters are no longer posted as they are drafted.",
+      project,
+    };
+  const current = await getProject(db, id);
+  return refuse(
+    current
+      ? `The project is ${describeStatus(current)}: there are no chapters left to show.`
+      : `There is no project ${id}.`,
+  );
+}
 
 /** Passes the gate the project waits at; with `expected`, only that gate (a button belongs to one gate). */
 export async function approve(db: Db, id: number, expected?: StageId): Promise<ActionResult> {
