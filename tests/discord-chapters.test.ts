@@ -16,8 +16,8 @@ describe("Discord: chapters as they are written", () => {
     await world?.stop();
   });
 
-  /** Starts a novel that runs through to delivery; returns its thread once the book is posted. */
-  async function novel(options: Record<string, string | number | boolean>): Promise<StoredMessage[]> {
+  /** Starts a novel (7 scenes, both gates passed by themselves unless `options` say otherwise); its thread's id. */
+  async function startNovel(options: Record<string, string | number | boolean>): Promise<string> {
     const before = new Set(world.discord.threads().map((t) => t.id));
     const start = await world.discord.sendCommand({
       user: world.author.id,
@@ -33,13 +33,19 @@ describe("Discord: chapters as they are written", () => {
     });
     await start.waitForAck();
     const thread = await world.discord.waitFor(() => world.discord.threads().find((t) => !before.has(t.id)));
+    return thread!.id;
+  }
+
+  /** Starts a novel that runs through to delivery; returns its thread once the book is posted. */
+  async function novel(options: Record<string, string | number | boolean>): Promise<StoredMessage[]> {
+    const threadId = await startNovel(options);
     await waitForMessage(
       world.discord,
-      thread!.id,
+      threadId,
       (m) => m.attachments.some((a) => a.filename.endsWith(".docx")),
       90_000,
     );
-    return world.discord.messages(thread!.id);
+    return world.discord.messages(threadId);
   }
 
   it("posts every chapter once, in order, with its words, its opening quoted and the chapter attached", async () => {
@@ -116,20 +122,7 @@ describe("Discord: chapters as they are written", () => {
   }, 120_000);
 
   it("turns chapter messages off with /novel settings, for the owner only", async () => {
-    const before = new Set(world.discord.threads().map((t) => t.id));
-    const start = await world.discord.sendCommand({
-      user: world.author.id,
-      command: "novel",
-      subcommand: "start",
-      options: {
-        premise: "A lock-keeper counts the boats that never come back upstream.",
-        scenes: 5,
-        words: 5000,
-      },
-    });
-    await start.waitForAck();
-    const thread = await world.discord.waitFor(() => world.discord.threads().find((t) => !before.has(t.id)));
-    const threadId = thread!.id;
+    const threadId = await startNovel({ scenes: 5, words: 5000, auto_approve: false });
     await waitForMessage(world.discord, threadId, (m) => titleOf(m).startsWith("📜 Outline ready"), 60_000);
     const settings = (user: string) =>
       world.discord.sendCommand({
