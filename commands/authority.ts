@@ -5,7 +5,8 @@ type Actor = Pick<BaseInteraction, "user" | "memberPermissions">;
 
 /**
  * Only the owner, or a member with Manage Server, may change a project. Every handler that changes one
- * (subcommand, button or form) is wrapped in this, so the check comes before anything it does.
+ * (subcommand, button or form) is wrapped in this, so the check comes before anything it does, and the
+ * project's status card is brought up to date after it.
  */
 export function requireAuthority<I extends Actor>(handler: ProjectHandler<I>): ProjectHandler<I> {
   return async (i, project, deps) => {
@@ -14,7 +15,12 @@ export function requireAuthority<I extends Actor>(handler: ProjectHandler<I>): P
         `Only <@${project.ownerId}> or a member with Manage Server can change project #${project.id}.`,
       );
     }
-    return handler(i, project, deps);
+    try {
+      return await handler(i, project, deps);
+    } finally {
+      // Whatever the action did (or refused), the card shows the project as it now is.
+      deps.changed?.(project.id);
+    }
   };
 }
 

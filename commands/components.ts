@@ -1,7 +1,8 @@
 import type { ButtonInteraction, ModalSubmitInteraction } from "discord.js";
 import { z } from "zod";
 import type { Project } from "../db/schema";
-import { type ComponentAction, gateButtons, redraftModal, reviseModal } from "../src/discord/views";
+import { notesModal, redraftModal, reviseModal } from "../src/discord/modals";
+import { type ComponentAction, gateButtons, parseCustomId } from "../src/discord/views";
 import {
   type ActionResult,
   approve,
@@ -11,10 +12,12 @@ import {
   retry,
   reviseOutline,
 } from "../src/pipeline/actions";
+import { chapterNotesOf, notesClosed, notesOpen, setChapterNote } from "../src/pipeline/notes";
 import { getProject } from "../src/pipeline/store";
 import { gateOffering, idOf } from "../src/pipeline/workflow";
 import type { GateStage } from "../stages/definition";
 import {
+  ephemeral,
   type HandlerDeps,
   type ProjectHandler,
   postExport,
@@ -64,6 +67,13 @@ const moveAndAnswer =
       await answered.reply({ content: message });
     }
   };
+
+/** The chapter a Notes… button or its form is about, from its custom id. */
+function chapterOf(i: Component): number {
+  const chapter = parseCustomId(i.customId)?.chapter;
+  if (chapter === undefined) throw new Refusal("This button does not say which chapter it is about.");
+  return chapter;
+}
 
 /** A button that opens a form is refused once its gate has been passed. */
 async function expectWaiting(deps: HandlerDeps, project: Project, gate: GateStage): Promise<void> {
@@ -142,5 +152,31 @@ export const COMPONENTS = {
     kind: "button",
     mutates: true,
     handle: moveAndAnswer(null, (_i, project, deps) => retry(deps.db, project.id)),
+  },
+  notes: {
+    kind: "button",
+    mutates: true,
+    handle: async (i, project, deps) => {
+      const chapter = chapterOf(i);
+      const fresh = (await getProject(deps.db, project.id))!;
+      if (!notesOpen(fresh)) throw new Refusal(notesClosed(fresh));
+      const current = (await chapterNotesOf(deps.db, project.id)).find((n) => n.chapter === chapter);
+      await i.showModal(notesModal(project.id, chapter, current?.text));
+    },
+  },
+  "notes-submit": {
+    kind: "modal",
+    mutates: true,
+    handle: async (i, project, deps) => {
+      const result = await setChapterNote(
+        deps.db,
+        project.id,
+        chapterOf(i),
+        i.fields.getTextInputValue("notes") ?? "",
+        i.user.id,
+      );
+      if (!result.ok) throw new Refusal(result.message);
+      await i.reply(ephemeral(result.message));
+    },
   },
 } satisfies Record<ComponentAction, ComponentHandler>;

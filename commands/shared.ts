@@ -24,7 +24,9 @@ export interface HandlerDeps {
   /** The upload limit of the channel a file goes to, in bytes. */
   uploadLimit: (channelId: string) => Promise<number>;
   /** Posts in a thread within the bot's request budget (every post the bot makes goes this way). */
-  post: (threadId: string, payload: MessageCreateOptions) => Promise<unknown>;
+  post: (threadId: string, payload: MessageCreateOptions) => Promise<{ id: string }>;
+  /** The project may have changed (an author's action): its status card is brought up to date. */
+  changed?: (projectId: number) => void;
 }
 
 /** Answers one interaction about one project. */

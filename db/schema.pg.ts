@@ -65,6 +65,8 @@ export const discordThreads = pgTable(
     guildId: text("guild_id").notNull(),
     channelId: text("channel_id").notNull(),
     threadId: text("thread_id").notNull(),
+    /** The status card posted first in the thread, edited as the project moves on. */
+    statusMessageId: text("status_message_id"),
     progressMessageId: text("progress_message_id"),
     progressStage: text("progress_stage"),
     noticeMessageId: text("notice_message_id"),
@@ -85,6 +87,25 @@ export const discordChapters = pgTable(
     messageId: text("message_id").notNull(),
   },
   (t) => [uniqueIndex("discord_chapters_pk").on(t.projectId, t.chapter)],
+);
+
+/**
+ * The author's note on a chapter, to steer revision: one per chapter (a new one replaces it), editable
+ * until revision starts; self-refinement reads it first for every scene of the chapter.
+ */
+export const chapterNotes = pgTable(
+  "chapter_notes",
+  {
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    chapter: integer("chapter").notNull(),
+    text: text("text").notNull(),
+    /** Who wrote it (a Discord user id, or "cli"). */
+    authorId: text("author_id").notNull(),
+    updatedAt: millis("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("chapter_notes_pk").on(t.projectId, t.chapter)],
 );
 
 export const stageOutputs = pgTable(

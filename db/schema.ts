@@ -74,6 +74,8 @@ export const discordThreads = sqliteTable(
     channelId: text("channel_id").notNull(),
     threadId: text("thread_id").notNull(),
     /** The message showing live progress for the current stage, edited in place. */
+    /** The status card posted first in the thread, edited as the project moves on. */
+    statusMessageId: text("status_message_id"),
     progressMessageId: text("progress_message_id"),
     progressStage: text("progress_stage"),
     /** The gate or needs-attention message, and the project's `status_version` it was posted for. */
@@ -103,6 +105,27 @@ export const discordChapters = sqliteTable(
   },
   (t) => [uniqueIndex("discord_chapters_pk").on(t.projectId, t.chapter)],
 );
+
+/**
+ * The author's note on a chapter, to steer revision: one per chapter (a new one replaces it), editable
+ * until revision starts; self-refinement reads it first for every scene of the chapter.
+ */
+export const chapterNotes = sqliteTable(
+  "chapter_notes",
+  {
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    chapter: integer("chapter").notNull(),
+    text: text("text").notNull(),
+    /** Who wrote it (a Discord user id, or "cli"). */
+    authorId: text("author_id").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("chapter_notes_pk").on(t.projectId, t.chapter)],
+);
+
+export type ChapterNote = typeof chapterNotes.$inferSelect;
 
 /** Every planning artifact ever produced; the newest row per (project, stage) is the current one. */
 export const stageOutputs = sqliteTable(

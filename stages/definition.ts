@@ -82,6 +82,8 @@ export interface GateView {
   plan: Plan;
   scenesDone: number;
   words: number;
+  /** Chapters the author has written a note on (for revision). */
+  notedChapters: number;
 }
 
 /** Where the project waits for its author; `autoApprove` passes it. */

@@ -11,10 +11,13 @@ export const draftApproval = defineStage({
   subject: "draft",
   approved: "revision and export start",
   redrafts: sceneRedraft,
-  present: ({ scenesDone, words }) => ({
+  present: ({ scenesDone, words, notedChapters }) => ({
     icon: "📝",
     title: `Draft complete: ${scenesDone} scenes, ${thousands(words)} words`,
-    summary: "",
+    summary:
+      notedChapters === 0
+        ? ""
+        : `${notedChapters === 1 ? "1 chapter has" : `${notedChapters} chapters have`} your notes: self-refinement reads them first for those chapters' scenes.`,
     lines: [],
     artifacts: [],
   }),

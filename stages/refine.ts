@@ -59,8 +59,9 @@ export async function critiqueScene(ctx: StageContext, scene: RevisionScene): Pr
             .join("\n")}`,
           `Style guide:\n${concept.styleGuide.map((r) => `- ${r}`).join("\n")}`,
           `Card:\n${sceneCardMarkdown(scene.card)}`,
+          ...(scene.authorNote ? [authorNoteLine(scene.authorNote)] : []),
           `"""\n${scene.text}\n"""`,
-          "Name what works, then up to six problems that matter most (card goals missed, style rules broken, flat beats), each with a concrete fix.",
+          `Name what works, then up to six problems that matter most (${scene.authorNote ? "what the author's note asks for first, then " : ""}card goals missed, style rules broken, flat beats), each with a concrete fix.`,
         ].join("\n\n"),
       },
     ],
@@ -76,7 +77,15 @@ export function underBar(scores: RubricScores): (keyof typeof RUBRIC)[] {
     .sort((a, b) => scores[a] - scores[b]);
 }
 
-/** The rewrite a critique asks for: the low scores are its brief, then the editor's fixes. */
+/** The author's note on the scene's chapter, as the critique and the rewrite are given it. */
+export function authorNoteLine(note: string): string {
+  return `The author's note on this chapter (it comes first): ${note}`;
+}
+
+/**
+ * The rewrite a critique asks for: the author's note on the chapter first, when there is one, then the
+ * low scores, then the editor's fixes.
+ */
 export function refineScene(
   ctx: StageContext,
   prefix: string,
@@ -86,6 +95,7 @@ export function refineScene(
   const low = underBar(critique.scores).map((k) => `Raise ${RUBRIC[k]} (scored ${critique.scores[k]}/5).`);
   const fixes = critique.issues.map((i) => `${i.problem} Fix: ${i.fix}`);
   return rewriteScene(ctx, prefix, scene, "refine", "apply the editor's critique", [
+    ...(scene.authorNote ? [authorNoteLine(scene.authorNote)] : []),
     ...low,
     ...fixes,
     ...critique.strengths.map((s) => `Keep: ${s}`),
@@ -97,11 +107,12 @@ export const selfRefinement = defineStage({
   label: "Self-Refinement",
   kind: "revision",
   needs: MANUSCRIPT_NEEDS,
-  // A scene at or above the bar on every criterion is left alone. One under it is rewritten, and the
-  // rewrite, which deepens it, must not come back shorter; it is scored again for the report.
+  // A scene at or above the bar on every criterion is left alone, unless its chapter has the author's
+  // note. One under it (or noted) is rewritten, and the rewrite, which deepens it, must not come back
+  // shorter; it is scored again for the report.
   work: everyScene(async (run, s) => {
     const critique = await critiqueScene(run.ctx, s);
-    if (underBar(critique.scores).length === 0)
+    if (underBar(critique.scores).length === 0 && !s.authorNote)
       return { unchanged: true, detail: { rubric: critique.scores } };
     const text = await refineScene(run.ctx, run.prefix, s, critique);
     const after = await critiqueScene(run.ctx, { ...s, text });

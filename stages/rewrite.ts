@@ -15,6 +15,8 @@ export interface RevisionScene {
   card: SceneCard;
   /** The previous scene's last words and the next scene's first, as they stand. */
   before?: string;
+  /** The author's note on the scene's chapter, written before revision started. */
+  authorNote?: string;
   after?: string;
 }
 

@@ -162,4 +162,56 @@ describe("Discord: chapters as they are written", () => {
     await waitForMessage(world.discord, threadId, (m) => titleOf(m).startsWith("📝 Draft complete"), 60_000);
     expect(world.discord.messages(threadId).filter((m) => CHAPTER_TITLE.test(titleOf(m)))).toEqual([]);
   }, 120_000);
+
+  it("posts a chapter whose message was lost (a bot stopped before posting it) before the gate it owes", async () => {
+    const threadId = await startNovel({ scenes: 5, words: 5000, auto_approve: false });
+    const outline = await waitForMessage(world.discord, threadId, (m) =>
+      titleOf(m).startsWith("📜 Outline ready"),
+    );
+    const projectId = (
+      await rowsOf<{ id: number }>(world.bot.engine.db, "select max(id) as id from projects")
+    )[0]!.id;
+    const press = await world.discord.clickButton({
+      user: world.author.id,
+      channelId: threadId,
+      messageId: outline.id,
+      customId: `folio:approve:${projectId}`,
+    });
+    await press.waitForAck();
+    await waitForMessage(world.discord, threadId, (m) => titleOf(m).startsWith("📝 Draft complete"), 60_000);
+    await world.bot.sink.flush();
+    const posted = () => world.discord.messages(threadId).filter((m) => CHAPTER_TITLE.test(titleOf(m)));
+    const chapters = posted().length;
+    expect(chapters).toBeGreaterThan(1);
+    // As a bot that stopped after the last scene's commit finds it: neither the last chapter nor the
+    // draft gate was posted.
+    await rowsOf(
+      world.bot.engine.db,
+      "delete from discord_chapters where project_id = ? and chapter = ?",
+      projectId,
+      chapters,
+    );
+    await rowsOf(
+      world.bot.engine.db,
+      "update discord_threads set notice_message_id = null where project_id = ?",
+      projectId,
+    );
+    await world.bot.sink.repostMissingNotices();
+    const gates = () =>
+      world.discord.messages(threadId).filter((m) => titleOf(m).startsWith("📝 Draft complete"));
+    await world.discord.waitFor(() => gates().length === 2, 30_000);
+    await world.bot.sink.flush();
+    const again = posted().filter((m) => Number(CHAPTER_TITLE.exec(titleOf(m))![1]) === chapters);
+    expect(again).toHaveLength(2);
+    const messages = world.discord.messages(threadId);
+    expect(messages.indexOf(again[1]!)).toBeLessThan(messages.indexOf(gates()[1]!));
+    // Only the lost one: the chapters already shown are not posted again.
+    expect(posted()).toHaveLength(chapters + 1);
+    const recorded = await rowsOf<{ n: number }>(
+      world.bot.engine.db,
+      "select count(*) as n from discord_chapters where project_id = ?",
+      projectId,
+    );
+    expect(Number(recorded[0]!.n)).toBe(chapters);
+  }, 120_000);
 });

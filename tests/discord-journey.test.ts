@@ -39,6 +39,7 @@ describe("Discord: /novel start to the delivered .docx", () => {
         "cancel",
         "export",
         "list",
+        "notes",
         "pause",
         "redraft",
         "resume",

@@ -64,6 +64,7 @@ describe("the Postgres schema", () => {
       .map((t) => shapeOf(pgConfig(t)))
       .sort((a, b) => a.name.localeCompare(b.name));
     expect(sqliteShapes.map((s) => s.name)).toEqual([
+      "chapter_notes",
       "chapters",
       "discord_chapters",
       "discord_threads",

@@ -9,6 +9,7 @@ import approve from "./approve";
 import cancel from "./cancel";
 import exportManuscript from "./export";
 import list from "./list";
+import notes from "./notes";
 import pause from "./pause";
 import redraft from "./redraft";
 import resume from "./resume";
@@ -33,6 +34,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
   exportManuscript,
   retry,
   settings,
+  notes,
 ];
 
 /** Each subcommand by its name, the name its own definition gives it. */

@@ -1,5 +1,5 @@
 import { PermissionFlagsBits, ThreadAutoArchiveDuration, type ThreadChannel } from "discord.js";
-import { attachThread } from "../../src/discord/threads";
+import { attachThread, setStatusMessage } from "../../src/discord/threads";
 import { statusCard, threadName, workingTitle } from "../../src/discord/views";
 import { abandonSetup, claimNewProject, finishSetup, parseNewProject } from "../../src/pipeline/actions";
 import { progressOf } from "../../src/pipeline/store";
@@ -103,7 +103,10 @@ export default {
       attachThread(tx, project.id, { guildId: thread.guildId, channelId: channel.id, threadId: thread.id }),
     );
     const title = workingTitle(request.value.title, request.value.premise);
-    await deps.post(thread.id, { embeds: [statusCard(project, await progressOf(deps.db, project))] });
+    const card = await deps.post(thread.id, {
+      embeds: [statusCard(project, await progressOf(deps.db, project))],
+    });
+    await setStatusMessage(deps.db, project.id, card.id);
     await i.editReply(
       `Started **${title}** (project #${project.id}) in ${thread}. Every stage is posted there.`,
     );

@@ -7,6 +7,8 @@ import {
   rollbackScene,
   sceneHistory,
 } from "../pipeline/actions";
+import { chapterNotesOf, setChapterNote } from "../pipeline/notes";
+import { statusView } from "../pipeline/status";
 import { allProjects, progressOf, unfinishedProjects } from "../pipeline/store";
 import { stageLabel } from "../pipeline/workflow";
 import { queueLine } from "../text/format";
@@ -52,9 +54,25 @@ export async function write(args: string[]): Promise<number> {
   return runUntilSettled([project.id], values.yes ?? false);
 }
 
-export async function status(): Promise<number> {
+export async function status(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals.length > 1) throw new UsageError("Usage: folio status [ID]");
   const engine = openEngine({ readOnly: true });
   try {
+    if (positionals[0] !== undefined) {
+      const project = await projectId(engine, positionals[0]);
+      const view = statusView(project, await progressOf(engine.db, project), "cli");
+      const lines = [
+        view.heading,
+        `Premise: ${project.premise}`,
+        `Now: ${view.now}`,
+        ...(view.attention ? [`Attention: ${view.attention}`] : []),
+        view.counts.map((c) => `${c.label} ${c.value}`).join(" · "),
+        `You can: ${view.next}`,
+      ];
+      process.stdout.write(`${lines.join("\n")}\n`);
+      return 0;
+    }
     const projects = await allProjects(engine.db);
     if (projects.length === 0)
       process.stdout.write('No projects yet. Start one with: folio write --premise "…"\n');
@@ -111,6 +129,39 @@ export async function versionsCommand(args: string[]): Promise<number> {
         `${mark} ${v.id}\t${v.stage}\t${countWords(v.text)} words\t${when}${v.note ? `\t${v.note}` : ""}\n`,
       );
     }
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+export async function notesCommand(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  const [idText, chapterText, text, ...rest] = positionals;
+  if (!idText || rest.length > 0) throw new UsageError('Usage: folio notes ID [CHAPTER ["note"]]');
+  const engine = openEngine({ readOnly: true });
+  try {
+    const project = await projectId(engine, idText);
+    const chapter = chapterText === undefined ? undefined : wholeNumber(chapterText, "CHAPTER");
+    if (text === undefined) {
+      const notes = (await chapterNotesOf(engine.db, project.id)).filter(
+        (n) => chapter === undefined || n.chapter === chapter,
+      );
+      if (notes.length === 0)
+        process.stdout.write(
+          `${chapter === undefined ? "No chapter has" : `Chapter ${chapter} has`} a note yet. Add one with: folio notes ${project.id} CHAPTER "…"\n`,
+        );
+      for (const n of notes)
+        process.stdout.write(
+          `Chapter ${n.chapter}${n.title ? `: ${n.title}` : ""}\n  ${n.text.replace(/\n/g, "\n  ")}\n`,
+        );
+      return 0;
+    }
+    const result = await setChapterNote(engine.db, project.id, chapter!, text, "cli");
+    if (!result.ok) throw new UsageError(result.message);
+    process.stdout.write(`${result.message}\n`);
+    if (result.previous !== undefined && text.trim())
+      process.stdout.write(`The earlier note was: ${result.previous}\n`);
     return 0;
   } finally {
     await engine.close();

@@ -1,17 +1,27 @@
 /** The `folio` command: picks the subcommand, prints usage, and turns the outcome into an exit code. */
 import { ConfigError } from "../config";
 import { UsageError } from "./args";
-import { exportCommand, resumeCommand, rollbackCommand, status, versionsCommand, write } from "./commands";
+import {
+  exportCommand,
+  notesCommand,
+  resumeCommand,
+  rollbackCommand,
+  status,
+  versionsCommand,
+  write,
+} from "./commands";
 
 const USAGE = `Usage:
   folio write --premise "…" [--title T] [--genre G] [--voice V] [--scenes 50] [--words 60000] [--yes] [--out novel.docx]
-  folio status
+  folio status [ID]
+  folio notes ID [CHAPTER ["note"]]
   folio resume [ID] [--yes]
   folio export [ID] [--format docx|epub|markdown] [--out FILE]
   folio versions ID SCENE
   folio rollback ID SCENE VERSION
 
---yes passes both approval gates; without it Folio asks on the terminal.`;
+--yes passes both approval gates; without it Folio asks on the terminal.
+A chapter's note steers its revision; "" removes it. Notes can change until revision starts.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -19,7 +29,9 @@ async function main(argv: string[]): Promise<number> {
     case "write":
       return write(rest);
     case "status":
-      return status();
+      return status(rest);
+    case "notes":
+      return notesCommand(rest);
     case "resume":
       return resumeCommand(rest);
     case "export":

@@ -3,7 +3,8 @@ import { createInterface } from "node:readline/promises";
 import type { Engine } from "../app";
 import { approve, describeStatus, resume as resumeProject, retry, reviseOutline } from "../pipeline/actions";
 import type { ProgressSink } from "../pipeline/events";
-import { getProject, loadPlan, progressOf } from "../pipeline/store";
+import { gateView } from "../pipeline/notes";
+import { getProject, progressOf } from "../pipeline/store";
 import { gateAt, type StageId } from "../pipeline/workflow";
 import { openEngine } from "./engine";
 import { describeProgress, plainLineSink, terminalBarSink } from "./progress";
@@ -198,11 +199,7 @@ async function askAtTerminal(engine: Engine, id: number, stage: StageId): Promis
   const gate = gateAt(stage);
   if (!gate) return { action: "stop" };
   const p = await progressOf(engine.db, (await getProject(engine.db, id))!);
-  const shown = gate.present({
-    plan: await loadPlan(engine.db, id),
-    scenesDone: p.scenesDone,
-    words: p.words,
-  });
+  const shown = gate.present(await gateView(engine.db, id, p));
   process.stdout.write(`\n${shown.title} (project ${id})${shown.summary ? `: ${shown.summary}` : ""}\n`);
   for (const line of shown.lines) process.stdout.write(`  ${line.label} — ${line.detail}\n`);
   if (!process.stdin.isTTY) {

@@ -121,6 +121,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
       scheduler: works ? engine.scheduler : workersElsewhere(engine.db),
       uploadLimit: (channelId) => poster.uploadLimit(channelId),
       post: (threadId, payload) => poster.send(threadId, payload),
+      changed: (projectId) => sink.cards.changed(projectId),
     };
     client.on(Events.InteractionCreate, (interaction) => void routeInteraction(interaction, deps));
     client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
@@ -163,6 +164,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
       // Pending progress edits are worth a moment, not a hung shutdown.
       await Promise.race([sink.flush(), sleep(3_000, undefined, { ref: false })]);
       sink.progress.stop();
+      sink.cards.stop();
       await client.destroy();
       await ops?.close();
       await engine.close();

@@ -129,8 +129,11 @@ export class LiveProgress {
     return Math.max(this.intervalMs, Math.ceil((1000 * this.states.size) / EDITS_PER_SECOND));
   }
 
-  /** Makes one progress request once the budget has room, counting it until a second after its answer. */
-  private async withinBudget(request: () => Promise<void>): Promise<void> {
+  /**
+   * Makes one progress request (or a status card's edit) once the budget has room, counting it until a
+   * second after its answer.
+   */
+  async withinBudget(request: () => Promise<void>): Promise<void> {
     for (let wait = this.roomIn(); wait > 0; wait = this.roomIn()) await sleep(wait);
     this.inFlight++;
     try {

@@ -1,3 +1,5 @@
+// Over 300 lines: every pipeline event is turned into thread messages here (progress, chapters, gates,
+// notices, the status card), so the order of a thread's messages is decided in one place.
 import type { MessageCreateOptions } from "discord.js";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
@@ -5,11 +7,21 @@ import type { Project } from "../../db/schema";
 import type { GateStage } from "../../stages/definition";
 import { renderChapterMarkdown } from "../export/markdown";
 import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
-import { getProject, loadPlan, progressOf } from "../pipeline/store";
-import { gateAt, presentedByNextGate, stageOf } from "../pipeline/workflow";
+import { gateView } from "../pipeline/notes";
+import { chapterScenes, getProject, progressOf } from "../pipeline/store";
+import { gateAt, presentedByNextGate, type StageId, stageOf } from "../pipeline/workflow";
+import { countWords } from "../text/words";
 import { LiveProgress } from "./live-progress";
 import type { ThreadPoster } from "./poster";
-import { chapterPosted, owedNotices, setChapterPosted, setNotice, threadOf } from "./threads";
+import { StatusCards } from "./status-card";
+import {
+  chapterPosted,
+  owedNotices,
+  setChapterPosted,
+  setNotice,
+  threadOf,
+  unpostedChapters,
+} from "./threads";
 import { COLORS, chapterMessage, embed, gateButtons, markdownFile, retryButton } from "./views";
 
 /**
@@ -21,6 +33,8 @@ export class DiscordSink {
   /** The last part shown of each planning stage in parts, by project and stage, to finish its card. */
   private readonly stepped = new Map<string, NonNullable<ProgressSnapshot["step"]>>();
   readonly progress: LiveProgress;
+  /** The status card at the top of each thread. */
+  readonly cards: StatusCards;
   /** Projects whose gate or needs-attention message this process is posting. */
   private readonly noticing = new Set<number>();
 
@@ -37,6 +51,14 @@ export class DiscordSink {
       (id, task) => this.enqueue(id, task),
       progressIntervalMs,
     );
+    this.cards = new StatusCards(
+      db,
+      poster,
+      log,
+      (id, task) => this.enqueue(id, task),
+      (request) => this.progress.withinBudget(request),
+      progressIntervalMs,
+    );
   }
 
   /**
@@ -47,6 +69,8 @@ export class DiscordSink {
 
   readonly sink: ProgressSink = (event) => {
     const { projectId } = event;
+    if (CARD_CHANGES.has(event.type))
+      this.cards.changed(projectId, event.type === "queued" ? (event.progress.queued ?? null) : undefined);
     const next = (this.showing.get(projectId) ?? Promise.resolve())
       .then(async () => {
         const threadId = await this.threadIdOf(projectId);
@@ -78,6 +102,7 @@ export class DiscordSink {
   async flush(): Promise<void> {
     await Promise.all([...this.showing.values()]);
     await this.progress.flush();
+    await this.cards.flush();
     await Promise.all([...this.queues.values()]);
   }
 
@@ -146,18 +171,51 @@ export class DiscordSink {
     }
   }
 
-  /** A drafted chapter, once, unless its author turned chapter messages off. */
-  private async postChapter(
-    threadId: string,
-    e: Extract<ProgressEvent, { type: "chapter_drafted" }>,
-  ): Promise<void> {
+  /**
+   * A drafted chapter, once, unless its author turned chapter messages off; first any earlier chapter
+   * whose message was lost (a bot stopped between the chapter's commit and its post). Whether a chapter
+   * was posted is read in the project's queue, right before its post, so two events never post it twice.
+   */
+  private postChapter(threadId: string, e: ChapterDrafted): void {
+    void this.enqueue(e.projectId, async () => {
+      for (const owed of await this.owedChapters(e.projectId, e.stage, e.chapter))
+        await this.sendChapter(threadId, owed);
+      await this.sendChapter(threadId, e);
+    });
+  }
+
+  /** Chapters before `before` (every one when absent) drafted whole and never shown, as their events. */
+  private async owedChapters(
+    projectId: number,
+    stage: StageId,
+    before = Number.POSITIVE_INFINITY,
+  ): Promise<ChapterDrafted[]> {
+    const thread = await threadOf(this.db, projectId);
+    // A project started before chapter messages existed has no status card either: it is not caught up.
+    if (!thread?.statusMessageId) return [];
+    const owed = (await unpostedChapters(this.db, projectId)).filter((c) => c.number < before);
+    const events: ChapterDrafted[] = [];
+    for (const chapter of owed) {
+      const written = await chapterScenes(this.db, projectId, chapter.number);
+      events.push({
+        type: "chapter_drafted",
+        projectId,
+        stage,
+        chapter: chapter.number,
+        title: chapter.title,
+        words: written.reduce((sum, s) => sum + countWords(s.text), 0),
+        scenes: written,
+      });
+    }
+    return events;
+  }
+
+  private async sendChapter(threadId: string, e: ChapterDrafted): Promise<void> {
     const project = await getProject(this.db, e.projectId);
     if (!project?.showChapters || (await chapterPosted(this.db, e.projectId, e.chapter))) return;
     const markdown = renderChapterMarkdown({ number: e.chapter, title: e.title, scenes: e.scenes });
-    void this.enqueue(e.projectId, async () => {
-      const message = await this.poster.send(threadId, chapterMessage(e, markdown));
-      await setChapterPosted(this.db, e.projectId, e.chapter, message.id);
-    });
+    const message = await this.poster.send(threadId, chapterMessage(e, markdown));
+    await setChapterPosted(this.db, e.projectId, e.chapter, message.id);
   }
 
   private post(projectId: number, threadId: string, payload: MessageCreateOptions): void {
@@ -211,7 +269,7 @@ export class DiscordSink {
         this.progress.update(e.projectId, e.label, e.progress);
         return;
       case "chapter_drafted":
-        await this.postChapter(threadId, e);
+        this.postChapter(threadId, e);
         return;
       case "queued":
         // The stage's progress message says where the project stands in the queue, until it runs.
@@ -230,6 +288,12 @@ export class DiscordSink {
         return;
       case "gate": {
         const gate = gateAt(e.stage);
+        // The draft's chapters are all shown before the gate that presents the draft.
+        if (gate?.redrafts)
+          void this.enqueue(e.projectId, async () => {
+            for (const owed of await this.owedChapters(e.projectId, e.stage))
+              await this.sendChapter(threadId, owed);
+          });
         if (gate) await this.postNotice(e.projectId, threadId, await this.gateMessage(e, gate));
         return;
       }
@@ -259,11 +323,7 @@ export class DiscordSink {
     e: Extract<ProgressEvent, { type: "gate" }>,
     gate: GateStage,
   ): Promise<MessageCreateOptions> {
-    const shown = gate.present({
-      plan: await loadPlan(this.db, e.projectId),
-      scenesDone: e.progress.scenesDone,
-      words: e.progress.words,
-    });
+    const shown = gate.present(await gateView(this.db, e.projectId, e.progress));
     const attached = shown.artifacts.length > 0 ? `; the full ${gate.subject} is attached.` : "";
     // The buttons' meaning first: if the chapter list is long, it is the part that gets cut.
     const description = [
@@ -280,6 +340,20 @@ export class DiscordSink {
     };
   }
 }
+
+type ChapterDrafted = Extract<ProgressEvent, { type: "chapter_drafted" }>;
+
+/** The events that change what a project's status card says. */
+const CARD_CHANGES = new Set<ProgressEvent["type"]>([
+  "stage_started",
+  "stage_finished",
+  "chapter_drafted",
+  "gate",
+  "queued",
+  "paused",
+  "needs_attention",
+  "done",
+]);
 
 /** A scene loop that writes the one scene the author asked for, rather than every scene in order. */
 function redraftsOne(stageId: string): boolean {

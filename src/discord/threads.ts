@@ -1,6 +1,14 @@
-import { and, desc, eq, inArray, isNull, like, lt, lte, ne, notExists, or } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, like, lt, lte, ne, notExists, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { type DiscordThread, discordChapters, discordThreads, type Project, projects } from "../../db/schema";
+import {
+  chapters,
+  type DiscordThread,
+  discordChapters,
+  discordThreads,
+  type Project,
+  projects,
+  scenes,
+} from "../../db/schema";
 import { freeDeadLocalLeases } from "../pipeline/scheduler";
 
 /** Where a project lives in Discord, written in the same transaction as the project itself. */
@@ -88,6 +96,14 @@ export async function ownersProjects(
     .orderBy(desc(projects.id))
     .limit(25);
   return rows.map((r) => ({ ...r.project, threadId: r.threadId }));
+}
+
+/** The status card, posted first in the thread, to be edited as the project moves on. */
+export async function setStatusMessage(db: Db, projectId: number, messageId: string): Promise<void> {
+  await db
+    .update(discordThreads)
+    .set({ statusMessageId: messageId })
+    .where(eq(discordThreads.projectId, projectId));
 }
 
 export async function setProgressMessage(
@@ -179,4 +195,32 @@ export async function setChapterPosted(
   messageId: string,
 ): Promise<void> {
   await db.insert(discordChapters).values({ projectId, chapter, messageId }).onConflictDoNothing();
+}
+
+/** The project's chapters whose every scene is drafted and whose message was never posted, in order. */
+export async function unpostedChapters(
+  db: Db,
+  projectId: number,
+): Promise<{ number: number; title: string }[]> {
+  const list = await db
+    .select({ number: chapters.number, title: chapters.title })
+    .from(chapters)
+    .where(eq(chapters.projectId, projectId))
+    .orderBy(asc(chapters.number));
+  const sceneRows = await db
+    .select({ chapter: scenes.chapter, text: scenes.text })
+    .from(scenes)
+    .where(eq(scenes.projectId, projectId));
+  const posted = new Set(
+    (
+      await db
+        .select({ chapter: discordChapters.chapter })
+        .from(discordChapters)
+        .where(eq(discordChapters.projectId, projectId))
+    ).map((r) => r.chapter),
+  );
+  return list.filter((c) => {
+    const own = sceneRows.filter((r) => r.chapter === c.number);
+    return !posted.has(c.number) && own.length > 0 && own.every((r) => r.text !== null);
+  });
 }

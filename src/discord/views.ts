@@ -1,22 +1,11 @@
-import {
-  ActionRowBuilder,
-  AttachmentBuilder,
-  ButtonBuilder,
-  ButtonStyle,
-  EmbedBuilder,
-  LabelBuilder,
-  ModalBuilder,
-  TextInputBuilder,
-  TextInputStyle,
-} from "discord.js";
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from "discord.js";
 import { z } from "zod";
 import type { Project } from "../../db/schema";
 import type { GateStage } from "../../stages/definition";
 import { cleanParagraphs } from "../export/paragraphs";
-import { describeStatus } from "../pipeline/actions";
 import type { Artifact, ProgressEvent, ProgressSnapshot } from "../pipeline/events";
 import type { ExportFiles } from "../pipeline/manuscript";
-import { stageLabel } from "../pipeline/workflow";
+import { statusView } from "../pipeline/status";
 import { cutAtSentence, truncate } from "../text/discord";
 import { formatDuration, queueLine, thousands } from "../text/format";
 
@@ -30,7 +19,10 @@ export const LIMITS = {
 
 export const COLORS = { info: 0x5865f2, success: 0x57f287, warning: 0xfee75c, danger: 0xed4245 } as const;
 
-/** Every button and modal carries its action and project: `folio:<action>:<project id>`. */
+/**
+ * Every button and modal carries its action and project, and the chapter when it is about one:
+ * `folio:<action>:<project id>[:<chapter>]`.
+ */
 export const ACTIONS = [
   "approve",
   "revise",
@@ -41,21 +33,36 @@ export const ACTIONS = [
   "redraft",
   "redraft-submit",
   "retry",
+  "notes",
+  "notes-submit",
 ] as const;
 export type ComponentAction = (typeof ACTIONS)[number];
 
 const CustomIdSchema = z
   .string()
-  .regex(/^folio:[a-z-]+:\d+$/)
+  .regex(/^folio:[a-z-]+:\d+(:\d+)?$/)
   .transform((id) => {
-    const [, action, project] = id.split(":");
-    return { action: action as string, projectId: Number(project) };
+    const [, action, project, chapter] = id.split(":");
+    return {
+      action: action as string,
+      projectId: Number(project),
+      ...(chapter === undefined ? {} : { chapter: Number(chapter) }),
+    };
   })
-  .pipe(z.object({ action: z.enum(ACTIONS), projectId: z.number().int().positive() }));
+  .pipe(
+    z.object({
+      action: z.enum(ACTIONS),
+      projectId: z.number().int().positive(),
+      chapter: z.number().int().positive().optional(),
+    }),
+  );
 
-export const customId = (action: ComponentAction, projectId: number) => `folio:${action}:${projectId}`;
+export const customId = (action: ComponentAction, projectId: number, chapter?: number) =>
+  `folio:${action}:${projectId}${chapter === undefined ? "" : `:${chapter}`}`;
 
-export function parseCustomId(id: string): { action: ComponentAction; projectId: number } | undefined {
+export function parseCustomId(
+  id: string,
+): { action: ComponentAction; projectId: number; chapter?: number } | undefined {
   const parsed = CustomIdSchema.safeParse(id);
   return parsed.success ? parsed.data : undefined;
 }
@@ -92,49 +99,24 @@ export const draftGateButtons = (projectId: number, disabled = false) =>
     ["redraft", "Redraft a scene…", ButtonStyle.Primary],
   ]);
 
+/** The Notes… button under a chapter's message: the author's note on that chapter, for revision. */
+export function notesButton(projectId: number, chapter: number) {
+  return [
+    new ActionRowBuilder<ButtonBuilder>().addComponents(
+      new ButtonBuilder()
+        .setCustomId(customId("notes", projectId, chapter))
+        .setLabel("Notes…")
+        .setStyle(ButtonStyle.Secondary),
+    ),
+  ];
+}
+
 export function retryButton(projectId: number) {
   return [
     new ActionRowBuilder<ButtonBuilder>().addComponents(
       button("retry", projectId, "Retry", ButtonStyle.Primary),
     ),
   ];
-}
-
-/** The author's notes for a revision or a redraft, up to Discord's 4000 characters. */
-function notesField({ required }: { required: boolean }): LabelBuilder {
-  const input = new TextInputBuilder()
-    .setCustomId("notes")
-    .setStyle(TextInputStyle.Paragraph)
-    .setMaxLength(4000)
-    .setRequired(required);
-  return new LabelBuilder()
-    .setLabel("What should change?")
-    .setTextInputComponent(required ? input.setMinLength(1) : input);
-}
-
-export function reviseModal(projectId: number): ModalBuilder {
-  return new ModalBuilder()
-    .setCustomId(customId("revise-submit", projectId))
-    .setTitle("Revise the outline")
-    .addLabelComponents(notesField({ required: true }));
-}
-
-export function redraftModal(projectId: number, sceneCount: number): ModalBuilder {
-  return new ModalBuilder()
-    .setCustomId(customId("redraft-submit", projectId))
-    .setTitle("Redraft a scene")
-    .addLabelComponents(
-      new LabelBuilder()
-        .setLabel(`Scene number (1–${sceneCount})`)
-        .setTextInputComponent(
-          new TextInputBuilder()
-            .setCustomId("scene")
-            .setStyle(TextInputStyle.Short)
-            .setMaxLength(3)
-            .setRequired(true),
-        ),
-      notesField({ required: false }),
-    );
 }
 
 export function embed(title: string, description: string, color: number = COLORS.info): EmbedBuilder {
@@ -154,7 +136,11 @@ const OPENING_QUOTED = 900;
 export function chapterMessage(
   e: Extract<ProgressEvent, { type: "chapter_drafted" }>,
   markdown: string,
-): { embeds: EmbedBuilder[]; files: AttachmentBuilder[] } {
+): {
+  embeds: EmbedBuilder[];
+  files: AttachmentBuilder[];
+  components: ReturnType<typeof notesButton>;
+} {
   const heading = e.title ? `Chapter ${e.chapter}: ${e.title}` : `Chapter ${e.chapter}`;
   const opening = cleanParagraphs(e.scenes[0]?.text ?? "")[0] ?? "";
   return {
@@ -169,6 +155,7 @@ export function chapterMessage(
         name: `chapter-${String(e.chapter).padStart(2, "0")}.md`,
       }),
     ],
+    components: notesButton(e.projectId, e.chapter),
   };
 }
 
@@ -209,28 +196,29 @@ export function progressEmbed(label: string, p: ProgressSnapshot, finished = fal
   );
 }
 
+/** The status card: the first message of a project's thread, `/novel status` too (see `statusView`). */
 export function statusCard(project: Project, p: ProgressSnapshot): EmbedBuilder {
-  const where =
-    project.status !== "running"
-      ? describeStatus(project)
-      : p.queued
-        ? `${stageLabel(project.stage)} — ${queueLine(p.queued.ahead, p.queued.etaMs)}`
-        : `${stageLabel(project.stage)} — running`;
+  const view = statusView(project, p, "discord");
+  const color =
+    project.status === "done"
+      ? COLORS.success
+      : project.status === "needs_attention"
+        ? COLORS.danger
+        : project.status === "running" && !p.queued && project.queueAhead === null
+          ? COLORS.info
+          : COLORS.warning;
   return embed(
-    `#${project.id} ${project.title ?? "Untitled"}`,
+    view.heading,
     [
       `**Premise:** ${truncate(project.premise, 1500)}`,
-      `**Now:** ${where}`,
-      project.attention ? `**Attention:** ${truncate(project.attention, 1000)}` : "",
+      `**Now:** ${view.now}`,
+      view.attention ? `**Attention:** ${truncate(view.attention, 1000)}` : "",
+      `**You can:** ${view.next}`,
     ]
       .filter(Boolean)
       .join("\n"),
-  ).addFields(
-    { name: "Scenes", value: `${p.scenesDone}/${p.sceneCount}`, inline: true },
-    { name: "Words", value: `${fmt(p.words)} / ${fmt(p.targetWords)}`, inline: true },
-    { name: "Tokens", value: fmt(p.promptTokens + p.completionTokens), inline: true },
-    { name: "Cost", value: `$${p.costUsd.toFixed(2)}`, inline: true },
-  );
+    color,
+  ).addFields(...view.counts.map((c) => ({ name: c.label, value: c.value, inline: true })));
 }
 
 /** A thread name from the working title: Discord allows 1–100 characters. */

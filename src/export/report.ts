@@ -36,6 +36,16 @@ export interface ReportInput {
     scored: number;
   };
   rejections: { stage: string; count: number; reasons: Record<string, number> }[];
+  /**
+   * The author's chapter notes, each with what revision did to the chapter's scenes: self-refinement's
+   * outcome (and the guard's reason when it kept the scene), and the later steps whose rewrites were kept.
+   */
+  notes?: {
+    chapter: number;
+    title: string | null;
+    text: string;
+    scenes: { number: number; refine: string | null; reason: string | null; rewrittenBy: string[] }[];
+  }[];
   usage: {
     stage: string;
     calls: number;
@@ -92,6 +102,7 @@ export function renderReport(r: ReportInput): string {
     lintSection(r.lint),
     ...(r.rubric ? [rubricSection(r.rubric)] : []),
     rejections(r.rejections),
+    ...(r.notes && r.notes.length > 0 ? [notesSection(r.notes)] : []),
     usage(r.usage),
   ];
   return `${sections.join("\n\n")}\n`;
@@ -319,6 +330,30 @@ function lintSection(lint: ReportInput["lint"]): string {
       ? "- Scenes rewritten: none"
       : `- Scenes rewritten (${num(rewritten.length)}): ${sceneList(rewritten)}`,
   ].join("\n");
+}
+
+const REFINE_OUTCOMES: Record<string, string> = {
+  revised: "rewritten with the note",
+  rejected: "rewrite not kept",
+  unchanged: "left as it was",
+  declined: "the model declined to revise it",
+};
+
+function notesSection(notes: NonNullable<ReportInput["notes"]>): string {
+  const lines = ["## Your notes", ""];
+  for (const n of notes) {
+    lines.push(`### Chapter ${n.chapter}${n.title ? `: ${n.title}` : ""}`, "");
+    lines.push(...n.text.split("\n").map((l) => `> ${l}`), "");
+    for (const s of n.scenes) {
+      const refine = s.refine
+        ? `${REFINE_OUTCOMES[s.refine] ?? s.refine}${s.reason ? ` (${s.reason})` : ""}`
+        : "not reached by self-refinement";
+      const later = s.rewrittenBy.length > 0 ? `; later rewritten by ${s.rewrittenBy.join(", ")}` : "";
+      lines.push(`- Scene ${num(s.number)}: ${refine}${later}`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n").trimEnd();
 }
 
 function rejections(list: ReportInput["rejections"]): string {

@@ -9,6 +9,7 @@ import { type ReportInput, renderReport } from "../export/report";
 import { lintProse } from "../text/lint";
 import { validateManuscript } from "../text/manuscript-checks";
 import { motifForCue, motifPresent } from "../text/motifs";
+import { chapterNotesOf } from "./notes";
 import { loadPlan, recallOutput } from "./store";
 
 /**
@@ -66,6 +67,27 @@ export async function buildReport(db: Db, project: Project, author: string): Pro
     })),
     lint: lintSummary(rows, results),
     rejections: rejections(results),
+    notes: (await chapterNotesOf(db, project.id)).map((n) => ({
+      chapter: n.chapter,
+      title: n.title,
+      text: n.text,
+      scenes: rows
+        .filter((r) => r.chapter === n.chapter)
+        .map((r) => {
+          const own = results.filter((x) => x.sceneNumber === r.number);
+          const refine = own.find((x) => x.step === selfRefinement.id);
+          return {
+            number: r.number,
+            refine: refine?.outcome ?? null,
+            reason: refine?.outcome === "revised" ? null : (refine?.reason ?? null),
+            rewrittenBy: [
+              ...new Set(
+                own.filter((x) => x.step !== selfRefinement.id && x.outcome === "revised").map((x) => x.step),
+              ),
+            ],
+          };
+        }),
+    })),
     usage: await usagePerStage(db, project.id),
   });
 }

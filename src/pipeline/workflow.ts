@@ -115,3 +115,14 @@ export function presentedByNextGate(id: string): boolean {
   const next = MAIN_LINE[index + 1];
   return index >= 0 && next?.kind === "gate" && next.revises?.id === id;
 }
+
+/**
+ * The positions before revision starts: planning, drafting, the draft gate and its side trips. The
+ * author's chapter notes may be written, changed or removed only here; revision reads them.
+ */
+export const BEFORE_REVISION: readonly StageId[] = (() => {
+  const gate = gateOffering("redrafts");
+  const end = gate ? MAIN_LINE.indexOf(gate) : -1;
+  if (end < 0) throw new Error("the workflow has no draft gate");
+  return [...MAIN_LINE.slice(0, end + 1), ...SIDE_TRIPS].map(idOf);
+})();

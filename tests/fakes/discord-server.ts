@@ -108,6 +108,8 @@ export interface StoredMessage {
   /** As sent by the bot (undefined when the bot sent none, which means "ping everything parsed"). */
   allowed_mentions: unknown;
   editCount: number;
+  /** The embeds the message had after each edit, oldest first (what readers saw over time). */
+  embedHistory: Json[][];
   deleted: boolean;
   /** Ephemeral messages: the only user who can see them. */
   visibleTo?: string;
@@ -2289,6 +2291,7 @@ class FakeDiscordServer implements FakeDiscord {
       allowed_mentions: input.allowed_mentions,
       message_reference: input.message_reference,
       editCount: 0,
+      embedHistory: [],
       deleted: false,
       ...(interaction && this.interactionFields(interaction)),
       ...(ephemeral && interaction && { visibleTo: interaction.userId }),
@@ -2346,6 +2349,7 @@ class FakeDiscordServer implements FakeDiscord {
     if (isEmptyMessage(message)) throw Errors.emptyMessage();
     message.edited_timestamp = isoNow();
     message.editCount += 1;
+    message.embedHistory.push(message.embeds);
   }
 
   /** Discord keeps only the existing attachments listed in `attachments` when that field is sent. */
@@ -2403,6 +2407,7 @@ class FakeDiscordServer implements FakeDiscord {
   private apiMessage(message: StoredMessage): Json {
     const {
       editCount: _e,
+      embedHistory: _h,
       deleted: _d,
       visibleTo: _v,
       interactionId: _i,

@@ -9,6 +9,7 @@ import { ModelDeclined } from "../../llm/errors";
 import { countWords, lastWords, truncateWords } from "../../text/words";
 import { digestInput } from "../context";
 import { checkRewrite } from "../guards";
+import { chapterNotesOf } from "../notes";
 import { insertStageOutput, recallOutput, staleDigests, storeSceneDigest, writeSceneText } from "../store";
 import { checkpoint, commit, planFor, progress, stageContext, type Unit } from "../unit";
 import { draftingPrefix, idOf, nextStage } from "../workflow";
@@ -194,10 +195,14 @@ async function loadRevisionScenes(unit: Unit): Promise<RevisionScene[]> {
     .from(scenes)
     .where(and(eq(scenes.projectId, unit.project.id), isNotNull(scenes.text)))
     .orderBy(asc(scenes.number));
+  const notes = new Map(
+    (await chapterNotesOf(unit.deps.db, unit.project.id)).map((n) => [n.chapter, n.text]),
+  );
   return rows.map((s, i, all) => ({
     ...s,
     text: s.text!,
     card: s.card as SceneCard,
+    ...(notes.has(s.chapter) ? { authorNote: notes.get(s.chapter)! } : {}),
     // The neighbours as they stand, so a rewrite keeps the joins.
     ...(all[i - 1]?.number === s.number - 1 ? { before: lastWords(all[i - 1]!.text!, JOIN_WORDS) } : {}),
     ...(all[i + 1]?.number === s.number + 1 ? { after: truncateWords(all[i + 1]!.text!, JOIN_WORDS) } : {}),
