@@ -10,7 +10,11 @@ describe("Discord: chapters as they are written", () => {
   let world: World;
 
   beforeAll(async () => {
-    world = await startWorld({ llm: { seed: 31, latencyMs: 20 } });
+    // Drafts come in short and wrapped in chatter, as real models' do: the chapters shown are the scenes
+    // as stored, cleaned and expanded.
+    world = await startWorld({
+      llm: { seed: 31, latencyMs: 20, faults: { rateChatter: 0.4, underwrite: [0.5, 0.9], rate500: 0.03 } },
+    });
   });
   afterAll(async () => {
     await world?.stop();
@@ -111,6 +115,8 @@ describe("Discord: chapters as they are written", () => {
       `select count(*) as n from discord_chapters where project_id = ${projectId}`,
     );
     expect(recorded[0]!.n).toBe(chapters.length);
+    // The model did misbehave on the way.
+    expect(world.llm.log.some((e) => e.outcome === "500")).toBe(true);
   }, 120_000);
 
   it("posts no chapter with chapters:false", async () => {

@@ -28,7 +28,14 @@ describe("Discord: notes on chapters, the status card and the last word", () => 
   let world: World;
 
   beforeAll(async () => {
-    world = await startWorld({ llm: { seed: 47, latencyMs: 20 } });
+    // A model that misbehaves as real ones do: server errors, chatter around the prose, short drafts.
+    world = await startWorld({
+      llm: {
+        seed: 47,
+        latencyMs: 20,
+        faults: { rate500: 0.05, rateChatter: 0.3, underwrite: [0.6, 0.95], rateTruncatedJson: 0.03 },
+      },
+    });
   });
   afterAll(async () => {
     await world?.stop();
@@ -171,7 +178,7 @@ describe("Discord: notes on chapters, the status card and the last word", () => 
       db(),
       `select number, chapter from scenes where project_id = ${projectId} order by number`,
     );
-    const revising = world.llm.log.slice(scenesMark);
+    const revising = world.llm.log.slice(scenesMark).filter((e) => e.outcome === "ok");
     const critiques = revising.filter((e) => e.schemaName === "scene_critique");
     const rewrites = revising.filter((e) =>
       /^Revise scene \d+: .* — apply the editor's critique/.test(e.firstLine),
@@ -212,6 +219,9 @@ describe("Discord: notes on chapters, the status card and the last word", () => 
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(new Set(shown).size).toBeGreaterThanOrEqual(6);
     expect(descriptionOf(card())).toContain("`/novel export`");
+
+    // The model did misbehave on the way.
+    expect(world.llm.log.some((e) => e.outcome === "500")).toBe(true);
 
     // Nothing follows the delivery message: every message owed was posted before it.
     await world.bot.sink.flush();
