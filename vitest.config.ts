@@ -24,15 +24,17 @@ const BOTH_ALREADY = ["postgres", "roles", "schema-dialects"];
 
 /**
  * Files left out of the Postgres pass to keep `npm test` within its time, whose subject is not the
- * store: the command line's own surface (arguments, messages, versions, exports, a realistic model)
- * and SQLite's own migrations; bot processes on one SQLite file (a restart, a proxy, shards); the
- * Discord budget of fifty novels at once; and the fairness of the model slots. The command line and bot processes on Postgres are covered
- * by `crash`, `revision-crash` and `two-hosts`, which run in both passes (their processes get the
- * database that `storeEnv` in `tests/helpers/cli.ts` gives them).
+ * store: the command line's own surface (arguments, messages, versions, notes, exports, a realistic
+ * model) and SQLite's own migrations; bot processes on one SQLite file (a restart, a proxy, shards);
+ * the Discord budget of fifty novels at once; and the fairness of the model slots. The command line
+ * and bot processes on Postgres are covered by `crash`, `revision-crash` and `two-hosts`, which run in
+ * both passes (their processes get the database that `storeEnv` in `tests/helpers/cli.ts` gives
+ * them); chapter notes on Postgres by `discord-notes`.
  */
 const NOT_ABOUT_THE_STORE = [
   "cli-errors",
   "cli-gate",
+  "cli-notes",
   "cli-novel",
   "cli-versions",
   "realistic",
