@@ -12,6 +12,7 @@ const NO_STORE = [
   "fake-llm",
   "lint-corpus",
   "lint-rules",
+  "pictures",
   "repetition",
   "strict-schema",
   "structure",

@@ -14,7 +14,8 @@ import { makeManuscript, manuscriptWords } from "../tests/helpers/manuscript.js"
 
 const RUNS = 5;
 
-async function medianMs(render: () => unknown): Promise<number> {
+/** The median time of `RUNS` runs after a warm-up, in ms to a tenth. */
+export async function medianMs(render: () => unknown): Promise<number> {
   await render();
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {

@@ -10,6 +10,7 @@ import { startEndpoint } from "./endpoint";
 import { benchExport } from "./export";
 import { benchLint } from "./lint";
 import { benchMany } from "./many";
+import { benchPictures } from "./pictures";
 
 export interface Row {
   figure: string;
@@ -191,6 +192,15 @@ async function main() {
       met: exportTimes.validateMs < budgetMs / 2,
     },
   );
+  const pictures = await benchPictures();
+  const perBook = pictures.arcMs + pictures.shapeMs + pictures.coverMs;
+  rows.push({
+    figure: `pictures per book (arc ${pictures.arcMs} ms, shape ${pictures.shapeMs} ms, cover ${pictures.coverMs} ms) ÷ 1 s`,
+    value: perBook / budgetMs,
+    // Drawn at three moments (the outline gate, the delivery, an EPUB), never together.
+    goal: "< 1",
+    met: perBook < budgetMs,
+  });
   rows.push(...benchLint());
   // Last: a thousand novels leave this process's heap larger for whatever is measured after them.
   rows.push(...(await benchMany()));

@@ -92,7 +92,7 @@ describe("folio write with bad input", () => {
     const resumed = await runCli(["resume", "42"], env(dir), dir);
     expect(resumed.code).toBe(2);
     const format = await runCli(["export", "--format", "pdf"], env(dir), dir);
-    expect(format.stderr.trim()).toBe("--format must be one of docx, epub, markdown.");
+    expect(format.stderr.trim()).toBe("--format must be one of docx, epub, markdown, cover.");
   });
 });
 

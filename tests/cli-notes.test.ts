@@ -3,10 +3,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { cliEnv, runCli, tempDir } from "./helpers/cli";
+import { readPng } from "./helpers/png";
 
 const NOTE = "Too slow: start with the flood already in the house.";
 
-/** Chapter notes and the status card on the command line: `folio notes` and `folio status ID`. */
+/**
+ * Chapter notes and the status card on the command line (`folio notes`, `folio status ID`), and the
+ * pictures it writes: the book's shape beside the report, the cover on request.
+ */
 describe("folio notes and folio status ID", () => {
   let fake: FakeLlm;
 
@@ -87,5 +91,13 @@ describe("folio notes and folio status ID", () => {
     const finished = await folio("status", "1");
     expect(finished.stdout).toContain("\nNow: Delivered\n");
     expect(finished.stdout).toContain("You can: folio export 1 writes the manuscript");
+
+    // The book's shape is drawn beside the report, which shows it; the cover comes on request.
+    expect(done.stdout).toContain("(the book's shape beside it: book.shape.png)");
+    expect(readPng(readFileSync(join(dir, "book.shape.png")))).toMatchObject({ width: 1600, height: 900 });
+    expect(report).toContain("](book.shape.png)");
+    const cover = await folio("export", "1", "--format", "cover", "--out", "cover.png");
+    expect(cover.code).toBe(0);
+    expect(readPng(readFileSync(join(dir, "cover.png")))).toMatchObject({ width: 1600, height: 2560 });
   }, 180_000);
 });

@@ -2,6 +2,8 @@
 // against one fake Discord and fake model started per test; splitting would only repeat that setup.
 import { afterEach, describe, expect, it } from "vitest";
 import { discordThreads } from "../db/schema";
+import { arcChart, outlineArc } from "../src/pictures/arc";
+import { loadPlan } from "../src/pipeline/store";
 import { buttonIds, ephemeralText, startWorld, titleOf, type World, waitForMessage } from "./helpers/discord";
 import { rowsOf } from "./helpers/rows";
 
@@ -69,6 +71,15 @@ describe("Discord: revising and redrafting", () => {
     const revision = w.llm.log.filter((e) => e.schemaName?.startsWith("outline_")).at(-1)!;
     expect(revision.prompt).toContain("Move the storm to chapter one and give the apprentice a sister.");
     expect(w.llm.log.filter((e) => e.schemaName === "high_concept")).toHaveLength(1);
+    // The revised outline comes with its own arc, drawn from the new cards.
+    const [first, second] = w.discord
+      .messages(threadId)
+      .filter((m) => titleOf(m).startsWith("📜 Outline ready"))
+      .map((m) => m.attachments.find((a) => a.filename === "arc.png")!);
+    const revised = await arcChart(outlineArc(await loadPlan(w.bot.engine.db, 1))!);
+    expect(second!.data.equals(revised.png)).toBe(true);
+    expect(second!.description).toBe(revised.description);
+    expect(first!.id).not.toBe(second!.id);
   });
 
   it("redrafts one scene with notes and keeps the old version", async () => {

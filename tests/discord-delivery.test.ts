@@ -47,7 +47,7 @@ describe("Discord: the finished book is posted once", () => {
     expect(w.discord.stats().rejected.filter((r) => r.status === 500)).toHaveLength(1);
     const posts = finished(w, threadId);
     expect(posts).toHaveLength(1);
-    expect(posts[0]!.attachments.map((a) => a.filename.split(".").at(-1))).toEqual(["docx", "md"]);
+    expect(posts[0]!.attachments.map((a) => a.filename.split(".").at(-1))).toEqual(["docx", "md", "png"]);
     const [recorded] = await rowsOf<{ id: string }>(
       w.bot.engine.db,
       "select delivery_message_id as id from discord_threads where project_id = 1",

@@ -12,6 +12,7 @@ import {
   waitForMessage,
 } from "./helpers/discord";
 import { readDocxWithPandoc } from "./helpers/pandoc";
+import { readPng } from "./helpers/png";
 import { rowsOf } from "./helpers/rows";
 
 /** The whole journey an author takes, through real discord.js against the fake Discord server. */
@@ -88,7 +89,12 @@ describe("Discord: /novel start to the delivered .docx", () => {
     ]) {
       expect(titles).toContain(`✅ ${stage}`);
     }
-    expect(gate.attachments.map((a) => a.filename)).toEqual(["outline.md"]);
+    // The outline, and its arc drawn beside it, with alt text.
+    expect(gate.attachments.map((a) => a.filename)).toEqual(["outline.md", "arc.png"]);
+    const arc = gate.attachments[1]!;
+    expect(arc.description).toMatch(/^The arc of ".+": tension by scene over 6 scenes in \d+ chapters/);
+    expect(readPng(arc.data)).toMatchObject({ width: 1600, height: 900 });
+    expect(readPng(arc.data).variance).toBeGreaterThan(200);
     expect(gate.attachments[0]!.data.toString()).toContain("### Scene 6:");
     expect(buttonIds(gate)).toEqual(["folio:approve:1", "folio:revise:1", "folio:cancel:1"]);
     const world1 = thread().find((m) => titleOf(m) === "✅ World Modeling")!;
@@ -173,8 +179,15 @@ describe("Discord: /novel start to the delivered .docx", () => {
     expect(delivery.attachments.map((a) => a.filename)).toEqual([
       "the-night-map.docx",
       "the-night-map.report.md",
+      "the-night-map.shape.png",
     ]);
     expect(delivery.attachments[1]!.data.toString()).toContain("Tokens and cost per stage");
+    // The book's shape, drawn, is posted with the book and shown at the top of its report.
+    const shape = delivery.attachments[2]!;
+    expect(shape.description).toMatch(/^The shape of ".+": tension by scene over 6 scenes/);
+    expect(readPng(shape.data)).toMatchObject({ width: 1600, height: 900 });
+    expect(readPng(shape.data).variance).toBeGreaterThan(200);
+    expect(delivery.attachments[1]!.data.toString()).toContain("](the-night-map.shape.png)");
     const revisionProgress = thread().filter((m) => titleOf(m).startsWith("Self-Refinement"));
     expect(revisionProgress).toHaveLength(1);
     expect(delivery.mentions.map((u) => u.id)).toEqual([world.author.id]);

@@ -1,6 +1,6 @@
 /** Files the command line writes: the book and its report, where the author asked for them. */
 import { renameSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Project } from "../../db/schema";
 import type { Engine } from "../app";
 import type { ExportFormat } from "../export/index";
@@ -15,22 +15,30 @@ export function fromCaller(path: string): string {
   return resolve(viaNpmScript ? process.env.INIT_CWD! : process.cwd(), path);
 }
 
-/** Writes the book and, beside it, its manuscript report; returns both paths. */
+/** Writes the book and, beside it, its manuscript report and the book's shape; says where. */
 export async function writeExport(
   engine: Engine,
   project: Project,
   format: ExportFormat,
   out?: string,
 ): Promise<string> {
-  const files = await renderExport(engine.db, project, engine.config.FOLIO_AUTHOR_NAME, format);
+  const files = await renderExport(
+    engine.db,
+    project,
+    engine.config.FOLIO_AUTHOR_NAME,
+    format,
+    out === undefined ? undefined : basename(out),
+  );
   const bookPath = fromCaller(out ?? files.book.name);
   const reportPath = bookPath.replace(/(\.[^./]+)?$/, ".report.md");
+  const shapePath = bookPath.replace(/(\.[^./]+)?$/, ".shape.png");
   writeAtomically(bookPath, files.book.data);
+  writeAtomically(shapePath, files.shape.data);
   writeAtomically(reportPath, files.report.data);
   if (files.missing.length > 0) {
     process.stderr.write(`Partial manuscript: scenes ${files.missing.join(", ")} are not written yet.\n`);
   }
-  return `${bookPath} and ${reportPath}`;
+  return `${bookPath} and ${reportPath} (the book's shape beside it: ${basename(shapePath)})`;
 }
 
 function writeAtomically(path: string, data: Buffer): void {

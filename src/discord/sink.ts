@@ -1,11 +1,12 @@
 // Over 300 lines: every pipeline event is turned into thread messages here (progress, chapters, gates,
 // notices, the status card), so the order of a thread's messages is decided in one place.
-import type { MessageCreateOptions } from "discord.js";
+import { AttachmentBuilder, type MessageCreateOptions } from "discord.js";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client";
 import type { Project } from "../../db/schema";
 import type { GateStage } from "../../stages/definition";
 import { renderChapterMarkdown } from "../export/markdown";
+import { arcChart, outlineArc } from "../pictures/arc";
 import type { ProgressEvent, ProgressSink, ProgressSnapshot } from "../pipeline/events";
 import { gateView } from "../pipeline/notes";
 import { chapterScenes, getProject, progressOf } from "../pipeline/store";
@@ -323,8 +324,12 @@ export class DiscordSink {
     e: Extract<ProgressEvent, { type: "gate" }>,
     gate: GateStage,
   ): Promise<MessageCreateOptions> {
-    const shown = gate.present(await gateView(this.db, e.projectId, e.progress));
+    const view = await gateView(this.db, e.projectId, e.progress);
+    const shown = gate.present(view);
     const attached = shown.artifacts.length > 0 ? `; the full ${gate.subject} is attached.` : "";
+    // The outline's arc, drawn: tension by scene, beats, chapters and their planned words.
+    const arc = gate.revises ? outlineArc(view.plan) : undefined;
+    const picture = arc ? await arcChart(arc) : undefined;
     // The buttons' meaning first: if the chapter list is long, it is the part that gets cut.
     const description = [
       ...(shown.summary ? [`${shown.summary}${attached}`] : []),
@@ -335,7 +340,12 @@ export class DiscordSink {
     ].join("\n");
     return {
       embeds: [embed(`${shown.icon} ${shown.title}`, description, gate.revises ? undefined : COLORS.success)],
-      files: shown.artifacts.map(markdownFile),
+      files: [
+        ...shown.artifacts.map(markdownFile),
+        ...(picture
+          ? [new AttachmentBuilder(picture.png, { name: "arc.png", description: picture.description })]
+          : []),
+      ],
       components: gateButtons(gate, e.projectId),
     };
   }

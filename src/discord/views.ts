@@ -242,8 +242,8 @@ export function exportAttachments(
   files: ExportFiles,
   limit: number,
   projectId: number,
-): { files: { attachment: Buffer; name: string }[] } | { tooLarge: string } {
-  if (files.book.data.length + files.report.data.length > limit) {
+): { files: { attachment: Buffer; name: string; description?: string }[] } | { tooLarge: string } {
+  if (files.book.data.length + files.report.data.length + files.shape.data.length > limit) {
     const size = (files.book.data.length / 2 ** 20).toFixed(1);
     return {
       tooLarge: `the manuscript is ${size} MiB, over this server's ${limit / 2 ** 20} MiB upload limit. Use \`/novel export format:markdown\`, or \`folio export ${projectId}\` on the host.`,
@@ -253,6 +253,7 @@ export function exportAttachments(
     files: [
       { attachment: files.book.data, name: files.book.name },
       { attachment: files.report.data, name: files.report.name },
+      { attachment: files.shape.data, name: files.shape.name, description: files.shape.description },
     ],
   };
 }

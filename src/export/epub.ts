@@ -1,3 +1,5 @@
+// Over 300 lines: the whole EPUB is written here, OPF, navigation, NCX, cover and XHTML pages, so
+// every file of the package and what epubcheck asks of it stay side by side.
 /**
  * EPUB 3, written as its own OPF, navigation and XHTML files zipped with jszip.
  *
@@ -6,8 +8,10 @@
  * EPUB 3 library fits Node 20 well. A novel needs only a handful of fixed templates, so owning them
  * costs less than working around a library.
  */
+
 import { createHash } from "node:crypto";
 import JSZip from "jszip";
+import { coverPng } from "../pictures/cover";
 import type { Manuscript } from "./manuscript.js";
 import {
   type ChapterLayout,
@@ -177,6 +181,7 @@ ${entries.join("\n")}
 <nav epub:type="landmarks" id="landmarks" hidden="hidden">
 <h2>Landmarks</h2>
 <ol>
+<li><a epub:type="cover" href="cover.xhtml">Cover</a></li>
 <li><a epub:type="titlepage" href="title.xhtml">Title Page</a></li>
 <li><a epub:type="copyright-page" href="copyright.xhtml">Copyright</a></li>
 <li><a epub:type="toc" href="nav.xhtml">${CONTENTS_TITLE}</a></li>
@@ -210,6 +215,14 @@ ${points.join("\n")}
 `;
 }
 
+/** The cover's own page, first in the spine: the cover image, whole, on a page of its own. */
+function coverPage(meta: BookMeta): string {
+  const body = `<section class="cover" epub:type="cover">
+<img class="cover" src="cover.png" alt="${xml(`Cover: ${meta.title}, by ${meta.author}`)}"/>
+</section>`;
+  return page(meta, meta.title, body, "cover");
+}
+
 function packageDocument(meta: BookMeta, spine: SpineItem[]): string {
   const optional = [
     meta.description ? `<dc:description>${xml(meta.description)}</dc:description>` : "",
@@ -231,11 +244,13 @@ function packageDocument(meta: BookMeta, spine: SpineItem[]): string {
 <meta refines="#author" property="role" scheme="marc:relators">aut</meta>
 <dc:language>${meta.language}</dc:language>
 ${optional.join("\n")}
+<meta name="cover" content="cover-image"/>
 <meta property="dcterms:modified">${meta.modified}</meta>
 </metadata>
 <manifest>
 <item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>
 <item id="css" href="style.css" media-type="text/css"/>
+<item id="cover-image" href="cover.png" media-type="image/png" properties="cover-image"/>
 ${items.join("\n")}
 </manifest>
 <spine toc="ncx">
@@ -266,6 +281,8 @@ p.partial-notice { font-style: italic; margin-top: 2em; }
 p.front { margin-bottom: 1em; }
 h2.contents-title { text-align: center; }
 ol.contents { list-style-type: none; }
+section.cover { margin: 0; padding: 0; text-align: center; }
+img.cover { max-width: 100%; max-height: 100%; }
 `;
 
 export async function renderEpub(m: Manuscript, opts: EpubOptions = {}): Promise<Buffer> {
@@ -274,6 +291,7 @@ export async function renderEpub(m: Manuscript, opts: EpubOptions = {}): Promise
   const chapters = layoutChapters(m);
   const toc = tocEntries(chapters, meta);
   const spine: SpineItem[] = [
+    { id: "cover", href: "cover.xhtml" },
     { id: "title", href: "title.xhtml" },
     { id: "copyright", href: "copyright.xhtml" },
     { id: "nav", href: "nav.xhtml", properties: "nav" },
@@ -285,6 +303,7 @@ export async function renderEpub(m: Manuscript, opts: EpubOptions = {}): Promise
     ["OEBPS/toc.ncx", ncx(toc, meta)],
     ["OEBPS/style.css", STYLESHEET],
     ["OEBPS/nav.xhtml", navPage(toc, meta)],
+    ["OEBPS/cover.xhtml", coverPage(meta)],
     ["OEBPS/title.xhtml", titlePage(m, meta)],
     ["OEBPS/copyright.xhtml", copyrightPage(m, meta)],
     ...chapters.map((chapter): [string, string] => [
@@ -299,5 +318,10 @@ export async function renderEpub(m: Manuscript, opts: EpubOptions = {}): Promise
   const entry = { date: modified, createFolders: false };
   zip.file("mimetype", "application/epub+zip", { ...entry, compression: "STORE" });
   for (const [name, content] of files) zip.file(name, content, entry);
+  // The typographic cover, the same for the same title, author and genre.
+  zip.file("OEBPS/cover.png", coverPng({ title: meta.title, author: meta.author, genre: m.genre }), {
+    ...entry,
+    compression: "STORE",
+  });
   return zip.generateAsync({ type: "nodebuffer", compression: "DEFLATE", compressionOptions: { level: 6 } });
 }

@@ -1,3 +1,4 @@
+import { coverPng } from "../pictures/cover";
 import { renderDocx } from "./docx";
 import { renderEpub } from "./epub";
 import type { Manuscript } from "./manuscript";
@@ -10,6 +11,12 @@ const FORMATS = {
   markdown: {
     extension: "md",
     render: async (book: Manuscript) => Buffer.from(renderMarkdown(book), "utf8"),
+  },
+  // The typographic cover alone, at KDP's 1,600 × 2,560 (the EPUB carries it too; the .docx does not).
+  cover: {
+    extension: "png",
+    render: async (book: Manuscript) =>
+      coverPng({ title: book.title, author: book.author, genre: book.genre }),
   },
 } satisfies Record<string, { extension: string; render: (book: Manuscript) => Promise<Buffer> }>;
 

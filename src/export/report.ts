@@ -15,6 +15,8 @@ import type { AlikeGroup, RepetitionReport } from "../text/repetition";
 
 export interface ReportInput {
   title: string;
+  /** The book's shape, drawn beside the report: its file name and what it shows. */
+  picture?: { name: string; description: string };
   author: string;
   generatedAt: Date;
   partial: boolean;
@@ -147,6 +149,8 @@ function header(r: ReportInput): string {
   const date = `${r.generatedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
   const lines = [`# Manuscript report: ${inline(r.title)}`, "", `by ${inline(r.author)} · generated ${date}`];
   if (r.partial || r.missingScenes.length > 0) lines.push("", partialNotice(r.missingScenes));
+  if (r.picture)
+    lines.push("", `![${inline(r.picture.description).replace(/[[\]]/g, "")}](${encodeURI(r.picture.name)})`);
   return lines.join("\n");
 }
 

@@ -3,8 +3,10 @@ import type { Db } from "../../db/client";
 import { chapters, type Project, scenes } from "../../db/schema";
 import { type ExportFormat, fileNameFor, renderBook } from "../export/index";
 import { type Manuscript, missingScenes } from "../export/manuscript";
+import { renderReport } from "../export/report";
+import { arcChart } from "../pictures/arc";
 import { countWords } from "../text/words";
-import { buildReport } from "./report";
+import { bookShape, reportInput } from "./report";
 import { loadPlan } from "./store";
 
 /** The book as it stands in the database, whole or partial, in the shape exporters take. */
@@ -43,27 +45,38 @@ export interface ExportFiles {
   title: string;
   book: { name: string; data: Buffer };
   report: { name: string; data: Buffer };
+  /** The book's shape (words per chapter, tension, flagged scenes), drawn beside the report. */
+  shape: { name: string; data: Buffer; description: string };
   missing: number[];
   chapters: number;
   words: number;
 }
 
-/** The manuscript in one format, with the manuscript report that travels with it. */
+/**
+ * The manuscript in one format, with the manuscript report and the book's shape that travel with it;
+ * `named`: the book's file name when the author chose one (the report and picture are named after it).
+ */
 export async function renderExport(
   db: Db,
   project: Project,
   author: string,
   format: ExportFormat,
+  named?: string,
 ): Promise<ExportFiles> {
   const book = await loadManuscript(db, project, author);
-  const name = fileNameFor(book.title, format);
+  const name = named ?? fileNameFor(book.title, format);
+  const base = name.replace(/\.[^./]+$/, "");
+  const report = await reportInput(db, project, author);
+  const shape = await arcChart(await bookShape(db, project, report));
+  const picture = { name: `${base}.shape.png`, description: shape.description };
   return {
     title: book.title,
     book: { name, data: await renderBook(format, book) },
     report: {
-      name: `${name.replace(/\.[^.]+$/, "")}.report.md`,
-      data: Buffer.from(await buildReport(db, project, author), "utf8"),
+      name: `${base}.report.md`,
+      data: Buffer.from(renderReport({ ...report, picture }), "utf8"),
     },
+    shape: { ...picture, data: shape.png },
     missing: missingScenes(book),
     chapters: book.chapters.length,
     words: book.chapters.flatMap((c) => c.scenes).reduce((n, s) => n + countWords(s.text ?? ""), 0),

@@ -6,6 +6,7 @@ import type { SceneCard } from "../../stages/outline";
 import { RUBRIC, selfRefinement } from "../../stages/refine";
 import { humanizeVoice } from "../../stages/voice";
 import { type ReportInput, renderReport } from "../export/report";
+import type { ArcInput } from "../pictures/arc";
 import { lintProse } from "../text/lint";
 import { validateManuscript } from "../text/manuscript-checks";
 import { motifForCue, motifPresent } from "../text/motifs";
@@ -14,9 +15,54 @@ import { loadPlan, recallOutput } from "./store";
 
 /**
  * The manuscript report for the book as it stands: validation run on the current text, and what the
- * revision stages recorded (continuity, motifs, lint, guard rejections), with tokens and cost per stage.
+ * revision stages recorded (continuity, motifs, lint, guard rejections), with tokens and cost per stage;
+ * `picture`, the file name of the book's shape drawn beside it (`bookShape`), shown at its top.
  */
-export async function buildReport(db: Db, project: Project, author: string): Promise<string> {
+export async function buildReport(
+  db: Db,
+  project: Project,
+  author: string,
+  picture?: { name: string; description: string },
+): Promise<string> {
+  return renderReport({ ...(await reportInput(db, project, author)), ...(picture ? { picture } : {}) });
+}
+
+/**
+ * The book's shape: words per chapter planned and written, and the tension line with the scenes the
+ * continuity audit or validation flagged.
+ */
+export async function bookShape(db: Db, project: Project, input: ReportInput): Promise<ArcInput> {
+  const plan = await loadPlan(db, project.id);
+  const cards = await db
+    .select({ number: scenes.number, chapter: scenes.chapter, card: scenes.card })
+    .from(scenes)
+    .where(eq(scenes.projectId, project.id))
+    .orderBy(asc(scenes.number));
+  const flagged = new Set([
+    ...input.validation.failing.keys(),
+    ...input.continuity.found.flatMap((i) => (i.scene === null ? [] : [i.scene])),
+  ]);
+  return {
+    title: input.title,
+    scenes: cards.map((r) => {
+      const card = r.card as SceneCard;
+      return {
+        number: r.number,
+        chapter: r.chapter,
+        tension: card.tension,
+        targetWords: card.targetWords,
+        beat: card.beat,
+      };
+    }),
+    chapters: input.chapters.map((c) => ({ number: c.number, title: c.title })),
+    beats: plan.beats?.beats.map((b) => ({ name: b.name, position: b.position })) ?? [],
+    written: Object.fromEntries(input.chapters.map((c) => [c.number, c.words])),
+    flagged: [...flagged].sort((a, b) => a - b),
+  };
+}
+
+/** What the report says of the book as it stands (`renderReport` writes it out). */
+export async function reportInput(db: Db, project: Project, author: string): Promise<ReportInput> {
   const plan = await loadPlan(db, project.id);
   const sceneRows = await db
     .select({
@@ -35,7 +81,7 @@ export async function buildReport(db: Db, project: Project, author: string): Pro
   const motifs = plan.concept?.motifs.map((m) => m.name) ?? [];
   const results = await db.select().from(revisionResults).where(eq(revisionResults.projectId, project.id));
   const missing = rows.filter((r) => !r.text?.trim()).map((r) => r.number);
-  return renderReport({
+  return {
     title: project.title ?? plan.concept?.title ?? "Untitled",
     author,
     generatedAt: new Date(),
@@ -89,7 +135,7 @@ export async function buildReport(db: Db, project: Project, author: string): Pro
         }),
     })),
     usage: await usagePerStage(db, project.id),
-  });
+  };
 }
 
 async function chapterRows(
