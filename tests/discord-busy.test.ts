@@ -38,8 +38,9 @@ describe("Discord: a busy server", () => {
         subcommand: "start",
         options: {
           premise: `Writer ${k}: a bell-ringer counts the strokes the tower rings when nobody pulls the rope.`,
-          // Drafting long enough to be shown in progress edits, not only in each stage's first post.
-          scenes: 10,
+          // Drafting long enough to be shown in progress edits, not only in each stage's first post (the
+          // status cards' edits, at every stage, count against the same budget).
+          scenes: 4,
           words: 2400,
           auto_approve: true,
         },

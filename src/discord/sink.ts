@@ -56,7 +56,6 @@ export class DiscordSink {
       db,
       poster,
       log,
-      (id, task) => this.enqueue(id, task),
       (request) => this.progress.withinBudget(request),
       progressIntervalMs,
     );

@@ -16,17 +16,19 @@ interface CardState {
  * The status card posted first in each project's thread, edited whenever the project's state changes
  * (stage, gate, queue, pause, attention, delivery), at most once per interval per project and within
  * the progress edits' budget. An edit reads the project afresh, so changes close together make one
- * edit showing the latest. A card deleted by someone is left deleted: the thread's first message is
- * not posted again at its bottom.
+ * edit showing the latest. A card's edits go one after another, apart from the project's posts: an
+ * edit waiting for the budget never holds back a gate or the book. A card deleted by someone is left
+ * deleted: the thread's first message is not posted again at its bottom.
  */
 export class StatusCards {
   private readonly states = new Map<number, CardState>();
+  /** Each project's card edits, in order: the one under way and those queued behind it. */
+  private readonly editing = new Map<number, Promise<void>>();
 
   constructor(
     private readonly db: Db,
     private readonly poster: ThreadPoster,
     private readonly log: Logger,
-    private readonly enqueue: (projectId: number, task: () => Promise<void>) => Promise<void>,
     private readonly budgeted: (request: () => Promise<void>) => Promise<void>,
     private readonly intervalMs = 3000,
   ) {}
@@ -74,21 +76,30 @@ export class StatusCards {
   }
 
   private edit(projectId: number, state: CardState): Promise<void> {
-    return this.enqueue(projectId, () =>
-      this.budgeted(async () => {
-        try {
-          await this.show(projectId, state);
-        } finally {
-          state.lastEdit = Date.now();
-          // A finished project's card does not change again; its state goes.
-          if (!state.timer && this.states.get(projectId) === state) {
-            const project = await getProject(this.db, projectId);
-            if (!project || project.status === "done" || project.status === "cancelled")
-              this.states.delete(projectId);
+    const next = (this.editing.get(projectId) ?? Promise.resolve())
+      .then(() =>
+        this.budgeted(async () => {
+          try {
+            await this.show(projectId, state);
+          } finally {
+            state.lastEdit = Date.now();
+            // A finished project's card does not change again; its state goes.
+            if (!state.timer && this.states.get(projectId) === state) {
+              const project = await getProject(this.db, projectId);
+              if (!project || project.status === "done" || project.status === "cancelled")
+                this.states.delete(projectId);
+            }
           }
-        }
-      }),
-    );
+        }),
+      )
+      .catch((error: unknown) => {
+        this.log.warn({ err: error, projectId }, "could not edit the project's status card");
+      });
+    this.editing.set(projectId, next);
+    void next.then(() => {
+      if (this.editing.get(projectId) === next) this.editing.delete(projectId);
+    });
+    return next;
   }
 
   private async show(projectId: number, state: CardState): Promise<void> {
