@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeDatabase, openDatabase } from "../db/client";
+import { setChapterNote } from "../src/pipeline/notes";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { cliEnv, runCli, tempDir } from "./helpers/cli";
 import { readPng } from "./helpers/png";
@@ -61,9 +63,20 @@ describe("folio notes and folio status ID", () => {
     const missing = await folio("notes", "1", "99", "x");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^Chapter 99 does not exist: the book has chapters 1–\d+\.\n$/);
-    const tooLong = await folio("notes", "1", "1", "x".repeat(4001));
-    expect(tooLong.code).toBe(2);
-    expect(tooLong.stderr).toContain("A note is at most 4000 characters; this one has 4001.");
+    // (The same refusals, said the same way, without a process each.)
+    const db = openDatabase(join(dir, "folio.db"));
+    try {
+      expect(await setChapterNote(db, 1, 1, "x".repeat(4001), "cli")).toEqual({
+        ok: false,
+        message: "A note is at most 4000 characters; this one has 4001.",
+      });
+      expect(await setChapterNote(db, 7, 1, "x", "cli")).toEqual({
+        ok: false,
+        message: "There is no project 7.",
+      });
+    } finally {
+      await closeDatabase(db);
+    }
 
     const done = await folio("resume", "1", "--yes");
     expect(done.code).toBe(0);

@@ -62,7 +62,8 @@ describe("Postgres as the store", () => {
 
   it("lets two schedulers share the work, each project claimed by one at a time", async () => {
     const url = cluster.createDatabase("shared");
-    const [a, b] = [engineOn(url), engineOn(url)];
+    // Three projects at a time each: however late the second starts, the first cannot hold all six.
+    const [a, b] = [engineOn(url, { maxActiveProjects: 3 }), engineOn(url, { maxActiveProjects: 3 })];
     const ids: number[] = [];
     for (let k = 1; k <= 6; k++)
       ids.push(await a.create({ premise: premise(k), scenes: 3, words: 2400, autoApprove: true }));
