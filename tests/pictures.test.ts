@@ -1,9 +1,12 @@
 import JSZip from "jszip";
 import { describe, expect, it } from "vitest";
+import { closeDatabase, openDatabase } from "../db/client";
 import { renderEpub } from "../src/export/epub";
 import type { Manuscript } from "../src/export/manuscript";
 import { type ArcInput, arcChart, arcSpec, beatScenes, CHART } from "../src/pictures/arc";
 import { COVER, coverPng, coverSvg, fitTitle, paletteFor } from "../src/pictures/cover";
+import { createProject, parseNewProject } from "../src/pipeline/actions";
+import { renderExport } from "../src/pipeline/manuscript";
 import { readPng } from "./helpers/png";
 
 /** A 20-scene outline in 5 chapters, rising to a climax and falling off. */
@@ -110,5 +113,25 @@ describe("pictures: the arc, the book's shape and the cover", () => {
     expect(await zip.file("OEBPS/cover.xhtml")!.async("string")).toContain(
       '<img class="cover" src="cover.png"',
     );
+  });
+});
+
+describe("pictures: a book without an outline yet", () => {
+  it("exports the book and its report without a shape, and says nothing went wrong", async () => {
+    const db = openDatabase(":memory:");
+    try {
+      const request = parseNewProject({
+        premise: "A glazier hears every window she has ever made.",
+        scenes: 5,
+      });
+      if (!request.ok) throw new Error(request.message);
+      const project = await createProject(db, request.value, { ownerId: "cli" });
+      const files = await renderExport(db, project, "Mara Quill", "markdown");
+      expect(files.shape).toBeUndefined();
+      expect(files.shapeError).toBeUndefined();
+      expect(files.report.data.toString()).not.toContain(".shape.png");
+    } finally {
+      await closeDatabase(db);
+    }
   });
 });

@@ -33,12 +33,15 @@ export async function writeExport(
   const reportPath = bookPath.replace(/(\.[^./]+)?$/, ".report.md");
   const shapePath = bookPath.replace(/(\.[^./]+)?$/, ".shape.png");
   writeAtomically(bookPath, files.book.data);
-  writeAtomically(shapePath, files.shape.data);
+  if (files.shape) writeAtomically(shapePath, files.shape.data);
+  else if (files.shapeError)
+    process.stderr.write(`The book's shape could not be drawn: ${files.shapeError}\n`);
   writeAtomically(reportPath, files.report.data);
   if (files.missing.length > 0) {
     process.stderr.write(`Partial manuscript: scenes ${files.missing.join(", ")} are not written yet.\n`);
   }
-  return `${bookPath} and ${reportPath} (the book's shape beside it: ${basename(shapePath)})`;
+  const shape = files.shape ? ` (the book's shape beside it: ${basename(shapePath)})` : "";
+  return `${bookPath} and ${reportPath}${shape}`;
 }
 
 function writeAtomically(path: string, data: Buffer): void {

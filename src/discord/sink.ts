@@ -328,7 +328,13 @@ export class DiscordSink {
     const attached = shown.artifacts.length > 0 ? `; the full ${gate.subject} is attached.` : "";
     // The outline's arc, drawn: tension by scene, beats, chapters and their planned words.
     const arc = gate.revises ? outlineArc(view.plan) : undefined;
-    const picture = arc ? await arcChart(arc) : undefined;
+    // A chart that cannot be drawn leaves the gate without it, never without its message.
+    const picture = arc
+      ? await arcChart(arc).catch((error: unknown) => {
+          this.log.warn({ err: error, projectId: e.projectId }, "could not draw the outline's arc");
+          return undefined;
+        })
+      : undefined;
     // The buttons' meaning first: if the chapter list is long, it is the part that gets cut.
     const description = [
       ...(shown.summary ? [`${shown.summary}${attached}`] : []),

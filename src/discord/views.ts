@@ -243,7 +243,7 @@ export function exportAttachments(
   limit: number,
   projectId: number,
 ): { files: { attachment: Buffer; name: string; description?: string }[] } | { tooLarge: string } {
-  if (files.book.data.length + files.report.data.length + files.shape.data.length > limit) {
+  if (files.book.data.length + files.report.data.length + (files.shape?.data.length ?? 0) > limit) {
     const size = (files.book.data.length / 2 ** 20).toFixed(1);
     return {
       tooLarge: `the manuscript is ${size} MiB, over this server's ${limit / 2 ** 20} MiB upload limit. Use \`/novel export format:markdown\`, or \`folio export ${projectId}\` on the host.`,
@@ -253,7 +253,9 @@ export function exportAttachments(
     files: [
       { attachment: files.book.data, name: files.book.name },
       { attachment: files.report.data, name: files.report.name },
-      { attachment: files.shape.data, name: files.shape.name, description: files.shape.description },
+      ...(files.shape
+        ? [{ attachment: files.shape.data, name: files.shape.name, description: files.shape.description }]
+        : []),
     ],
   };
 }

@@ -45,8 +45,12 @@ export interface ExportFiles {
   title: string;
   book: { name: string; data: Buffer };
   report: { name: string; data: Buffer };
-  /** The book's shape (words per chapter, tension, flagged scenes), drawn beside the report. */
-  shape: { name: string; data: Buffer; description: string };
+  /**
+   * The book's shape (words per chapter, tension, flagged scenes), drawn beside the report; when it
+   * cannot be drawn, the book and its report go without it and `shapeError` says why.
+   */
+  shape?: { name: string; data: Buffer; description: string };
+  shapeError?: string;
   missing: number[];
   chapters: number;
   words: number;
@@ -67,16 +71,28 @@ export async function renderExport(
   const name = named ?? fileNameFor(book.title, format);
   const base = name.replace(/\.[^./]+$/, "");
   const report = await reportInput(db, project, author);
-  const shape = await arcChart(await bookShape(db, project, report));
-  const picture = { name: `${base}.shape.png`, description: shape.description };
+  let shape: ExportFiles["shape"];
+  let shapeError: string | undefined;
+  try {
+    // A book without an outline yet has no shape to draw.
+    const input = await bookShape(db, project, report);
+    if (input.scenes.length > 0) {
+      const drawn = await arcChart(input);
+      shape = { name: `${base}.shape.png`, description: drawn.description, data: drawn.png };
+    }
+  } catch (error) {
+    shapeError = error instanceof Error ? error.message : String(error);
+  }
+  const picture = shape && { name: shape.name, description: shape.description };
   return {
     title: book.title,
     book: { name, data: await renderBook(format, book) },
     report: {
       name: `${base}.report.md`,
-      data: Buffer.from(renderReport({ ...report, picture }), "utf8"),
+      data: Buffer.from(renderReport({ ...report, ...(picture ? { picture } : {}) }), "utf8"),
     },
-    shape: { ...picture, data: shape.png },
+    ...(shape ? { shape } : {}),
+    ...(shapeError ? { shapeError } : {}),
     missing: missingScenes(book),
     chapters: book.chapters.length,
     words: book.chapters.flatMap((c) => c.scenes).reduce((n, s) => n + countWords(s.text ?? ""), 0),
