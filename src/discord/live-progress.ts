@@ -130,11 +130,12 @@ export class LiveProgress {
   }
 
   /**
-   * Makes one progress request (or a status card's edit) once the budget has room, counting it until a
-   * second after its answer.
+   * Makes one progress request once the budget has room, counting it until a second after its answer.
+   * `share`: the part of the budget this kind of request may fill; a status card's edit, less urgent
+   * than progress news such as a place in the queue, takes only half, so it never crowds news out.
    */
-  async withinBudget(request: () => Promise<void>): Promise<void> {
-    for (let wait = this.roomIn(); wait > 0; wait = this.roomIn()) await sleep(wait);
+  async withinBudget(request: () => Promise<void>, share = 1): Promise<void> {
+    for (let wait = this.roomIn(share); wait > 0; wait = this.roomIn(share)) await sleep(wait);
     this.inFlight++;
     try {
       await request();
@@ -144,13 +145,16 @@ export class LiveProgress {
     }
   }
 
-  /** How long until one more progress request fits the budget (0: now). */
-  private roomIn(): number {
+  /** How long until one more progress request fits `share` of the budget (0: now). */
+  private roomIn(share = 1): number {
     const now = Date.now();
     while (this.sent.length > 0 && this.sent[0]! <= now - 1000) this.sent.shift();
-    if (this.sent.length + this.inFlight < EDITS_PER_SECOND) return 0;
-    // With the whole budget in flight, looked at again shortly.
-    return this.sent.length > 0 ? this.sent[0]! + 1000 - now + 1 : 20;
+    const budget = Math.max(1, Math.floor(EDITS_PER_SECOND * share));
+    if (this.sent.length + this.inFlight < budget) return 0;
+    // Full: looked at again when the oldest request leaves the window, or shortly.
+    const leaves = this.sent.length - budget + this.inFlight;
+    const oldest = this.sent[Math.max(0, Math.min(this.sent.length - 1, leaves))];
+    return oldest !== undefined ? Math.max(1, oldest + 1000 - now + 1) : 20;
   }
 
   /**

@@ -56,7 +56,7 @@ export class DiscordSink {
       db,
       poster,
       log,
-      (request) => this.progress.withinBudget(request),
+      (request) => this.progress.withinBudget(request, 0.5),
       progressIntervalMs,
     );
   }
