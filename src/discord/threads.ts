@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, like, lt, lte, ne, notExists, or } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, like, lt, lte, ne, notExists, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import {
   chapters,
@@ -207,8 +207,12 @@ export async function unpostedChapters(
     .from(chapters)
     .where(eq(chapters.projectId, projectId))
     .orderBy(asc(chapters.number));
+  // Whether each scene is drafted, not its text: this runs at every chapter a project finishes.
   const sceneRows = await db
-    .select({ chapter: scenes.chapter, text: scenes.text })
+    .select({
+      chapter: scenes.chapter,
+      drafted: sql<number>`case when ${scenes.text} is null then 0 else 1 end`.mapWith(Number),
+    })
     .from(scenes)
     .where(eq(scenes.projectId, projectId));
   const posted = new Set(
@@ -221,6 +225,6 @@ export async function unpostedChapters(
   );
   return list.filter((c) => {
     const own = sceneRows.filter((r) => r.chapter === c.number);
-    return !posted.has(c.number) && own.length > 0 && own.every((r) => r.text !== null);
+    return !posted.has(c.number) && own.length > 0 && own.every((r) => r.drafted === 1);
   });
 }
