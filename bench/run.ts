@@ -11,6 +11,7 @@ import { benchExport } from "./export";
 import { benchLint } from "./lint";
 import { benchMany } from "./many";
 import { benchPictures } from "./pictures";
+import { benchStart } from "./start";
 
 export interface Row {
   figure: string;
@@ -200,6 +201,13 @@ async function main() {
     // Drawn at three moments (the outline gate, the delivery, an EPUB), never together.
     goal: "< 1",
     met: perBook < budgetMs,
+  });
+  const start = benchStart();
+  rows.push({
+    figure: `folio status start-up, bundled ${start.bundledMs} ms ÷ through tsx ${start.sourceMs} ms`,
+    value: start.bundledMs / start.sourceMs,
+    goal: "≤ 0.6",
+    met: start.bundledMs <= start.sourceMs * 0.6,
   });
   rows.push(...benchLint());
   // Last: a thousand novels leave this process's heap larger for whatever is measured after them.

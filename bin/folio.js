@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly, so the command works from a fresh clone with no build step.
-import { register } from "tsx/esm/api";
+import { launch } from "./launch.js";
 
-register();
-await import("../src/cli/main.ts");
+await launch("src/cli/main.ts");

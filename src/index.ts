@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig, requireKeys } from "./config";
 import { type Bot, startBot } from "./discord/bot";
 import { type Shards, startShards } from "./discord/shards";
@@ -44,7 +43,8 @@ async function main(): Promise<void> {
     ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID"],
     'to run the Discord bot (see the README, "Running the Discord bot")',
   );
-  shards = await startShards(config, log, fileURLToPath(import.meta.url));
+  // Shard processes are this program again, started as this one was (bin/bot.js, or a loader's flags).
+  shards = await startShards(config, log, process.argv[1]!);
   if (stopping) return;
   const gatewayOnly = config.FOLIO_ROLE === "gateway";
   if (!gatewayOnly) bot = await startBot({ ...config, FOLIO_ROLE: "worker" }, log, { shards });

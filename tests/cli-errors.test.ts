@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { cliEnv, runCli, tempDir } from "./helpers/cli";
+import { cliEnv, peekRows, runCli, tempDir } from "./helpers/cli";
 
 const PREMISE = "A lighthouse keeper finds a map that redraws itself every night.";
 
@@ -39,7 +38,14 @@ describe("folio write with bad input", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain(message);
+    // No file made, and (with the suite on Postgres) no table in the database standing for it.
     expect(existsSync(join(dir, "folio.db"))).toBe(false);
+    expect(
+      peekRows(
+        join(dir, "folio.db"),
+        "select table_name from information_schema.tables where table_schema = 'public'",
+      ),
+    ).toEqual([]);
   });
 
   it("names a bad configuration value in one line", async () => {
@@ -77,10 +83,9 @@ describe("folio write with bad input", () => {
     );
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("The model endpoint rejected the API key (401): check OPENAI_API_KEY.");
-    const db = new Database(join(dir, "folio.db"), { readonly: true });
-    const calls = db.prepare("select outcome from llm_calls").all();
-    db.close();
-    expect(calls).toEqual([{ outcome: "http_401" }]);
+    expect(peekRows(join(dir, "folio.db"), "select outcome from llm_calls")).toEqual([
+      { outcome: "http_401" },
+    ]);
     expectStoppedCleanly(join(dir, "folio.db"));
   });
 
@@ -97,17 +102,15 @@ describe("folio write with bad input", () => {
 });
 
 function expectStoppedCleanly(dbPath: string) {
-  const db = new Database(dbPath, { readonly: true });
-  const rows = db.prepare("select status, stage, lease_owner, attention from projects").all() as {
+  const rows = peekRows<{
     status: string;
     stage: string;
     lease_owner: string | null;
     attention: string | null;
-  }[];
-  const outputs = db.prepare("select count(*) n from stage_outputs").get() as { n: number };
-  db.close();
+  }>(dbPath, "select status, stage, lease_owner, attention from projects");
+  const [outputs] = peekRows<{ n: number }>(dbPath, "select count(*) as n from stage_outputs");
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ status: "needs_attention", stage: "concept", lease_owner: null });
   expect(rows[0]!.attention).toBeTruthy();
-  expect(outputs.n).toBe(0);
+  expect(outputs?.n).toBe(0);
 }

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeDatabase, openDatabase } from "../db/client";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import {
   cliEnv,
@@ -9,9 +9,11 @@ import {
   peekRows,
   runCli,
   startCliInTerminal,
+  storeOf,
   tempDir,
   waitForExit,
 } from "./helpers/cli";
+import { rowsOf } from "./helpers/rows";
 
 const PREMISE = "A bookbinder finds that every book she repairs loses its last chapter.";
 const WRITE = ["write", "--premise", PREMISE, "--scenes", "4", "--words", "4000"];
@@ -79,8 +81,10 @@ describe("the command line at its approval gates", () => {
     expect(first.stdout).toContain("waits for approval (no terminal to ask on)");
     // Another live process (this test runner) holds it now, running.
     const other = `${hostname()}:${process.pid}:elsewhere`;
-    const db = new Database(dbPath);
-    db.prepare("update projects set status = 'running', lease_owner = ?, lease_expires_at = ?").run(
+    const db = openDatabase(storeOf(dbPath));
+    await rowsOf(
+      db,
+      "update projects set status = 'running', lease_owner = ?, lease_expires_at = ?",
       other,
       Date.now() + 60_000,
     );
@@ -89,8 +93,8 @@ describe("the command line at its approval gates", () => {
     expect(resumed.output.stdout).toMatch(/until \d\d:\d\d:\d\d; waiting…/);
     expect(resumed.exitCode).toBeNull();
     // The other process lets go: this one takes the book to the end.
-    db.prepare("update projects set lease_owner = null, lease_expires_at = null").run();
-    db.close();
+    await rowsOf(db, "update projects set lease_owner = null, lease_expires_at = null");
+    await closeDatabase(db);
     const result = await waitForExit(resumed);
     expect(result.code, result.stdout).toBe(0);
     expect(result.stdout).toContain("Project 1 is done");

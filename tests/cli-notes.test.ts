@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../db/client";
 import { setChapterNote } from "../src/pipeline/notes";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { cliEnv, runCli, tempDir } from "./helpers/cli";
+import { cliEnv, runCli, storeOf, tempDir } from "./helpers/cli";
 import { readPng } from "./helpers/png";
 
 const NOTE = "Too slow: start with the flood already in the house.";
@@ -64,7 +64,7 @@ describe("folio notes and folio status ID", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^Chapter 99 does not exist: the book has chapters 1–\d+\.\n$/);
     // (The same refusals, said the same way, without a process each.)
-    const db = openDatabase(join(dir, "folio.db"));
+    const db = openDatabase(storeOf(join(dir, "folio.db")));
     try {
       expect(await setChapterNote(db, 1, 1, "x".repeat(4001), "cli")).toEqual({
         ok: false,

@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { encode } from "gpt-tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { type CliResult, cliEnv, runCli, tempDir } from "./helpers/cli";
+import { type CliResult, cliEnv, peekRows, runCli, tempDir } from "./helpers/cli";
 import { readDocxWithPandoc } from "./helpers/pandoc";
 import { epubcheckCommand, hasPdfTools, pdfPagesOfDocx, runEpubcheck } from "./helpers/readers";
 
@@ -35,6 +34,9 @@ describe("folio write: a full novel", () => {
     await fake.close();
   });
 
+  /** Rows of the book's store (its file, or with the suite on Postgres the database standing for it). */
+  const rows = <T>(query: string) => peekRows<T>(join(dir, "folio.db"), query);
+
   it("exits cleanly and says where the book is", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
@@ -46,16 +48,12 @@ describe("folio write: a full novel", () => {
     const printed = [...result.stdout.matchAll(/^\[project 1\] Chapter (\d+): (.+) — ([\d,]+) words$/gm)].map(
       (m) => ({ number: Number(m[1]), title: m[2], words: Number(m[3]!.replace(/,/g, "")) }),
     );
-    const db = new Database(join(dir, "folio.db"), { readonly: true });
-    const chapters = db
-      .prepare(
-        `select c.number, c.title, sum(v.words) as words from chapters c
-           join scenes s on s.project_id = c.project_id and s.chapter = c.number
-           join scene_versions v on v.project_id = s.project_id and v.scene_number = s.number and v.stage = 'drafting'
-         where c.project_id = 1 group by c.number, c.title order by c.number`,
-      )
-      .all() as { number: number; title: string; words: number }[];
-    db.close();
+    const chapters = rows<{ number: number; title: string; words: number }>(
+      `select c.number, c.title, sum(v.words) as words from chapters c
+         join scenes s on s.project_id = c.project_id and s.chapter = c.number
+         join scene_versions v on v.project_id = s.project_id and v.scene_number = s.number and v.stage = 'drafting'
+       where c.project_id = 1 group by c.number, c.title order by c.number`,
+    );
     expect(chapters.length).toBeGreaterThan(1);
     expect(printed).toEqual(chapters);
     // Each line comes after its chapter's last scene and before the next chapter's first.
@@ -65,18 +63,13 @@ describe("folio write: a full novel", () => {
   });
 
   it("stores every scene, in order, with its text, summary and a kept version", () => {
-    const db = new Database(join(dir, "folio.db"), { readonly: true });
-    const scenes = db
-      .prepare(
-        "select number, chapter, words, text, summary from scenes where project_id = 1 order by number",
-      )
-      .all() as {
+    const scenes = rows<{
       number: number;
       chapter: number;
       words: number;
       text: string | null;
       summary: string | null;
-    }[];
+    }>("select number, chapter, words, text, summary from scenes where project_id = 1 order by number");
     expect(scenes.map((s) => s.number)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(scenes.every((s) => s.text && s.summary && s.words > 0)).toBe(true);
     const chapters = scenes.map((s) => s.chapter);
@@ -84,35 +77,22 @@ describe("folio write: a full novel", () => {
     const total = scenes.reduce((a, s) => a + s.words, 0);
     expect(total).toBeGreaterThan(60_000 * 0.85);
     expect(total).toBeLessThan(60_000 * 1.15);
-    const versions = db
-      .prepare("select count(*) n from scene_versions where project_id = 1 and stage = 'drafting'")
-      .get() as {
-      n: number;
-    };
-    expect(versions.n).toBe(50);
-    const project = db.prepare("select status, stage, lease_owner from projects where id = 1").get();
+    const [versions] = rows<{ n: number }>(
+      "select count(*) as n from scene_versions where project_id = 1 and stage = 'drafting'",
+    );
+    expect(versions?.n).toBe(50);
+    const [project] = rows("select status, stage, lease_owner from projects where id = 1");
     expect(project).toEqual({ status: "done", stage: "done", lease_owner: null });
-    const calls = db
-      .prepare("select count(*) n, sum(prompt_tokens) p, sum(cached_tokens) c from llm_calls")
-      .get() as {
-      n: number;
-      p: number;
-      c: number;
-    };
-    expect(calls.n).toBeGreaterThanOrEqual(50 * 2 + 5);
-    expect(calls.c).toBeGreaterThan(0);
-    db.close();
+    const [calls] = rows<{ n: number; p: number; c: number }>(
+      "select count(*) as n, sum(prompt_tokens) as p, sum(cached_tokens) as c from llm_calls",
+    );
+    expect(calls?.n).toBeGreaterThanOrEqual(50 * 2 + 5);
+    expect(calls?.c).toBeGreaterThan(0);
   });
 
   it("writes a .docx that pandoc reads with every chapter and about the target word count", () => {
-    const db = new Database(join(dir, "folio.db"), { readonly: true });
-    const chapterCount = (
-      db.prepare("select count(*) n from chapters where project_id = 1").get() as { n: number }
-    ).n;
-    const sceneWords = (
-      db.prepare("select sum(words) w from scenes where project_id = 1").get() as { w: number }
-    ).w;
-    db.close();
+    const chapterCount = rows<{ n: number }>("select count(*) as n from chapters where project_id = 1")[0]!.n;
+    const sceneWords = rows<{ w: number }>("select sum(words) as w from scenes where project_id = 1")[0]!.w;
     const book = readDocxWithPandoc(join(dir, "novel.docx"));
     expect(book.headings).toHaveLength(chapterCount);
     expect(book.headings.every((h, i) => h.startsWith(`Chapter ${i + 1}`))).toBe(true);
@@ -130,19 +110,12 @@ describe("folio write: a full novel", () => {
   });
 
   it("ran all twelve stages, each revision stage over every scene it concerns", () => {
-    const db = new Database(join(dir, "folio.db"), { readonly: true });
     const steps = Object.fromEntries(
-      (
-        db.prepare("select step, count(*) n from revision_results group by step").all() as {
-          step: string;
-          n: number;
-        }[]
-      ).map((r) => [r.step, r.n]),
+      rows<{ step: string; n: number }>("select step, count(*) as n from revision_results group by step").map(
+        (r) => [r.step, r.n],
+      ),
     );
-    const stages = (db.prepare("select distinct stage from llm_calls").all() as { stage: string }[]).map(
-      (r) => r.stage,
-    );
-    db.close();
+    const stages = rows<{ stage: string }>("select distinct stage from llm_calls").map((r) => r.stage);
     for (const step of ["refine", "passes.dialogue", "passes.pacing", "passes.sensory", "voice", "motifs"])
       expect(steps[step], step).toBe(50);
     expect(stages).toEqual(

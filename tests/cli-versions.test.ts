@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { cliEnv, runCli, tempDir } from "./helpers/cli";
+import { cliEnv, peekRows, runCli, tempDir } from "./helpers/cli";
 
 /** `folio versions` lists what stage produced each text of a scene; `folio rollback` brings one back. */
 describe("folio versions and rollback", () => {
@@ -51,28 +50,21 @@ describe("folio versions and rollback", () => {
   });
 
   it("rolls a scene back to its drafted text as a new version", async () => {
-    const db = () => new Database(join(dir, "folio.db"), { readonly: true });
-    const read = db();
-    const drafted = read
-      .prepare("select id, text from scene_versions where scene_number = 1 and stage = 'drafting'")
-      .get() as { id: number; text: string };
-    read.close();
+    const rows = <T>(query: string) => peekRows<T>(join(dir, "folio.db"), query);
+    const [drafted] = rows<{ id: number; text: string }>(
+      "select id, text from scene_versions where scene_number = 1 and stage = 'drafting'",
+    );
+    if (!drafted) throw new Error("scene 1 has no drafted version");
     const rolled = await runCli(["rollback", "1", "1", String(drafted.id)], env, dir);
     expect(rolled.code, rolled.stderr).toBe(0);
     expect(rolled.stdout).toContain(`Scene 1 now has the text of version ${drafted.id} (drafting).`);
-    const after = db();
-    expect((after.prepare("select text from scenes where number = 1").get() as { text: string }).text).toBe(
-      drafted.text,
-    );
+    expect(rows<{ text: string }>("select text from scenes where number = 1")[0]?.text).toBe(drafted.text);
     expect(
-      after
-        .prepare("select stage, note from scene_versions where scene_number = 1 order by id desc limit 1")
-        .get(),
+      rows("select stage, note from scene_versions where scene_number = 1 order by id desc limit 1")[0],
     ).toEqual({
       stage: "rollback",
       note: `rolled back to version ${drafted.id}`,
     });
-    after.close();
     const again = await runCli(["rollback", "1", "1", String(drafted.id)], env, dir);
     expect(again.code).toBe(2);
     expect(again.stderr.trim()).toBe(`Scene 1 already has the text of version ${drafted.id}.`);

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { type FakeDiscord, startFakeDiscord } from "./fakes/discord-server";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { eventually, peekRows, ROOT, tempDir } from "./helpers/cli";
+import { eventually, peekRows, ROOT, storeEnv, tempDir } from "./helpers/cli";
 import { titleOf, waitForMessage } from "./helpers/discord";
 
 /** `npm start`'s process killed with SIGKILL mid-drafting, then started again. */
@@ -22,9 +21,7 @@ describe("Discord bot restart", () => {
   });
 
   const startBotProcess = () => {
-    // Resolved from the project, since the bot runs with the test's temporary directory as its cwd.
-    const tsx = import.meta.resolve("tsx");
-    const child = spawn(process.execPath, ["--import", tsx, join(ROOT, "src/index.ts")], {
+    const child = spawn(process.execPath, [join(ROOT, "bin/bot.js")], {
       cwd: dir,
       env: {
         ...process.env,
@@ -34,7 +31,7 @@ describe("Discord bot restart", () => {
         DISCORD_API_URL: discord.apiUrl,
         OPENAI_BASE_URL: llm.url,
         OPENAI_API_KEY: "test-key",
-        FOLIO_DB_PATH: dbPath,
+        ...storeEnv(dbPath),
         FOLIO_LEASE_MS: "1500",
         FOLIO_POLL_MS: "200",
         LOG_LEVEL: "warn",
@@ -46,7 +43,7 @@ describe("Discord bot restart", () => {
   };
 
   const drafted = () =>
-    peekRows<{ n: number }>(dbPath, "select count(*) n from scenes where text is not null")[0]?.n ?? 0;
+    peekRows<{ n: number }>(dbPath, "select count(*) as n from scenes where text is not null")[0]?.n ?? 0;
 
   it("resumes the novel, keeps editing the same progress message and delivers the .docx", async () => {
     discord = await startFakeDiscord();
@@ -115,8 +112,6 @@ describe("Discord bot restart", () => {
     const exited = new Promise<number | null>((r) => second.once("exit", (code) => r(code)));
     second.kill("SIGTERM");
     expect(await exited).toBe(0);
-    const db = new Database(dbPath, { readonly: true });
-    expect(db.prepare("select lease_owner from projects").all()).toEqual([{ lease_owner: null }]);
-    db.close();
+    expect(peekRows(dbPath, "select lease_owner from projects")).toEqual([{ lease_owner: null }]);
   }, 180_000);
 });

@@ -1,8 +1,5 @@
 import { join } from "node:path";
-import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDatabase, openDatabase } from "../db/client";
-import { llmCalls, scenes } from "../db/schema";
 import {
   CHATTER_CLOSINGS,
   CHATTER_OPENINGS,
@@ -10,7 +7,7 @@ import {
   REALISTIC,
   startFakeLlm,
 } from "./fakes/llm-server";
-import { type CliResult, cliEnv, runCli, tempDir } from "./helpers/cli";
+import { type CliResult, cliEnv, peekRows, runCli, tempDir } from "./helpers/cli";
 import { readDocxWithPandoc } from "./helpers/pandoc";
 
 const TARGET = 60_000;
@@ -68,19 +65,13 @@ describe("folio write against a realistic model", () => {
     expect(runs.at(-2)!.code).toBe(0);
     expect(runs.at(-2)!.stdout).toMatch(/Project 1 is done\. 50\/50 scenes/);
     expect(runs.at(-1)!.code).toBe(0);
-    const db = openDatabase(join(dir, "folio.db"));
-    try {
-      const words = db
-        .select({ total: sql<number>`sum(${scenes.words})` })
-        .from(scenes)
-        .where(eq(scenes.projectId, 1))
-        .get()!.total;
-      expect(Math.abs(words / TARGET - 1)).toBeLessThanOrEqual(0.1);
-      const { words: inDocx } = readDocxWithPandoc(join(dir, "final.docx"));
-      expect(Math.abs(inDocx / TARGET - 1)).toBeLessThanOrEqual(0.12);
-    } finally {
-      await closeDatabase(db);
-    }
+    const [{ total: words } = { total: 0 }] = peekRows<{ total: number }>(
+      join(dir, "folio.db"),
+      "select sum(words) as total from scenes where project_id = 1",
+    );
+    expect(Math.abs(words / TARGET - 1)).toBeLessThanOrEqual(0.1);
+    const { words: inDocx } = readDocxWithPandoc(join(dir, "final.docx"));
+    expect(Math.abs(inDocx / TARGET - 1)).toBeLessThanOrEqual(0.12);
   });
 
   it("leaves no chatter line in the .docx", () => {
@@ -113,20 +104,14 @@ describe("folio write against a realistic model", () => {
     // The author was told which scene was refused, and why, and the first run stopped there.
     expect(runs[0]!.code).not.toBe(0);
     expect(`${runs[0]!.stdout}${runs[0]!.stderr}`).toMatch(/scene 7[\s\S]*can't help/i);
-    const db = openDatabase(join(dir, "folio.db"));
-    try {
-      const recorded = db.select().from(llmCalls).where(eq(llmCalls.outcome, "refusal")).all();
-      expect(recorded).toHaveLength(refused.length);
-      for (const row of recorded) expect(row.error).toContain("can't help");
-      const cleaned = db
-        .select({ n: sql<number>`count(*)` })
-        .from(llmCalls)
-        .where(and(eq(llmCalls.projectId, 1), sql`${llmCalls.cleaned} is not null`))
-        .get()!.n;
-      expect(cleaned).toBeGreaterThan(0);
-    } finally {
-      await closeDatabase(db);
-    }
+    const rows = <T>(query: string) => peekRows<T>(join(dir, "folio.db"), query);
+    const recorded = rows<{ error: string | null }>("select error from llm_calls where outcome = 'refusal'");
+    expect(recorded).toHaveLength(refused.length);
+    for (const row of recorded) expect(row.error).toContain("can't help");
+    const [cleaned] = rows<{ n: number }>(
+      "select count(*) as n from llm_calls where project_id = 1 and cleaned is not null",
+    );
+    expect(cleaned?.n).toBeGreaterThan(0);
     for (const entry of fake.log) expect(entry.promptTokens).toBeLessThan(REALISTIC.contextWindow!);
   });
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type FakeDiscord, startFakeDiscord } from "./fakes/discord-server";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { ROOT, tempDir } from "./helpers/cli";
+import { ROOT, storeEnv, tempDir } from "./helpers/cli";
 
 const NOVELS = 48;
 
@@ -26,7 +26,7 @@ describe("Discord REST proxy", () => {
 
   const run = (script: string, env: Record<string, string>) => {
     const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...inherited } = process.env;
-    const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(ROOT, script)], {
+    const child = spawn(process.execPath, [join(ROOT, script)], {
       cwd: dir,
       env: { ...inherited, LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "inherit"],
@@ -38,12 +38,12 @@ describe("Discord REST proxy", () => {
   it("keeps three busy processes under Discord's global limit together", async () => {
     discord = await startFakeDiscord();
     llm = await startFakeLlm({ seed: 98, latencyMs: 5 });
-    const proxy = run("src/rest-proxy.ts", { DISCORD_API_URL: discord.apiUrl, FOLIO_REST_PROXY_PORT: "0" });
+    const proxy = run("bin/rest-proxy.js", { DISCORD_API_URL: discord.apiUrl, FOLIO_REST_PROXY_PORT: "0" });
     const [line] = (await once(proxy.stdout!, "data")) as [Buffer];
     const port = /listening on (\d+)/.exec(line.toString())?.[1];
     expect(port).toBeDefined();
     const bot = (role: "gateway" | "worker") => {
-      const child = run("src/index.ts", {
+      const child = run("bin/bot.js", {
         FOLIO_ROLE: role,
         DISCORD_TOKEN: discord.token,
         DISCORD_APPLICATION_ID: discord.applicationId,
@@ -52,7 +52,7 @@ describe("Discord REST proxy", () => {
         // Nothing answers here: every request the bot makes must go through the proxy.
         DISCORD_API_URL: "http://127.0.0.1:9/api",
         ...(role === "worker" ? { OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: "test-key" } : {}),
-        FOLIO_DB_PATH: join(dir, "folio.db"),
+        ...storeEnv(join(dir, "folio.db")),
         FOLIO_POLL_MS: "100",
         FOLIO_MAX_ACTIVE_PROJECTS: String(NOVELS / 2),
         FOLIO_LLM_CONCURRENCY: "16",

@@ -8,7 +8,7 @@ import { loadConfig } from "../src/config";
 import { startShards } from "../src/discord/shards";
 import { type FakeDiscord, shardOf, startFakeDiscord } from "./fakes/discord-server";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
-import { tempDir } from "./helpers/cli";
+import { storeEnv, tempDir } from "./helpers/cli";
 import { botProcess, startWorld, type World } from "./helpers/discord";
 
 /** A second server whose events go to the other of two shards than the first server's. */
@@ -131,7 +131,7 @@ describe("gateway shards in processes of their own (FOLIO_SHARDS)", () => {
         discord,
         dir,
         {
-          FOLIO_DB_PATH: join(dir, "folio.db"),
+          ...storeEnv(join(dir, "folio.db")),
           FOLIO_LEASE_MS: "4000",
           FOLIO_POLL_MS: "200",
           FOLIO_SHARDS: "2",

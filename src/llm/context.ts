@@ -1,23 +1,43 @@
-import { encode } from "gpt-tokenizer";
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import type { Messages } from "./types";
+
+/**
+ * OpenAI's tokenizer, loaded at the first count: its tables take half a second to load, which a
+ * process that never counts a prompt (most `folio` commands, a gateway) need not pay.
+ */
+let encode: ((text: string) => number[]) | undefined;
+const tokenizer = () => {
+  encode ??= (createRequire(import.meta.url)("gpt-tokenizer") as typeof import("gpt-tokenizer")).encode;
+  return encode;
+};
 
 /** The chat format's own tokens around each message. */
 const PER_MESSAGE = 4;
 
 /**
- * Counts of recent message texts. The cached prefix opens every drafting and rewrite prompt, byte for
- * byte, so it is counted once rather than on every call.
+ * Counts of recent message texts, by a digest of each (the texts themselves are not kept). A project's
+ * system message and cached prefix open every drafting and rewrite prompt, byte for byte, so each is
+ * counted once rather than on every call, however many projects' calls come in between.
  */
 const recent = new Map<string, number>();
-const RECENT_TEXTS = 16;
+const RECENT_TEXTS = 512;
+/** Shorter texts are counted afresh: it costs less than a digest. */
+const WORTH_REMEMBERING = 256;
 
 /** Tokens of one text, counted the way OpenAI's tokenizer counts them. */
 export function tokensOfText(text: string): number {
-  const known = recent.get(text);
-  if (known !== undefined) return known;
-  const count = encode(text).length;
+  if (text.length < WORTH_REMEMBERING) return tokenizer()(text).length;
+  const key = createHash("sha1").update(text).digest("base64");
+  const known = recent.get(key);
+  if (known !== undefined) {
+    recent.delete(key);
+    recent.set(key, known);
+    return known;
+  }
+  const count = tokenizer()(text).length;
   if (recent.size >= RECENT_TEXTS) recent.delete(recent.keys().next().value!);
-  recent.set(text, count);
+  recent.set(key, count);
   return count;
 }
 

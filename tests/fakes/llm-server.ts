@@ -19,9 +19,23 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { decode, encode } from "gpt-tokenizer";
+import { decode, encode as encodeText } from "gpt-tokenizer";
 import { describeViolation, formatPath, requestViolations, type Violation, warmUp } from "../helpers/openapi";
 import { strictSchemaProblems } from "./strict-schema";
+
+/**
+ * The tokenizer, remembering its last few texts: an answer is counted for its usage, cut at an output
+ * cap and streamed in token chunks, and tokenizing is the most of what this server spends its time on.
+ */
+const encoded = new Map<string, number[]>();
+function encode(text: string): number[] {
+  const known = encoded.get(text);
+  if (known) return known;
+  const tokens = encodeText(text);
+  if (encoded.size >= 32) encoded.delete(encoded.keys().next().value!);
+  encoded.set(text, tokens);
+  return tokens;
+}
 
 export interface FakeLlmFaults {
   /** Probability 0..1 that a request gets HTTP 500 (OpenAI error JSON body). */

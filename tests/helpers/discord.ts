@@ -125,7 +125,7 @@ export function botProcess(
   stdio: StdioOptions,
 ): ChildProcess {
   const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...inherited } = process.env;
-  return spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(ROOT, "src/index.ts")], {
+  return spawn(process.execPath, [join(ROOT, "bin/bot.js")], {
     cwd,
     env: {
       ...inherited,

@@ -1,5 +1,9 @@
-/** Opens the database at argv[2] at the moment argv[3] (ms since the epoch): a process starting after an upgrade. */
+/**
+ * Opens the database at argv[2] (a file, or a Postgres URL) at the moment argv[3] (ms since the epoch),
+ * and reads from it: a process starting after an upgrade.
+ */
 import { closeDatabase, openDatabase } from "../../db/client";
+import { rowsOf } from "./rows";
 
 const [path, at] = process.argv.slice(2);
 const wait = Number(at) - Date.now();
@@ -11,7 +15,9 @@ else {
   while (Date.now() < Number(at)) {}
 }
 try {
-  await closeDatabase(openDatabase(path!));
+  const db = openDatabase(path!);
+  await rowsOf(db, "select count(*) as n from projects");
+  await closeDatabase(db);
   process.stdout.write("opened\n");
 } catch (error) {
   process.stdout.write(`failed: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -28,6 +28,11 @@ export function startSharedCluster(): () => void {
   return () => cluster.stop();
 }
 
+/** Whether the suite runs on Postgres (`npm run test:postgres`). */
+export function suiteOnPostgres(): boolean {
+  return !!process.env[SHARED];
+}
+
 /**
  * With the suite on Postgres (`npm run test:postgres`), a new empty database on its cluster, as a
  * `DATABASE_URL`; undefined when the suite runs on SQLite.
