@@ -29,6 +29,11 @@ async function main(): Promise<void> {
       else res.destroy();
     });
   });
+  // Idle connections are kept well past the bots' own keep-alive (undici's is a few seconds), so a
+  // bot never sends a request on a connection this end is closing at that moment: such a request fails
+  // with "other side closed", and a message it carried would be lost.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.FOLIO_REST_PROXY_PORT, config.FOLIO_REST_PROXY_HOST, () => resolve());

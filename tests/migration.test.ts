@@ -1,7 +1,7 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
@@ -18,7 +18,7 @@ import {
 import { createProject, parseNewProject } from "../src/pipeline/actions";
 import { loadPlan } from "../src/pipeline/store";
 import { transition } from "../src/pipeline/transition";
-import { peekRows, ROOT, storeOf, tempDir } from "./helpers/cli";
+import { eventually, peekRows, ROOT, storeOf, tempDir } from "./helpers/cli";
 import { suiteOnPostgres } from "./helpers/postgres";
 
 /** Migrations up to and including `lastTag`, as a folder drizzle's migrator can apply. */
@@ -164,29 +164,31 @@ describe("the messages a Discord project is owed", () => {
   });
 
   it("applies each migration once when two processes open a fresh database at the same moment", async () => {
-    const run = promisify(execFile);
     const migrations = onPostgres ? "db/migrations-pg" : "db/migrations";
     const journal = JSON.parse(readFileSync(join(ROOT, migrations, "meta/_journal.json"), "utf8")) as {
       entries: unknown[];
     };
     for (let round = 0; round < 4; round++) {
       const file = join(tempDir("folio-race-"), "folio.db");
-      // Both processes are loaded well before this moment, then open the file within a millisecond.
-      const at = String(Date.now() + 4_000);
-      const opened = await Promise.all(
-        [0, 1, 2].map(() =>
-          run(
-            process.execPath,
-            ["--import", "tsx", join(ROOT, "tests/helpers/open-db.ts"), storeOf(file), at],
-            {
-              cwd: ROOT,
-            },
-          ).then(
-            (r) => r.stdout.trim(),
-            (e: { stdout?: string }) => e.stdout?.trim() ?? String(e),
-          ),
-        ),
+      const children = [0, 1, 2].map(() =>
+        spawn(process.execPath, ["--import", "tsx", join(ROOT, "tests/helpers/open-db.ts"), storeOf(file)], {
+          cwd: ROOT,
+          stdio: ["pipe", "pipe", "inherit"],
+        }),
       );
+      const said = children.map(() => "");
+      for (const [k, child] of children.entries()) {
+        child.stdout.on("data", (d: Buffer) => {
+          said[k] += d.toString();
+        });
+      }
+      const exited = children.map((child) => once(child, "exit"));
+      // All three loaded, then told one moment a second away: they open the store within a millisecond.
+      await eventually(() => said.every((out) => out.startsWith("ready\n")), 60_000, 20);
+      const at = String(Date.now() + 1_000);
+      for (const child of children) child.stdin.end(`${at}\n`);
+      await Promise.all(exited);
+      const opened = said.map((out) => out.replace(/^ready\n/, "").trim());
       expect(opened, `round ${round}`).toEqual(["opened", "opened", "opened"]);
       const [applied] = peekRows<{ n: number }>(
         file,

@@ -161,7 +161,11 @@ describe("the story-state ledger", () => {
       scenes: 12,
       words: 9_600,
     });
-    await eventually(async () => (await getProject(engine.db, id))?.stage === "outline_gate", 60_000);
+    // At the gate, and waiting there: the stage is reached a moment before the project waits.
+    await eventually(async () => {
+      const project = await getProject(engine.db, id);
+      return project?.stage === "outline_gate" && project.status === "waiting";
+    }, 60_000);
     const { scenes } = (await loadPlan(engine.db, id)).outline!;
     // The one we follow is scene 10's point of view; another, never on scene 10's card, beside them.
     const followed = scenes.find((s) => s.number === 10)!.pov;
