@@ -25,8 +25,10 @@ const BOTH_ALREADY = ["postgres", "roles", "schema-dialects"];
 /**
  * The four load tests, whose subject is not the store: the fifty-novel Discord budget, three processes
  * through one REST proxy, twelve authors queued through Discord, and the fairness of the model slots.
- * Together they would add about four minutes to the Postgres pass, beyond what `npm test` may take; they
- * pass on Postgres too, and run there with FOLIO_TEST_ALL=1 (`FOLIO_TEST_ALL=1 npm run test:postgres`).
+ * Together they would add about four minutes to the Postgres pass, beyond what `npm test` may take.
+ * FOLIO_TEST_ALL=1 runs them there too (`FOLIO_TEST_ALL=1 npm run test:postgres`): three pass; the
+ * queue's bound that the four model slots are busy at least 90% of the time does not hold on Postgres,
+ * whose claims take longer between one unit and the next (0.87 measured).
  */
 const LOAD = ["discord-busy", "rest-proxy", "discord-queue", "fairness"];
 
