@@ -2,7 +2,7 @@ import { Routes } from "discord.js";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ProgressSnapshot } from "../src/pipeline/events";
 import { getProject, progressOf } from "../src/pipeline/store";
-import { startWorld, type World } from "./helpers/discord";
+import { busiestSecond, startWorld, type World } from "./helpers/discord";
 import { rowsOf } from "./helpers/rows";
 
 let world: World | undefined;
@@ -12,18 +12,6 @@ afterEach(async () => {
 });
 
 const NOVELS = 50;
-
-/** The most `at` times falling within any one second. */
-function busiestSecond(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let from = 0;
-  for (let to = 0; to < sorted.length; to++) {
-    while (sorted[to]! - sorted[from]! >= 1000) from++;
-    most = Math.max(most, to - from + 1);
-  }
-  return most;
-}
 
 /** Fifty novels in one server at once: progress for all of them, and never Discord's global limit. */
 describe("Discord: a busy server", () => {

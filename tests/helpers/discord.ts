@@ -76,6 +76,18 @@ export async function startWorld(
   };
 }
 
+/** The most `at` times falling within any one second. */
+export function busiestSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to++) {
+    while (sorted[to]! - sorted[from]! >= 1000) from++;
+    most = Math.max(most, to - from + 1);
+  }
+  return most;
+}
+
 export const titleOf = (m: StoredMessage) =>
   String((m.embeds[0] as { title?: string } | undefined)?.title ?? "");
 export const descriptionOf = (m: StoredMessage) =>
