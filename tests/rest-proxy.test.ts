@@ -96,10 +96,16 @@ describe("Discord REST proxy", () => {
     // Hundreds of requests from three processes, and not one global 429.
     expect(discord.calls.length).toBeGreaterThan(NOVELS * 10);
     expect(discord.stats().globalLimited).toBe(0);
-    // And the three were busy: together they kept the proxy at its budget, more than one process's share
-    // (interaction replies and webhooks are outside the global limit, as at Discord).
+    // And the three were busy: together they kept the proxy at its budget for seconds on end, 80% of it
+    // over five seconds at least (interaction replies and webhooks are outside the global limit, as at
+    // Discord). Two novels, with the same three processes, come nowhere near that.
     const counted = discord.calls.filter((c) => !/^\/(interactions|webhooks)\//.test(c.path));
-    expect(busiestSecond(counted.map((c) => c.at))).toBeGreaterThanOrEqual(PROXY_PER_SECOND);
+    expect(
+      busiestSecond(
+        counted.map((c) => c.at),
+        5,
+      ),
+    ).toBeGreaterThanOrEqual(4 * PROXY_PER_SECOND);
     // However far behind posting ran, each thread's messages came in order, the book last of them.
     for (const thread of discord.threads()) {
       const titles = discord

@@ -76,13 +76,13 @@ export async function startWorld(
   };
 }
 
-/** The most `at` times falling within any one second. */
-export function busiestSecond(times: number[]): number {
+/** The most `at` times falling within any one second (or any span of `seconds`). */
+export function busiestSecond(times: number[], seconds = 1): number {
   const sorted = [...times].sort((a, b) => a - b);
   let most = 0;
   let from = 0;
   for (let to = 0; to < sorted.length; to++) {
-    while (sorted[to]! - sorted[from]! >= 1000) from++;
+    while (sorted[to]! - sorted[from]! >= seconds * 1000) from++;
     most = Math.max(most, to - from + 1);
   }
   return most;
