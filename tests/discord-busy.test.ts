@@ -2,7 +2,7 @@ import { Routes } from "discord.js";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ProgressSnapshot } from "../src/pipeline/events";
 import { getProject, progressOf } from "../src/pipeline/store";
-import { busiestSecond, startWorld, type World } from "./helpers/discord";
+import { busiestSpan, startWorld, type World } from "./helpers/discord";
 import { rowsOf } from "./helpers/rows";
 
 let world: World | undefined;
@@ -49,7 +49,7 @@ describe("Discord: a busy server", () => {
       (c) => c.method === "PATCH" && /^\/channels\/\d+\/messages\/\d+$/.test(c.path),
     );
     expect(edits.length).toBeGreaterThan(NOVELS);
-    expect(busiestSecond(edits.map((c) => c.at))).toBeLessThanOrEqual(20);
+    expect(busiestSpan(edits.map((c) => c.at))).toBeLessThanOrEqual(20);
     // Every book was delivered in its thread.
     const delivered = w.discord
       .threads()

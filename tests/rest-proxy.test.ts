@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type FakeDiscord, startFakeDiscord } from "./fakes/discord-server";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm-server";
 import { ROOT, storeEnv, tempDir } from "./helpers/cli";
-import { busiestSecond } from "./helpers/discord";
+import { busiestSpan } from "./helpers/discord";
 
 /**
  * Enough for three processes to want more than Discord's global limit together: without the proxy (each
@@ -101,7 +101,7 @@ describe("Discord REST proxy", () => {
     // Discord). Two novels, with the same three processes, come nowhere near that.
     const counted = discord.calls.filter((c) => !/^\/(interactions|webhooks)\//.test(c.path));
     expect(
-      busiestSecond(
+      busiestSpan(
         counted.map((c) => c.at),
         5,
       ),

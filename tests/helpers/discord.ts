@@ -76,8 +76,8 @@ export async function startWorld(
   };
 }
 
-/** The most `at` times falling within any one second (or any span of `seconds`). */
-export function busiestSecond(times: number[], seconds = 1): number {
+/** The most `at` times falling within any one span of `seconds` (one second unless told). */
+export function busiestSpan(times: number[], seconds = 1): number {
   const sorted = [...times].sort((a, b) => a - b);
   let most = 0;
   let from = 0;
