@@ -39,14 +39,35 @@ export function openDatabase(path: string): Db {
   }
   if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
   const sqlite = new Database(path);
-  // The busy timeout first: switching a new file to WAL waits for another process doing the same.
-  sqlite.pragma("busy_timeout = 5000");
-  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma(`busy_timeout = ${BUSY_MS}`);
+  switchToWal(sqlite);
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("synchronous = NORMAL");
   reuseStatements(sqlite);
   migrateExclusively(sqlite);
   return drizzle(sqlite, { schema });
+}
+
+/** How long a statement waits for another process's lock before it gives up. */
+const BUSY_MS = 5_000;
+
+/**
+ * Switches the file to WAL. On a new file several processes starting together each read its header,
+ * then ask to write it; SQLite answers all but one "database is locked" at once rather than wait (a
+ * reader waiting on a reader would deadlock), so the losers try again until the busy timeout.
+ */
+function switchToWal(sqlite: Database.Database): void {
+  const until = Date.now() + BUSY_MS;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      sqlite.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      const busy = (error as { code?: unknown }).code === "SQLITE_BUSY";
+      if (!busy || Date.now() >= until) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    }
+  }
 }
 
 /**
