@@ -24,24 +24,14 @@ const BOTH_ALREADY = ["postgres", "roles", "schema-dialects"];
 
 /**
  * The load tests, whose subject is not the store: the fifty-novel Discord budget, three processes through
- * one REST proxy, and the fairness of the model slots. They run on both stores; FOLIO_TEST_NO_LOAD=1
- * leaves them out of the Postgres pass, for a quicker run.
+ * one REST proxy, the fairness of the model slots and twelve authors queued through Discord. They run on
+ * both stores; FOLIO_TEST_NO_LOAD=1 leaves them out of the Postgres pass, for a quicker run.
  */
-const LOAD = ["discord-busy", "rest-proxy", "fairness"];
-
-/**
- * Twelve authors queued through Discord runs on SQLite only: its bounds on how full the four model slots
- * are kept (at least 90% of the time) and on who is told they wait (every author but the four the slots
- * took at once) hold there, but not reliably on Postgres, whose claims and first queries take longer: there
- * nine authors of ten were told in each of three runs of the whole suite, and the slots were 0.897 busy in
- * one of five runs of the file alone or beside its SQLite copy. See the README.
- */
-const SQLITE_ONLY = ["discord-queue"];
+const LOAD = ["discord-busy", "rest-proxy", "fairness", "discord-queue"];
 
 const LEFT_OUT_ON_POSTGRES = [
   ...NO_STORE,
   ...BOTH_ALREADY,
-  ...SQLITE_ONLY,
   ...(process.env.FOLIO_TEST_NO_LOAD ? LOAD : []),
 ].map((name) => `tests/${name}.test.ts`);
 

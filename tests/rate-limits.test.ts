@@ -55,6 +55,24 @@ describe("the process-wide limit on model calls", () => {
     (await next)();
   });
 
+  it("tells its listeners of each call that has to wait for a slot, and of no other", async () => {
+    const limit = new AdaptiveLimit(1);
+    const told: (number | null | undefined)[] = [];
+    const stop = limit.onWait((who) => told.push(who.project));
+    const first = await limit.acquire(undefined, { owner: "a", project: 1 });
+    expect(told).toEqual([]);
+    const second = limit.acquire(undefined, { owner: "b", project: 2 });
+    expect(told).toEqual([2]);
+    first();
+    (await second)();
+    stop();
+    const third = await limit.acquire(undefined, { owner: "a", project: 3 });
+    const fourth = limit.acquire(undefined, { owner: "b", project: 4 });
+    expect(told).toEqual([2]);
+    third();
+    (await fourth)();
+  });
+
   it("serves authors in turn, and a scene's next step before its author's next turn", async () => {
     const limit = new AdaptiveLimit(1);
     const served: string[] = [];

@@ -55,6 +55,15 @@ export class AdaptiveLimit {
     this.current = ceiling;
   }
 
+  /** Told, at once, of each request that has to wait for a slot (the scheduler says so to its author). */
+  private readonly waitListeners = new Set<(who: Claimant) => void>();
+
+  /** Calls `listener` with each request that has to wait for a slot; the returned function stops it. */
+  onWait(listener: (who: Claimant) => void): () => void {
+    this.waitListeners.add(listener);
+    return () => this.waitListeners.delete(listener);
+  }
+
   /** Requests allowed in flight now. */
   get limit(): number {
     return this.current;
@@ -117,6 +126,7 @@ export class AdaptiveLimit {
         signal?.addEventListener("abort", abort, { once: true });
         this.waiting.push(waiter);
         this.next();
+        if (this.waiting.includes(waiter)) for (const listener of this.waitListeners) listener(who);
       });
     }
     let heard = false;

@@ -88,6 +88,7 @@ export class Scheduler implements WorkControl {
   /** Since when each project's lease renewals have been failing (none while they succeed). */
   private readonly renewalFailedAt = new Map<number, number>();
   private unlisten: () => Promise<void> = async () => {};
+  private unwatchWaits: () => void = () => {};
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -105,6 +106,9 @@ export class Scheduler implements WorkControl {
       () => this.wake(),
       (error) => this.deps.log.warn({ err: error }, "not listening for new work; polling for it"),
     );
+    this.unwatchWaits = this.deps.llm.limit.onWait(({ project }) => {
+      if (project != null) this.tellFirstWait(project);
+    });
     this.timer = setInterval(() => this.tick(), this.options.pollMs);
     this.queueTimer = setInterval(() => this.reportQueue(), QUEUE_REPORT_MS);
     this.queueTimer.unref();
@@ -158,6 +162,7 @@ export class Scheduler implements WorkControl {
     this.stopping = true;
     clearInterval(this.timer);
     clearInterval(this.queueTimer);
+    this.unwatchWaits();
     // A look under way finishes first: what it claimed is worked or given back before leases are released.
     await this.looking;
     const released = this.workers.size > 0;
@@ -305,6 +310,31 @@ export class Scheduler implements WorkControl {
       if (this.reportedQueue.delete(id)) saying.push(this.emitQueue(id, undefined));
     }
     await Promise.all(saying);
+  }
+
+  /**
+   * A project's first model call has to wait: its author is told where they stand now, not at the
+   * next look at the queue (a short wait could fall between two looks). Later calls are told only once
+   * they have waited a moment, by the looks.
+   */
+  private tellFirstWait(projectId: number): void {
+    if (this.started.has(projectId) || this.reportedQueue.has(projectId) || !this.workers.has(projectId))
+      return;
+    // Held from here, so a look under way does not say it too.
+    this.reportedQueue.set(projectId, { ahead: -1, at: Date.now() });
+    void (async () => {
+      const started = await this.hasStarted(projectId);
+      // Read after the wait for the database: a call that got its slot meanwhile is not queued.
+      const ahead = this.deps.llm.limit.positions().get(projectId);
+      if (started || ahead === undefined) {
+        this.reportedQueue.delete(projectId);
+        return;
+      }
+      this.reportedQueue.set(projectId, { ahead, at: Date.now() });
+      // Seen waiting, so the look that finds it running says so.
+      if (!this.waitingSeen.has(projectId)) this.waitingSeen.set(projectId, 0);
+      await this.emitQueue(projectId, { ahead, etaMs: this.deps.llm.limit.etaMs(ahead) });
+    })().catch((error: unknown) => this.deps.log.warn({ err: error }, "could not report the queue"));
   }
 
   private async hasStarted(projectId: number): Promise<boolean> {
