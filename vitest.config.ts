@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import LongestFirst from "./tests/setup/sequencer";
+import LongestFirst from "./tests/setup/sequencer.ts";
 
 /** Files that touch no store: on Postgres they would run the same again. */
 const NO_STORE = [
