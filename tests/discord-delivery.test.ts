@@ -68,6 +68,21 @@ describe("Discord: the finished book is posted once", () => {
     expect(concept).toHaveLength(1);
   }, 90_000);
 
+  it("a stage's summary is posted once, seconds later, when Discord answers 500 through the client's retries", async () => {
+    world = await startWorld();
+    const w = world;
+    // Four 500s spend discord.js's own tries (one and three retries); the post's next try meets two more.
+    w.discord.failPosts(6, /^✅ World Modeling$/);
+    const threadId = await startNovel(w);
+    await w.discord.waitFor(async () => (await status(w)).status === "done", 60_000);
+    expect(w.discord.stats().rejected.filter((r) => r.status === 500)).toHaveLength(6);
+    const titles = w.discord.messages(threadId).map((m) => String(m.embeds[0]?.title ?? ""));
+    expect(titles.filter((t) => t === "✅ World Modeling")).toHaveLength(1);
+    // In its place: after the concept's summary, before the beat sheet's.
+    expect(titles.indexOf("✅ World Modeling")).toBeGreaterThan(titles.indexOf("✅ High Concept"));
+    expect(titles.indexOf("✅ World Modeling")).toBeLessThan(titles.indexOf("✅ Beat Sheet"));
+  }, 90_000);
+
   it("a delivery run again after a crash between the post and 'done' finds the post and only finishes", async () => {
     world = await startWorld();
     const w = world;

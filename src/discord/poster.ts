@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type Channel,
   type Client,
@@ -9,6 +10,12 @@ import {
   RESTJSONErrorCodes,
   Routes,
 } from "discord.js";
+
+/** Pauses before each new try of a post that failed on the way, after discord.js's own retries. */
+const POST_RETRY_MS = [1_000, 3_000, 9_000];
+
+/** A thread that can take no messages: trying again will not help. */
+class NotSendable extends Error {}
 
 /**
  * Posts and edits messages in project threads through discord.js's REST queue, which waits out 429s.
@@ -24,7 +31,7 @@ export class ThreadPoster {
    */
   async send(threadId: string, payload: MessageCreateOptions): Promise<Message> {
     const channel = await this.channel(threadId);
-    if (!channel?.isSendable()) throw new Error(`channel ${threadId} cannot receive messages`);
+    if (!channel?.isSendable()) throw new NotSendable(`channel ${threadId} cannot receive messages`);
     const message = await channel.send({
       nonce: randomBytes(12).toString("hex"),
       ...payload,
@@ -33,6 +40,24 @@ export class ThreadPoster {
     // An answer without a message (a proxy that lost its upstream) is no post: it is not recorded as one.
     if (!message.id) throw new Error(`Discord answered a post in ${threadId} without a message`);
     return message;
+  }
+
+  /**
+   * Posts a message, trying again a few times, seconds apart, when it fails on the way (a 5xx or a
+   * dropped connection that outlasted discord.js's own retries), under one nonce: a try whose answer was
+   * lost after Discord stored it is not posted twice. What Discord refuses (a 4xx) is not tried again.
+   */
+  async sendPatiently(threadId: string, payload: MessageCreateOptions): Promise<Message> {
+    const once = { nonce: randomBytes(12).toString("hex"), ...payload };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.send(threadId, once);
+      } catch (error) {
+        const refused = error instanceof DiscordAPIError || error instanceof NotSendable;
+        if (refused || attempt >= POST_RETRY_MS.length) throw error;
+        await sleep(POST_RETRY_MS[attempt]);
+      }
+    }
   }
 
   /** Edits a message; "missing" when it was deleted (or never existed), so the caller can post anew. */

@@ -218,9 +218,10 @@ export class DiscordSink {
     await setChapterPosted(this.db, e.projectId, e.chapter, message.id);
   }
 
+  /** A message no later look posts again (a stage's summary, a pause): tried until it goes, within reason. */
   private post(projectId: number, threadId: string, payload: MessageCreateOptions): void {
     void this.enqueue(projectId, async () => {
-      await this.poster.send(threadId, payload);
+      await this.poster.sendPatiently(threadId, payload);
     });
   }
 

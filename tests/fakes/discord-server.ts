@@ -304,6 +304,11 @@ export interface FakeDiscord {
    * nonce posts twice.
    */
   failUploadsAfterStoring(times: number, filename?: RegExp): void;
+  /**
+   * The next `times` messages whose first embed's title matches are answered with a 500 and not stored,
+   * as while Discord's backend is down: a client's own quick retries meet it too.
+   */
+  failPosts(times: number, title: RegExp): void;
   disconnectGateway(opts?: { resumable?: boolean }): void;
   stats(): FakeDiscordStats;
   close(): Promise<void>;
@@ -976,6 +981,7 @@ class FakeDiscordServer implements FakeDiscord {
   /** Enforced nonces by channel, with the message each one made. */
   private readonly nonces = new Map<string, { message: StoredMessage; at: number }>();
   private failingUploads: { times: number; filename: RegExp } | undefined;
+  private failingPosts: { times: number; title: RegExp } | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly counters = {
     identifies: 0,
@@ -1100,6 +1106,10 @@ class FakeDiscordServer implements FakeDiscord {
 
   failUploadsAfterStoring(times: number, filename = /./): void {
     this.failingUploads = { times, filename };
+  }
+
+  failPosts(times: number, title: RegExp): void {
+    this.failingPosts = { times, title };
   }
 
   stats(): FakeDiscordStats {
@@ -2188,6 +2198,12 @@ class FakeDiscordServer implements FakeDiscord {
     this.on("POST", "/channels/:channel/messages", (r) => {
       const channel = this.requireChannel(r.params.channel);
       const body = isObject(r.body) ? r.body : {};
+      const down = this.failingPosts;
+      const [first] = Array.isArray(body.embeds) ? body.embeds : [];
+      if (down && down.times > 0 && isObject(first) && down.title.test(String(first.title ?? ""))) {
+        down.times -= 1;
+        throw new ApiError(500, 0, "500: Internal Server Error");
+      }
       // With enforce_nonce, a nonce this channel saw in the last few minutes returns that message.
       const key =
         body.enforce_nonce && body.nonce != null ? `${channel.id}:${String(body.nonce)}` : undefined;
