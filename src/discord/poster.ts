@@ -17,6 +17,8 @@ const POST_RETRY_MS = [1_000, 3_000, 9_000];
 /** A thread that can take no messages: trying again will not help. */
 class NotSendable extends Error {}
 
+const newNonce = () => randomBytes(12).toString("hex");
+
 /**
  * Posts and edits messages in project threads through discord.js's REST queue, which waits out 429s.
  * Knows nothing of projects: it speaks channel ids and message payloads.
@@ -33,7 +35,7 @@ export class ThreadPoster {
     const channel = await this.channel(threadId);
     if (!channel?.isSendable()) throw new NotSendable(`channel ${threadId} cannot receive messages`);
     const message = await channel.send({
-      nonce: randomBytes(12).toString("hex"),
+      nonce: newNonce(),
       ...payload,
       enforceNonce: true,
     });
@@ -48,7 +50,7 @@ export class ThreadPoster {
    * lost after Discord stored it is not posted twice. What Discord refuses (a 4xx) is not tried again.
    */
   async sendPatiently(threadId: string, payload: MessageCreateOptions): Promise<Message> {
-    const once = { nonce: randomBytes(12).toString("hex"), ...payload };
+    const once = { nonce: newNonce(), ...payload };
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.send(threadId, once);

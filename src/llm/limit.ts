@@ -126,7 +126,7 @@ export class AdaptiveLimit {
         signal?.addEventListener("abort", abort, { once: true });
         this.waiting.push(waiter);
         this.next();
-        if (this.waiting.includes(waiter))
+        if (this.waitListeners.size > 0 && this.waiting.includes(waiter))
           for (const listener of this.waitListeners) {
             // A listener's failure is its own: the request keeps its place.
             try {
