@@ -180,7 +180,11 @@ describe("the story-state ledger", () => {
     });
     expect((await approve(engine.db, id)).ok).toBe(true);
     engine.scheduler.wake();
-    await eventually(async () => (await getProject(engine.db, id))?.stage === "draft_gate", 120_000);
+    // At the draft gate, and waiting there, as at the outline gate.
+    await eventually(async () => {
+      const project = await getProject(engine.db, id);
+      return project?.stage === "draft_gate" && project.status === "waiting";
+    }, 120_000);
 
     const draftOf = (n: number) =>
       fake.log.find((e) => e.firstLine.startsWith(`Draft scene ${n} of`))!.prompt;
